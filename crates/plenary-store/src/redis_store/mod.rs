@@ -1,0 +1,395 @@
+//! [`RedisStore`]: the production store, and the bus between server nodes.
+//!
+//! Layout per document `d` (all under the hash tag `{d}`): `plenary:{d}:log` is a stream with one
+//! entry per update, its ID `<seq>-0`; `plenary:{d}:seq` the last sequence number;
+//! `plenary:{d}:snap:<seq>` the snapshots, indexed by the sorted set `plenary:{d}:snaps`;
+//! `plenary:{d}:versions` a hash name → version. `plenary:docs` is the set of documents, and
+//! presence travels on the pub/sub channel `plenary:{d}:awareness`.
+
+mod fields;
+mod keys;
+mod tasks;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::streams::StreamRangeReply;
+use redis::{AsyncCommands, Client, RedisError, Script};
+
+use crate::entry::sort_versions;
+use crate::error::check_doc;
+use crate::store::{AWARENESS_BUFFER, WATCH_BUFFER};
+use crate::{AwarenessFeed, LogEntry, LogWatch, Snapshot, Store, StoreError, Version};
+
+/// How long any one operation may take before it counts as the store being unavailable: callers
+/// must learn quickly that Redis is gone rather than hang.
+const OP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening a TCP connection to Redis may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Appends atomically: the next sequence number is the stored one plus one; the stream entry is
+/// added with that number as its ID, and only then is the counter moved, so a failed XADD
+/// consumes no number and the log stays dense.
+const APPEND_LUA: &str = r"
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0') + 1
+redis.call('XADD', KEYS[2], string.format('%d-0', seq), unpack(ARGV))
+redis.call('SET', KEYS[1], string.format('%d', seq))
+return seq
+";
+
+/// Stores a snapshot unless its position is beyond the log. Returns {stored (1/0), last seq}.
+const SNAPSHOT_LUA: &str = r"
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > last then return {0, last} end
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+return {1, last}
+";
+
+/// Names a version unless the name is taken (0) or the position is beyond the log (-1).
+/// Returns {outcome, last seq}.
+const VERSION_LUA: &str = r"
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[2]) > last then return {-1, last} end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return {0, last} end
+return {1, last}
+";
+
+/// A [`Store`] on Redis. Cheap to clone; clones share one auto-reconnecting multiplexed
+/// connection. Watches and awareness subscriptions each use a connection of their own (they
+/// block or subscribe).
+#[derive(Clone)]
+pub struct RedisStore {
+    client: Client,
+    conn: ConnectionManager,
+    scripts: Arc<Scripts>,
+    /// Documents this process already added to `plenary:docs`, to spare a round trip per append.
+    registered: Arc<Mutex<HashSet<String>>>,
+}
+
+struct Scripts {
+    append: Script,
+    snapshot: Script,
+    version: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://host:port/db`). Fails with [`StoreError::Unavailable`] if
+    /// Redis does not answer, [`StoreError::InvalidInput`] if the URL is not a Redis URL. Once
+    /// connected, a lost connection is re-established on the next operation.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = Client::open(url)
+            .map_err(|_| StoreError::InvalidInput("not a usable Redis URL".to_owned()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(OP_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = with_timeout(ConnectionManager::new_with_config(client.clone(), config)).await?;
+        Ok(RedisStore {
+            client,
+            conn,
+            scripts: Arc::new(Scripts {
+                append: Script::new(APPEND_LUA),
+                snapshot: Script::new(SNAPSHOT_LUA),
+                version: Script::new(VERSION_LUA),
+            }),
+            registered: Arc::new(Mutex::new(HashSet::new())),
+        })
+    }
+
+    /// Adds `doc` to `plenary:docs` (once per process). It cannot share a slot with the
+    /// document's keys, so it is a separate command, sent before the first write: a document
+    /// may be listed a moment before its first entry lands, never the other way round.
+    async fn register(&self, doc: &str) -> Result<(), StoreError> {
+        if self.is_registered(doc) {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        with_timeout(conn.sadd::<_, _, ()>(keys::DOCS, doc)).await?;
+        if let Ok(mut registered) = self.registered.lock() {
+            registered.insert(doc.to_owned());
+        }
+        Ok(())
+    }
+
+    fn is_registered(&self, doc: &str) -> bool {
+        self.registered
+            .lock()
+            .map(|registered| registered.contains(doc))
+            .unwrap_or(false)
+    }
+
+    async fn get_snapshot(&self, doc: &str, seq: u64) -> Result<Snapshot, StoreError> {
+        let mut conn = self.conn.clone();
+        let state: Option<Vec<u8>> = with_timeout(conn.get(keys::snapshot(doc, seq))).await?;
+        let state = state
+            .ok_or_else(|| StoreError::corrupt(doc, format!("indexed snapshot {seq} is missing")))?;
+        Ok(Snapshot { seq, state })
+    }
+
+    /// The newest indexed snapshot position `<= max`.
+    async fn snapshot_seq_at_or_before(&self, doc: &str, max: u64) -> Result<Option<u64>, StoreError> {
+        let mut conn = self.conn.clone();
+        let seqs: Vec<u64> = with_timeout(conn.zrevrangebyscore_limit(
+            keys::snapshot_index(doc),
+            max,
+            "-inf",
+            0,
+            1,
+        ))
+        .await?;
+        Ok(seqs.first().copied())
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn append(&self, doc: &str, entry: &LogEntry) -> Result<u64, StoreError> {
+        check_doc(doc)?;
+        self.register(doc).await?;
+        let mut invocation = self.scripts.append.key(keys::seq(doc));
+        invocation
+            .key(keys::log(doc))
+            .arg(fields::UPDATE)
+            .arg(&entry.update)
+            .arg(fields::USER)
+            .arg(&entry.user)
+            .arg(fields::AT_MS)
+            .arg(entry.at_ms)
+            .arg(fields::PARAGRAPHS)
+            .arg(fields::paragraphs_json(entry))
+            .arg(fields::NODE)
+            .arg(&entry.node);
+        if let Some(delegation) = &entry.delegation {
+            invocation.arg(fields::DELEGATION).arg(delegation);
+        }
+        let mut conn = self.conn.clone();
+        with_timeout(invocation.invoke_async(&mut conn)).await
+    }
+
+    async fn read_log(
+        &self,
+        doc: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LogEntry)>, StoreError> {
+        if limit == 0 || after == u64::MAX {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let start = format!("({}", fields::stream_id(after));
+        let reply: StreamRangeReply =
+            with_timeout(conn.xrange_count(keys::log(doc), start, "+", limit)).await?;
+        reply
+            .ids
+            .iter()
+            .map(|id| {
+                let seq = fields::seq_of(doc, &id.id)?;
+                Ok((seq, fields::decode_entry(doc, seq, &id.map)?))
+            })
+            .collect()
+    }
+
+    async fn last_seq(&self, doc: &str) -> Result<u64, StoreError> {
+        let mut conn = self.conn.clone();
+        let seq: Option<u64> = with_timeout(conn.get(keys::seq(doc))).await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn put_snapshot(&self, doc: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
+        check_doc(doc)?;
+        self.register(doc).await?;
+        let mut conn = self.conn.clone();
+        let (stored, last): (i64, u64) = with_timeout(
+            self.scripts
+                .snapshot
+                .key(keys::seq(doc))
+                .key(keys::snapshot_index(doc))
+                .key(keys::snapshot(doc, snapshot.seq))
+                .arg(snapshot.seq)
+                .arg(&snapshot.state)
+                .invoke_async(&mut conn),
+        )
+        .await?;
+        if stored == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::BeyondLog {
+                doc: doc.to_owned(),
+                seq: snapshot.seq,
+                last,
+            })
+        }
+    }
+
+    async fn latest_snapshot(&self, doc: &str) -> Result<Option<Snapshot>, StoreError> {
+        self.snapshot_at_or_before(doc, u64::MAX).await
+    }
+
+    async fn snapshot_at_or_before(
+        &self,
+        doc: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        match self.snapshot_seq_at_or_before(doc, seq).await? {
+            Some(found) => Ok(Some(self.get_snapshot(doc, found).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn snapshot_seqs(&self, doc: &str) -> Result<Vec<u64>, StoreError> {
+        let mut conn = self.conn.clone();
+        with_timeout(conn.zrangebyscore(keys::snapshot_index(doc), "-inf", "+inf")).await
+    }
+
+    async fn list_docs(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut docs: Vec<String> = with_timeout(conn.smembers(keys::DOCS)).await?;
+        docs.sort();
+        Ok(docs)
+    }
+
+    async fn doc_exists(&self, doc: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        with_timeout(conn.sismember(keys::DOCS, doc)).await
+    }
+
+    async fn name_version(&self, doc: &str, version: &Version) -> Result<(), StoreError> {
+        check_doc(doc)?;
+        self.register(doc).await?;
+        let encoded = serde_json::to_string(version)
+            .map_err(|_| StoreError::InvalidInput("version cannot be encoded".to_owned()))?;
+        let mut conn = self.conn.clone();
+        let (outcome, last): (i64, u64) = with_timeout(
+            self.scripts
+                .version
+                .key(keys::seq(doc))
+                .key(keys::versions(doc))
+                .arg(&version.name)
+                .arg(version.seq)
+                .arg(encoded)
+                .invoke_async(&mut conn),
+        )
+        .await?;
+        match outcome {
+            1 => Ok(()),
+            0 => Err(StoreError::DuplicateVersion {
+                doc: doc.to_owned(),
+                name: version.name.clone(),
+            }),
+            _ => Err(StoreError::BeyondLog {
+                doc: doc.to_owned(),
+                seq: version.seq,
+                last,
+            }),
+        }
+    }
+
+    async fn versions(&self, doc: &str) -> Result<Vec<Version>, StoreError> {
+        let mut conn = self.conn.clone();
+        let raw: Vec<(String, String)> = with_timeout(conn.hgetall(keys::versions(doc))).await?;
+        let mut versions = raw
+            .iter()
+            .map(|(name, encoded)| {
+                serde_json::from_str::<Version>(encoded)
+                    .map_err(|_| StoreError::corrupt(doc, format!("version {name:?} is unreadable")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        sort_versions(&mut versions);
+        Ok(versions)
+    }
+
+    async fn watch(&self, doc: &str, after: u64) -> Result<LogWatch, StoreError> {
+        let conn = tasks::watch_connection(&self.client).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
+        tokio::spawn(tasks::follow_log(
+            self.client.clone(),
+            conn,
+            doc.to_owned(),
+            after,
+            tx,
+        ));
+        Ok(LogWatch::new(rx))
+    }
+
+    async fn publish_awareness(
+        &self,
+        doc: &str,
+        node: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        let payload = fields::frame_awareness(node, bytes)?;
+        let mut conn = self.conn.clone();
+        with_timeout(conn.publish::<_, _, ()>(keys::awareness(doc), payload)).await
+    }
+
+    async fn subscribe_awareness(&self, doc: &str) -> Result<AwarenessFeed, StoreError> {
+        let channel = keys::awareness(doc);
+        let messages = tasks::subscribe(&self.client, &channel).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(AWARENESS_BUFFER);
+        tokio::spawn(tasks::relay_awareness(
+            self.client.clone(),
+            channel,
+            messages,
+            tx,
+        ));
+        Ok(AwarenessFeed::new(rx))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: String = with_timeout(redis::cmd("PING").query_async(&mut conn)).await?;
+        Ok(())
+    }
+}
+
+/// Runs a Redis call with the operation deadline, mapping failures to [`StoreError`].
+async fn with_timeout<T>(
+    call: impl Future<Output = Result<T, RedisError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(OP_TIMEOUT, call).await {
+        Ok(result) => result.map_err(from_redis),
+        Err(_) => Err(StoreError::unavailable("Redis did not answer in time")),
+    }
+}
+
+/// Connection trouble and a server that cannot serve right now are [`StoreError::Unavailable`];
+/// anything else Redis refuses is a [`StoreError::Backend`] failure.
+fn from_redis(error: RedisError) -> StoreError {
+    use redis::{ErrorKind, ServerErrorKind};
+    let transient = matches!(
+        error.kind(),
+        ErrorKind::Io
+            | ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            )
+    );
+    if transient
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_unrecoverable_error()
+    {
+        StoreError::unavailable(format!("Redis {}", error.category()))
+    } else {
+        match error.code() {
+            Some(code) => StoreError::Backend(format!("Redis {}: {code}", error.category())),
+            None => StoreError::Backend(format!("Redis {}", error.category())),
+        }
+    }
+}
