@@ -1,1 +1,4 @@
 //! placeholder
+
+mod redis;
+pub use redis::RedisServer;
