@@ -1,0 +1,312 @@
+//! Verifying and minting JWTs with `jsonwebtoken`, against an injected clock.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Map, Value};
+
+use crate::claims::{Claims, Role, is_valid_code};
+use crate::keys::{KeyError, SigningKey, VerifyKey, algorithm_name};
+use crate::principal::Principal;
+
+/// Tokens longer than this are refused before any decoding: a real one is well under 2 KiB.
+pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+/// The server's token configuration (SPEC §4, §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The key, which also pins the algorithm.
+    pub key: VerifyKey,
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Expected `aud` (a token's `aud` may be a string or an array containing it).
+    pub audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub leeway_secs: u64,
+}
+
+/// Why a token was refused. Messages say what was wrong, never the token or the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    #[error("token signed with algorithm `{found}`; this server accepts only {expected}")]
+    AlgorithmNotAllowed {
+        found: String,
+        expected: &'static str,
+    },
+    #[error("bad signature: the token was not signed by this server's key, or was altered")]
+    BadSignature,
+    #[error("token expired at {at} (Unix seconds)")]
+    Expired { at: u64 },
+    #[error("token not valid before {at} (Unix seconds)")]
+    NotYetValid { at: u64 },
+    #[error("token was issued by another issuer")]
+    WrongIssuer,
+    #[error("token is meant for another audience")]
+    WrongAudience,
+    #[error("token lacks the `{0}` claim")]
+    MissingClaim(&'static str),
+    #[error("the `{claim}` claim is invalid: {problem}")]
+    InvalidClaim {
+        claim: &'static str,
+        problem: &'static str,
+    },
+}
+
+/// Checks tokens against one [`AuthConfig`]. Cheap to share (`Arc`) across connections.
+pub struct Verifier {
+    key: DecodingKey,
+    validation: Validation,
+    algorithm: &'static str,
+    leeway_secs: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    pub fn new(config: AuthConfig) -> Result<Verifier, KeyError> {
+        let key = config.key.decoding_key()?;
+        let mut validation = Validation::new(config.key.algorithm());
+        // Time is ours to check against the injected clock; jsonwebtoken would read the system
+        // clock. It still checks signature, `iss`, `aud` and that exp/iss/aud are present.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        Ok(Verifier {
+            key,
+            validation,
+            algorithm: config.key.algorithm_name(),
+            leeway_secs: config.leeway_secs,
+        })
+    }
+
+    /// The algorithm every token must use (`HS256`, `RS256` or `EdDSA`).
+    pub fn algorithm(&self) -> &'static str {
+        self.algorithm
+    }
+
+    /// Verifies `token` at time `now_unix_secs` and returns who it speaks for.
+    ///
+    /// Checked in order: shape and algorithm (from the configured key; `alg: none` or any other
+    /// algorithm is refused before the signature is looked at), signature, `iss`, `aud`, `exp`
+    /// and `nbf` (± leeway), then Plenary's own claims.
+    pub fn verify(&self, token: &str, now_unix_secs: u64) -> Result<Principal, TokenError> {
+        self.check_header(token)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
+            .map_err(map_jwt_error)?;
+        let claims = data.claims;
+
+        let exp = time_claim(&claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+        if now_unix_secs > exp.saturating_add(self.leeway_secs) {
+            return Err(TokenError::Expired { at: exp });
+        }
+        if let Some(nbf) = time_claim(&claims, "nbf")?
+            && nbf > now_unix_secs.saturating_add(self.leeway_secs)
+        {
+            return Err(TokenError::NotYetValid { at: nbf });
+        }
+        principal_from(&claims, exp)
+    }
+
+    fn check_header(&self, token: &str) -> Result<(), TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed("longer than 8 KiB"));
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(_), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed("not three dot-separated parts"));
+        };
+        let header = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|_| TokenError::Malformed("header is not base64url"))?;
+        let header: Value = serde_json::from_slice(&header)
+            .map_err(|_| TokenError::Malformed("header is not JSON"))?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(TokenError::Malformed("header has no `alg`"))?;
+        if alg != self.algorithm {
+            let mut found: String = alg.chars().take(16).collect();
+            if found.len() < alg.len() {
+                found.push('…');
+            }
+            return Err(TokenError::AlgorithmNotAllowed {
+                found,
+                expected: self.algorithm,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn map_jwt_error(err: jsonwebtoken::errors::Error) -> TokenError {
+    match err.kind() {
+        ErrorKind::InvalidSignature => TokenError::BadSignature,
+        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(match claim.as_str() {
+            "exp" => "exp",
+            "iss" => "iss",
+            "aud" => "aud",
+            _ => "sub",
+        }),
+        ErrorKind::InvalidClaimFormat(_) => {
+            TokenError::Malformed("a registered claim has the wrong type")
+        }
+        ErrorKind::InvalidAlgorithm => TokenError::AlgorithmNotAllowed {
+            found: "another algorithm".to_owned(),
+            expected: "the configured one",
+        },
+        ErrorKind::Json(_) => TokenError::Malformed("payload is not a JSON object of claims"),
+        ErrorKind::Base64(_) => TokenError::Malformed("a part is not base64url"),
+        ErrorKind::Utf8(_) => TokenError::Malformed("a part is not UTF-8"),
+        // Key problems surface as a refused signature rather than leak details to the client;
+        // `Verifier::new` has already rejected the keys it can recognise as broken.
+        _ => TokenError::BadSignature,
+    }
+}
+
+fn time_claim(claims: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or(TokenError::InvalidClaim {
+            claim: name,
+            problem: "must be a non-negative integer of Unix seconds",
+        }),
+    }
+}
+
+fn string_claim<'a>(
+    claims: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, TokenError> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(TokenError::InvalidClaim {
+            claim: name,
+            problem: "must be a string",
+        }),
+    }
+}
+
+fn required_string(claims: &Map<String, Value>, name: &'static str) -> Result<String, TokenError> {
+    match string_claim(claims, name)? {
+        Some(s) if !s.trim().is_empty() => Ok(s.to_owned()),
+        Some(_) => Err(TokenError::InvalidClaim {
+            claim: name,
+            problem: "must not be empty",
+        }),
+        None => Err(TokenError::MissingClaim(name)),
+    }
+}
+
+fn string_list(claims: &Map<String, Value>, name: &'static str) -> Result<Vec<String>, TokenError> {
+    let invalid = TokenError::InvalidClaim {
+        claim: name,
+        problem: "must be an array of strings",
+    };
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or(invalid.clone()))
+            .collect(),
+        Some(_) => Err(invalid),
+    }
+}
+
+fn principal_from(claims: &Map<String, Value>, exp: u64) -> Result<Principal, TokenError> {
+    let sub = required_string(claims, "sub")?;
+    let name = required_string(claims, "name")?;
+    let role = match string_claim(claims, "role")? {
+        None => return Err(TokenError::MissingClaim("role")),
+        Some(r) => r.parse::<Role>().map_err(|_| TokenError::InvalidClaim {
+            claim: "role",
+            problem: "must be chair, secretariat, delegate or observer",
+        })?,
+    };
+    let delegation = string_claim(claims, "delegation")?.map(str::to_owned);
+    if let Some(code) = &delegation
+        && !is_valid_code(code)
+    {
+        return Err(TokenError::InvalidClaim {
+            claim: "delegation",
+            problem: "must be a code without `/` or spaces",
+        });
+    }
+    if role == Role::Delegate && delegation.is_none() {
+        return Err(TokenError::MissingClaim("delegation"));
+    }
+    let groups = string_list(claims, "groups")?;
+    if !groups.iter().all(|g| is_valid_code(g)) {
+        return Err(TokenError::InvalidClaim {
+            claim: "groups",
+            problem: "each group must be a code without `/` or spaces",
+        });
+    }
+    let docs = string_list(claims, "docs")?;
+    Ok(Principal {
+        sub,
+        name,
+        role,
+        delegation,
+        groups,
+        docs,
+        expires_at: exp,
+    })
+}
+
+/// Signs development tokens (`plenary token`, `serve --dev`) with the configured key.
+pub struct Minter {
+    key: EncodingKey,
+    header: Header,
+}
+
+impl std::fmt::Debug for Minter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minter")
+            .field("alg", &algorithm_name(self.header.alg))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a token could not be signed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MintError {
+    #[error("could not sign the token with the configured key")]
+    Signing,
+}
+
+impl Minter {
+    /// Signs with HS256 and this shared secret (what `PLENARY_JWT_SECRET` holds).
+    pub fn hs256(secret: &[u8]) -> Result<Minter, KeyError> {
+        Minter::new(&SigningKey::Hs256Secret(secret.to_vec()))
+    }
+
+    pub fn new(key: &SigningKey) -> Result<Minter, KeyError> {
+        let mut header = Header::new(key.algorithm());
+        header.typ = Some("JWT".to_owned());
+        Ok(Minter {
+            key: key.encoding_key()?,
+            header,
+        })
+    }
+
+    pub fn mint(&self, claims: &Claims) -> Result<String, MintError> {
+        jsonwebtoken::encode(&self.header, claims, &self.key).map_err(|_| MintError::Signing)
+    }
+}
