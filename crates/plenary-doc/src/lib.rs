@@ -1,3 +1,40 @@
-//! Plenary's resolution document model (placeholder face; the doc issue fills it in).
+//! Plenary's resolution document: the schema of SPEC §2 on yrs, its typed
+//! view, the editing operations a server or CLI needs, and — what the server
+//! authorizes on — the *effect* of an incoming update, computed before it is
+//! applied at a cost proportional to the update.
+//!
+//! Sans-IO: no clock, no network, no files. Time and client ids come in as
+//! parameters.
+//!
+//! - [`ResolutionDoc`]: the live document, edits, [`Effect`] of updates.
+//! - [`CommentsDoc`]: a comment-scope document and its [`CommentsEffect`].
+//! - [`numbering`]: PP3, OP4, (b), provisional OP3bis against a [`BaseOrder`].
+//! - [`compilation`] and [`checks`]: pure functions over a [`Resolution`].
+//! - [`import_text`], [`export_text`], [`export_markdown`], [`export_html`],
+//!   [`export_akn`]: drafts in and out as text, Markdown, HTML, Akoma Ntoso.
+mod ancestry;
+pub mod checks;
+mod comments;
+pub mod compilation;
+mod document;
+mod effect;
+mod export;
+mod import;
 mod model;
+pub mod numbering;
+mod schema;
+
+pub use ancestry::DecodeError;
+pub use comments::{
+    Comment, CommentEffect, CommentsDoc, CommentsEffect, NewComment, NewReply, Reply,
+};
+pub use document::{EditError, Position, ResolutionDoc, proposal_runs};
+pub use effect::{
+    Effect, EffectError, FieldChange, FootnoteEffect, ParagraphEffect, ProposalEffect,
+    SponsorChange,
+};
+pub use export::{export_akn, export_html, export_markdown, export_text};
+pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;
+pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};
+pub use schema::{FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, SPONSORS, superscript};

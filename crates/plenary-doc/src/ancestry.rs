@@ -1,0 +1,888 @@
+//! The schema-agnostic half of the update effect: decoding a v1 update field
+//! by field and answering "which shared type (and which map key) does this
+//! item live in?" for its structs and its delete set.
+//!
+//! A v1 struct carries its parent only when it has neither origin; otherwise
+//! it inherits the parent (and map key) of the item its origin (or right
+//! origin) names. That item is either earlier/later in the same update or
+//! already in the document. The [`IdIndex`] remembers, for every id range
+//! ever integrated into the document, its parent (root name or containing
+//! item), its map key, whether it is a shared type, and (for small JSON
+//! values) the values themselves — so that resolving a struct costs
+//! O(depth · log n), never a walk over the document.
+//!
+//! The index is fed by the document's `observe_update_v1` hook: every
+//! committed transaction (a remote update applied, or a local edit) is decoded
+//! with the same reader and its structs indexed, its delete set recorded.
+//! Entries are never removed (deleted items keep their ancestry, which is what
+//! lets a late concurrent edit next to deleted text still be placed).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::sync::Arc;
+
+use yrs::block::{
+    BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN,
+    ItemContent,
+};
+use yrs::encoding::read::Read;
+use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
+use yrs::{Any, ClientID, ID, IdSet};
+
+/// Why an update could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the update is not valid lib0 v1: {0}")]
+    Malformed(String),
+    #[error("the update holds a struct of zero length at client {client} clock {clock}")]
+    EmptyStruct { client: u64, clock: u32 },
+    #[error("the update's clock range overflows at client {client}")]
+    ClockOverflow { client: u64 },
+}
+
+fn malformed(e: yrs::encoding::read::Error) -> DecodeError {
+    DecodeError::Malformed(e.to_string())
+}
+
+/// The parent of a struct: a root type by name, or the item holding the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParentRef {
+    Root(Arc<str>),
+    Item(ID),
+}
+
+/// What a struct holds, as far as the schemas care.
+#[derive(Debug, Clone)]
+pub(crate) enum Content {
+    /// A shared type; the number is Yjs's type ref (0 array, 1 map, 2 text …).
+    Type(u8),
+    String(Arc<str>),
+    /// A formatting mark (the attribute key).
+    Format(Arc<str>),
+    Any(Arc<[Any]>),
+    /// Deleted content, embeds, binaries, sub-documents, JSON: counts as a
+    /// write into its parent but carries nothing the schemas read.
+    Other,
+}
+
+impl Content {
+    fn from_item(content: ItemContent) -> Self {
+        match content {
+            ItemContent::Type(branch) => Content::Type(type_ref_number(branch.type_ref())),
+            ItemContent::String(s) => Content::String(Arc::from(s.as_str())),
+            ItemContent::Format(k, _) => Content::Format(k),
+            ItemContent::Any(v) => Content::Any(v.into()),
+            _ => Content::Other,
+        }
+    }
+}
+
+fn type_ref_number(t: &yrs::types::TypeRef) -> u8 {
+    use yrs::types::TypeRef;
+    match t {
+        TypeRef::Array => 0,
+        TypeRef::Map => 1,
+        TypeRef::Text => 2,
+        _ => 255,
+    }
+}
+
+pub(crate) const TYPE_MAP: u8 = 1;
+pub(crate) const TYPE_TEXT: u8 = 2;
+
+/// One struct of an update.
+#[derive(Debug, Clone)]
+pub(crate) struct Struct {
+    pub id: ID,
+    pub len: u32,
+    pub origin: Option<ID>,
+    pub right_origin: Option<ID>,
+    pub parent: Option<ParentRef>,
+    pub key: Option<Arc<str>>,
+    /// `None` for GC and Skip structs.
+    pub content: Option<Content>,
+}
+
+/// A decoded v1 update.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Decoded {
+    pub structs: Vec<Struct>,
+    pub deletes: Vec<(ClientID, Range<u32>)>,
+}
+
+/// Reads a v1 update struct by struct, exactly as yrs's `Update::decode`
+/// does, but keeping origins and parents visible.
+pub(crate) fn decode_v1(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let mut d = DecoderV1::from(bytes);
+    let mut out = Decoded::default();
+    let clients: u32 = d.read_var().map_err(malformed)?;
+    for _ in 0..clients {
+        let count: u32 = d.read_var().map_err(malformed)?;
+        let client = d.read_client().map_err(malformed)?;
+        let mut clock: u32 = d.read_var().map_err(malformed)?;
+        for _ in 0..count {
+            let id = ID::new(client, clock);
+            let info = d.read_info().map_err(malformed)?;
+            let st = match info & 0b1_1111 {
+                BLOCK_SKIP_REF_NUMBER => {
+                    let len: u32 = d.read_var().map_err(malformed)?;
+                    Struct::gap(id, len)
+                }
+                BLOCK_GC_REF_NUMBER => {
+                    let len = d.read_len().map_err(malformed)?;
+                    Struct::gap(id, len)
+                }
+                _ => {
+                    let origin = if info & HAS_ORIGIN != 0 {
+                        Some(d.read_left_id().map_err(malformed)?)
+                    } else {
+                        None
+                    };
+                    let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
+                        Some(d.read_right_id().map_err(malformed)?)
+                    } else {
+                        None
+                    };
+                    let explicit = info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0;
+                    let parent = if explicit {
+                        if d.read_parent_info().map_err(malformed)? {
+                            Some(ParentRef::Root(Arc::from(d.read_string().map_err(malformed)?)))
+                        } else {
+                            Some(ParentRef::Item(d.read_left_id().map_err(malformed)?))
+                        }
+                    } else {
+                        None
+                    };
+                    let key = if explicit && info & HAS_PARENT_SUB != 0 {
+                        Some(Arc::from(d.read_string().map_err(malformed)?))
+                    } else {
+                        None
+                    };
+                    let content = ItemContent::decode(&mut d, info).map_err(malformed)?;
+                    let len = content.len_utf16();
+                    if len == 0 {
+                        // yrs drops such structs without advancing the clock.
+                        continue;
+                    }
+                    Struct {
+                        id,
+                        len,
+                        origin,
+                        right_origin,
+                        parent,
+                        key,
+                        content: Some(Content::from_item(content)),
+                    }
+                }
+            };
+            if st.len == 0 {
+                return Err(DecodeError::EmptyStruct {
+                    client: client.get(),
+                    clock,
+                });
+            }
+            clock = clock
+                .checked_add(st.len)
+                .ok_or(DecodeError::ClockOverflow {
+                    client: client.get(),
+                })?;
+            out.structs.push(st);
+        }
+    }
+    let ds = IdSet::decode(&mut d).map_err(malformed)?;
+    for (client, ranges) in ds.iter() {
+        for r in ranges.iter() {
+            if r.start < r.end {
+                out.deletes.push((*client, r.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Struct {
+    fn gap(id: ID, len: u32) -> Self {
+        Struct {
+            id,
+            len,
+            origin: None,
+            right_origin: None,
+            parent: None,
+            key: None,
+            content: None,
+        }
+    }
+}
+
+/// What the index knows of one integrated struct.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub parent: ParentRef,
+    pub key: Option<Arc<str>>,
+    /// The type ref when the struct is a shared type.
+    pub type_ref: Option<u8>,
+    /// JSON values, kept so a deletion can say what it removed.
+    pub values: Option<Arc<[Any]>>,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Node(Node),
+    /// Garbage-collected (or parentless) range: whatever hangs off it is
+    /// dropped by yrs on integration.
+    Gc,
+}
+
+/// Where a struct's owner could be traced to.
+#[derive(Debug, Clone)]
+pub(crate) enum Placement {
+    /// Fully resolved up to a root.
+    Placed(Ancestry),
+    /// Its neighbours were garbage-collected: yrs will drop it.
+    Discarded,
+    /// It names something neither the document nor the update holds, or its
+    /// chain is malformed (cycles, parents that are not types).
+    Unknown(String),
+}
+
+/// The owner chain of a struct: the root, then the containing items from the
+/// root down with their map keys, then the struct's own map key.
+#[derive(Debug, Clone)]
+pub(crate) struct Ancestry {
+    pub root: Arc<str>,
+    pub chain: Vec<(ID, Option<Arc<str>>)>,
+    pub key: Option<Arc<str>>,
+}
+
+/// Id ranges → nodes, the delete set so far, and per-client clocks.
+#[derive(Debug, Default)]
+pub(crate) struct IdIndex {
+    ranges: HashMap<ClientID, BTreeMap<u32, (u32, Slot)>>,
+    deleted: HashMap<ClientID, BTreeMap<u32, u32>>,
+    /// Values of label keys (`id`, `delegation`) per containing map item.
+    labels: HashMap<(ID, Arc<str>), String>,
+    label_keys: &'static [&'static str],
+    /// Set when an observed transaction could not be indexed; every later
+    /// effect query then fails rather than guessing.
+    pub broken: Option<String>,
+}
+
+const MAX_DEPTH: usize = 16;
+
+impl IdIndex {
+    pub fn new(label_keys: &'static [&'static str]) -> Self {
+        IdIndex {
+            label_keys,
+            ..IdIndex::default()
+        }
+    }
+
+    fn slot(&self, id: &ID) -> Option<(u32, &Slot)> {
+        let m = self.ranges.get(&id.client)?;
+        let (start, (len, slot)) = m.range(..=id.clock).next_back()?;
+        (id.clock < start + len).then_some((*start, slot))
+    }
+
+    /// Next clock expected from `client`.
+    pub fn clock(&self, client: &ClientID) -> u32 {
+        self.ranges
+            .get(client)
+            .and_then(|m| m.iter().next_back())
+            .map(|(s, (l, _))| s + l)
+            .unwrap_or(0)
+    }
+
+    pub fn label(&self, item: &ID, key: &str) -> Option<&str> {
+        self.labels
+            .get(&(*item, Arc::from(key)))
+            .map(String::as_str)
+    }
+
+    /// Ranges of `r` (client `c`) not yet deleted in the document.
+    fn undeleted(&self, c: &ClientID, r: Range<u32>) -> Vec<Range<u32>> {
+        let mut out = Vec::new();
+        let mut pos = r.start;
+        if let Some(m) = self.deleted.get(c) {
+            let first = m.range(..=r.start).next_back().map(|(s, _)| *s).unwrap_or(r.start);
+            for (s, e) in m.range(first..r.end) {
+                if *e <= pos {
+                    continue;
+                }
+                if *s > pos {
+                    out.push(pos..(*s).min(r.end));
+                }
+                pos = pos.max(*e);
+                if pos >= r.end {
+                    break;
+                }
+            }
+        }
+        if pos < r.end {
+            out.push(pos..r.end);
+        }
+        out
+    }
+
+    fn mark_deleted(&mut self, c: ClientID, r: Range<u32>) {
+        let m = self.deleted.entry(c).or_default();
+        let mut start = r.start;
+        let mut end = r.end;
+        let first = m.range(..=start).next_back().map(|(s, _)| *s).unwrap_or(start);
+        let overlapping: Vec<(u32, u32)> = m
+            .range(first..=end)
+            .filter(|(s, e)| **e >= start && **s <= end)
+            .map(|(s, e)| (*s, *e))
+            .collect();
+        for (s, e) in overlapping {
+            m.remove(&s);
+            start = start.min(s);
+            end = end.max(e);
+        }
+        m.insert(start, end);
+    }
+
+    /// Indexes an update that the document has just integrated.
+    pub fn ingest(&mut self, bytes: &[u8]) {
+        let decoded = match decode_v1(bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                self.broken = Some(e.to_string());
+                return;
+            }
+        };
+        let view = UpdateView::new(self, &decoded);
+        let mut new_entries = Vec::with_capacity(decoded.structs.len());
+        for (i, st) in decoded.structs.iter().enumerate() {
+            let slot = match (&st.content, view.direct(i)) {
+                (Some(c), Some((parent, key))) => Slot::Node(Node {
+                    parent,
+                    key,
+                    type_ref: match c {
+                        Content::Type(t) => Some(*t),
+                        _ => None,
+                    },
+                    values: match c {
+                        Content::Any(v) => Some(v.clone()),
+                        _ => None,
+                    },
+                }),
+                _ => Slot::Gc,
+            };
+            new_entries.push((st.id, st.len, slot));
+        }
+        for (id, len, slot) in new_entries {
+            if let Slot::Node(n) = &slot {
+                if let (ParentRef::Item(m), Some(k), Some(v)) = (&n.parent, &n.key, &n.values) {
+                    if self.label_keys.contains(&k.as_ref()) {
+                        if let Some(Any::String(s)) = v.first() {
+                            self.labels.insert((*m, k.clone()), s.to_string());
+                        }
+                    }
+                }
+            }
+            self.ranges
+                .entry(id.client)
+                .or_default()
+                .insert(id.clock, (len, slot));
+        }
+        for (c, r) in decoded.deletes {
+            self.mark_deleted(c, r);
+        }
+    }
+}
+
+/// The update being examined, laid over the index: lookups see its own
+/// structs first, then the document's.
+pub(crate) struct UpdateView<'a> {
+    index: &'a IdIndex,
+    decoded: &'a Decoded,
+    /// Per client: (start clock, len, struct index), sorted by clock.
+    local: HashMap<ClientID, Vec<(u32, u32, usize)>>,
+    /// Memo of each struct's direct (parent, key); filled on construction.
+    direct: Vec<Result<(ParentRef, Option<Arc<str>>), Fail>>,
+    /// Label values written by the update, per (map item, key).
+    labels: HashMap<(ID, Arc<str>), String>,
+    /// The update's delete ranges per client, sorted by start.
+    deleted: HashMap<ClientID, Vec<Range<u32>>>,
+    /// Update structs by the item whose type directly holds them.
+    children: HashMap<ID, Vec<usize>>,
+}
+
+#[derive(Debug, Clone)]
+enum Fail {
+    Gc,
+    Unknown(String),
+}
+
+enum Found<'a> {
+    Local(usize),
+    Indexed(&'a Node),
+    Gc,
+    Missing,
+}
+
+impl<'a> UpdateView<'a> {
+    pub fn new(index: &'a IdIndex, decoded: &'a Decoded) -> Self {
+        let mut local: HashMap<ClientID, Vec<(u32, u32, usize)>> = HashMap::new();
+        for (i, st) in decoded.structs.iter().enumerate() {
+            local
+                .entry(st.id.client)
+                .or_default()
+                .push((st.id.clock, st.len, i));
+        }
+        for v in local.values_mut() {
+            v.sort_unstable_by_key(|e| e.0);
+        }
+        let mut deleted: HashMap<ClientID, Vec<Range<u32>>> = HashMap::new();
+        for (c, r) in &decoded.deletes {
+            deleted.entry(*c).or_default().push(r.clone());
+        }
+        for v in deleted.values_mut() {
+            v.sort_unstable_by_key(|r| r.start);
+        }
+        let mut view = UpdateView {
+            index,
+            decoded,
+            local,
+            direct: Vec::new(),
+            labels: HashMap::new(),
+            deleted,
+            children: HashMap::new(),
+        };
+        view.resolve_all();
+        for (i, r) in view.direct.iter().enumerate() {
+            if let Ok((ParentRef::Item(p), _)) = r {
+                view.children.entry(*p).or_default().push(i);
+            }
+        }
+        for (i, st) in decoded.structs.iter().enumerate() {
+            if let (Some(Ok((ParentRef::Item(p), Some(k)))), Some(Content::Any(v))) =
+                (view.direct.get(i), &st.content)
+            {
+                if let Some(Any::String(s)) = v.first() {
+                    view.labels.insert((*p, k.clone()), s.to_string());
+                }
+            }
+        }
+        view
+    }
+
+    fn find(&self, id: &ID) -> Found<'a> {
+        if let Some(v) = self.local.get(&id.client) {
+            let pos = v.partition_point(|e| e.0 <= id.clock);
+            if pos > 0 {
+                let (s, l, i) = v[pos - 1];
+                if id.clock < s + l {
+                    if self.decoded.structs[i].content.is_some() {
+                        return Found::Local(i);
+                    }
+                    // a GC/Skip range in the update: the document may know better
+                    if let Some((_, Slot::Node(n))) = self.index.slot(id) {
+                        return Found::Indexed(n);
+                    }
+                    return Found::Gc;
+                }
+            }
+        }
+        match self.index.slot(id) {
+            Some((_, Slot::Node(n))) => Found::Indexed(n),
+            Some((_, Slot::Gc)) => Found::Gc,
+            None => Found::Missing,
+        }
+    }
+
+    /// Resolves every struct's direct parent and key, following origins
+    /// through the update with an explicit stack (no recursion on input).
+    fn resolve_all(&mut self) {
+        let n = self.decoded.structs.len();
+        let mut memo: Vec<Option<Result<(ParentRef, Option<Arc<str>>), Fail>>> = vec![None; n];
+        for start in 0..n {
+            if memo[start].is_some() {
+                continue;
+            }
+            let mut stack = vec![start];
+            let mut visiting = std::collections::HashSet::new();
+            while let Some(&i) = stack.last() {
+                if memo[i].is_some() {
+                    stack.pop();
+                    continue;
+                }
+                visiting.insert(i);
+                let st = &self.decoded.structs[i];
+                if st.content.is_none() {
+                    memo[i] = Some(Err(Fail::Gc));
+                    stack.pop();
+                    continue;
+                }
+                if let Some(p) = &st.parent {
+                    memo[i] = Some(Ok((p.clone(), st.key.clone())));
+                    stack.pop();
+                    continue;
+                }
+                // origin first, then right origin, as yrs does
+                let mut result: Option<Result<(ParentRef, Option<Arc<str>>), Fail>> = None;
+                let mut pending: Option<usize> = None;
+                let mut saw_gc = false;
+                for o in [st.origin, st.right_origin].into_iter().flatten() {
+                    match self.find(&o) {
+                        Found::Indexed(node) => {
+                            result = Some(Ok((node.parent.clone(), node.key.clone())));
+                            break;
+                        }
+                        Found::Local(j) if j == i => {
+                            result = Some(Err(Fail::Unknown(format!(
+                                "struct {} names itself as origin",
+                                fmt_id(&st.id)
+                            ))));
+                            break;
+                        }
+                        Found::Local(j) => match &memo[j] {
+                            Some(Ok(r)) => {
+                                result = Some(Ok(r.clone()));
+                                break;
+                            }
+                            Some(Err(Fail::Gc)) => saw_gc = true,
+                            Some(Err(e)) => {
+                                result = Some(Err(e.clone()));
+                                break;
+                            }
+                            None if visiting.contains(&j) => {
+                                result = Some(Err(Fail::Unknown(format!(
+                                    "origin cycle through {}",
+                                    fmt_id(&st.id)
+                                ))));
+                                break;
+                            }
+                            None => {
+                                pending = Some(j);
+                                break;
+                            }
+                        },
+                        Found::Gc => saw_gc = true,
+                        Found::Missing => {
+                            result = Some(Err(Fail::Unknown(format!(
+                                "struct {} refers to {} which neither the document nor the update holds",
+                                fmt_id(&st.id),
+                                fmt_id(&o)
+                            ))));
+                            break;
+                        }
+                    }
+                }
+                if let Some(j) = pending {
+                    stack.push(j);
+                    continue;
+                }
+                memo[i] = Some(result.unwrap_or(if saw_gc {
+                    Err(Fail::Gc)
+                } else {
+                    Err(Fail::Unknown(format!(
+                        "struct {} has no parent and no origin",
+                        fmt_id(&st.id)
+                    )))
+                }));
+                stack.pop();
+            }
+        }
+        self.direct = memo
+            .into_iter()
+            .map(|m| m.unwrap_or(Err(Fail::Unknown("unresolved".into()))))
+            .collect();
+    }
+
+    fn direct(&self, i: usize) -> Option<(ParentRef, Option<Arc<str>>)> {
+        self.direct.get(i).and_then(|r| r.as_ref().ok().cloned())
+    }
+
+    /// Is this item a shared type (per the update or the index)?
+    fn type_of(&self, id: &ID) -> Option<u8> {
+        match self.find(id) {
+            Found::Local(j) => match &self.decoded.structs[j].content {
+                Some(Content::Type(t)) => Some(*t),
+                _ => None,
+            },
+            Found::Indexed(n) => n.type_ref,
+            _ => None,
+        }
+    }
+
+    fn climb(&self, first: (ParentRef, Option<Arc<str>>)) -> Placement {
+        let (mut parent, key) = first;
+        let mut chain: Vec<(ID, Option<Arc<str>>)> = Vec::new();
+        for _ in 0..MAX_DEPTH {
+            match parent {
+                ParentRef::Root(root) => {
+                    chain.reverse();
+                    return Placement::Placed(Ancestry { root, chain, key });
+                }
+                ParentRef::Item(id) => {
+                    if self.type_of(&id).is_none() {
+                        return match self.find(&id) {
+                            Found::Gc => Placement::Discarded,
+                            Found::Missing => Placement::Unknown(format!(
+                                "parent {} is unknown",
+                                fmt_id(&id)
+                            )),
+                            _ => Placement::Unknown(format!(
+                                "parent {} is not a shared type",
+                                fmt_id(&id)
+                            )),
+                        };
+                    }
+                    let next = match self.find(&id) {
+                        Found::Local(j) => match self.direct.get(j) {
+                            Some(Ok(r)) => r.clone(),
+                            Some(Err(Fail::Gc)) => return Placement::Discarded,
+                            Some(Err(Fail::Unknown(m))) => return Placement::Unknown(m.clone()),
+                            None => return Placement::Unknown("unresolved parent".into()),
+                        },
+                        Found::Indexed(n) => (n.parent.clone(), n.key.clone()),
+                        Found::Gc => return Placement::Discarded,
+                        Found::Missing => {
+                            return Placement::Unknown(format!("parent {} is unknown", fmt_id(&id)));
+                        }
+                    };
+                    // the containing item's start id: ids inside a type item are exact
+                    chain.push((id, next.1.clone()));
+                    parent = next.0;
+                }
+            }
+        }
+        Placement::Unknown("ancestry deeper than any schema allows".into())
+    }
+
+    /// Where struct `i` of the update lives.
+    pub fn place_struct(&self, i: usize) -> Placement {
+        match self.direct.get(i) {
+            Some(Ok(r)) => self.climb(r.clone()),
+            Some(Err(Fail::Gc)) => Placement::Discarded,
+            Some(Err(Fail::Unknown(m))) => Placement::Unknown(m.clone()),
+            None => Placement::Unknown("no such struct".into()),
+        }
+    }
+
+    /// The pieces of a delete range that are new (not already deleted), each
+    /// placed, with the deleted item's id and any JSON values it held.
+    pub fn place_delete(
+        &self,
+        client: ClientID,
+        r: Range<u32>,
+    ) -> Vec<(ID, Placement, Option<Vec<Any>>)> {
+        let mut out = Vec::new();
+        for piece in self.index.undeleted(&client, r) {
+            let mut pos = piece.start;
+            while pos < piece.end {
+                let id = ID::new(client, pos);
+                match self.find(&id) {
+                    Found::Local(j) => {
+                        let st = &self.decoded.structs[j];
+                        let end = (st.id.clock + st.len).min(piece.end);
+                        let values = match &st.content {
+                            Some(Content::Any(v)) => Some(
+                                v.iter()
+                                    .skip((pos - st.id.clock) as usize)
+                                    .take((end - pos) as usize)
+                                    .cloned()
+                                    .collect(),
+                            ),
+                            _ => None,
+                        };
+                        out.push((st.id, self.place_struct(j), values));
+                        pos = end;
+                    }
+                    Found::Indexed(_) | Found::Gc => {
+                        let Some((start, slot)) = self.index.slot(&id) else {
+                            break;
+                        };
+                        let len = self
+                            .index
+                            .ranges
+                            .get(&client)
+                            .and_then(|m| m.get(&start))
+                            .map(|(l, _)| *l)
+                            .unwrap_or(1);
+                        let end = (start + len).min(piece.end);
+                        match slot {
+                            Slot::Node(n) => {
+                                let values = n.values.as_ref().map(|v| {
+                                    v.iter()
+                                        .skip((pos - start) as usize)
+                                        .take((end - pos) as usize)
+                                        .cloned()
+                                        .collect()
+                                });
+                                out.push((
+                                    ID::new(client, start),
+                                    self.climb((n.parent.clone(), n.key.clone())),
+                                    values,
+                                ));
+                            }
+                            Slot::Gc => {}
+                        }
+                        pos = end;
+                    }
+                    Found::Missing => {
+                        out.push((
+                            id,
+                            Placement::Unknown(format!(
+                                "deletes {}..{} of client {}, which the document does not hold",
+                                pos,
+                                piece.end,
+                                client.get()
+                            )),
+                            None,
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Label (e.g. `id`) of a map item, from the update first.
+    pub fn label(&self, item: &ID, key: &str) -> Option<String> {
+        self.labels
+            .get(&(*item, Arc::from(key)))
+            .cloned()
+            .or_else(|| self.index.label(item, key).map(str::to_owned))
+    }
+
+    /// Is the struct starting at `id` part of this update (a new item)?
+    pub fn is_new(&self, id: &ID) -> bool {
+        matches!(self.find(id), Found::Local(_)) && self.index.slot(id).is_none()
+    }
+
+    /// Does this update delete the item at `id` (which it did not already)?
+    pub fn deletes_item(&self, id: &ID) -> bool {
+        let Some(v) = self.deleted.get(&id.client) else {
+            return false;
+        };
+        let pos = v.partition_point(|r| r.start <= id.clock);
+        let hit = pos > 0 && v[pos - 1].contains(&id.clock);
+        hit && !self
+            .index
+            .undeleted(&id.client, id.clock..id.clock + 1)
+            .is_empty()
+    }
+
+    /// The part of a struct the document does not hold yet (`None`: a re-send).
+    pub fn new_part(&self, st: &Struct) -> Option<Range<u32>> {
+        let sv = self.index.clock(&st.id.client);
+        let end = st.id.clock + st.len;
+        (end > sv).then(|| st.id.clock.max(sv)..end)
+    }
+}
+
+pub(crate) fn fmt_id(id: &ID) -> String {
+    format!("{}:{}", id.client.get(), id.clock)
+}
+
+/// One thing an update does, placed.
+#[derive(Debug)]
+pub(crate) enum Touch<'a> {
+    /// A new struct (or the new part of one).
+    Insert { st: &'a Struct, at: Ancestry },
+    /// A newly deleted item (by its start id), with the JSON values removed.
+    Delete {
+        item: ID,
+        at: Ancestry,
+        values: Vec<Any>,
+    },
+}
+
+/// Everything an update touches, plus what could not be placed.
+#[derive(Debug, Default)]
+pub(crate) struct Touches<'a> {
+    pub touches: Vec<Touch<'a>>,
+    pub unknown: Vec<String>,
+    pub discarded: u32,
+}
+
+impl<'a> UpdateView<'a> {
+    pub fn touches(&self) -> Touches<'a> {
+        let mut t = Touches::default();
+        for (i, st) in self.decoded.structs.iter().enumerate() {
+            if st.content.is_none() || self.new_part(st).is_none() {
+                continue;
+            }
+            match self.place_struct(i) {
+                Placement::Placed(at) => t.touches.push(Touch::Insert { st, at }),
+                Placement::Discarded => t.discarded += 1,
+                Placement::Unknown(m) => t.unknown.push(m),
+            }
+        }
+        for (c, r) in &self.decoded.deletes {
+            for (item, placement, values) in self.place_delete(*c, r.clone()) {
+                match placement {
+                    Placement::Placed(at) => t.touches.push(Touch::Delete {
+                        item,
+                        at,
+                        values: values.unwrap_or_default(),
+                    }),
+                    Placement::Discarded => t.discarded += 1,
+                    Placement::Unknown(m) => t.unknown.push(m),
+                }
+            }
+        }
+        t
+    }
+
+    /// The value a new struct writes: JSON for plain values, the initial
+    /// content for a new shared type (map → object, text → string, array →
+    /// list), built from the update's own structs.
+    pub fn value_of(&self, st: &Struct) -> serde_json::Value {
+        self.value_depth(st, 0)
+    }
+
+    fn value_depth(&self, st: &Struct, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        match &st.content {
+            Some(Content::Any(v)) => match v.len() {
+                1 => any_json(&v[0]),
+                _ => Value::Array(v.iter().map(any_json).collect()),
+            },
+            Some(Content::String(s)) => Value::String(s.to_string()),
+            Some(Content::Type(t)) if depth < MAX_DEPTH => {
+                let kids = self.children.get(&st.id).map(Vec::as_slice).unwrap_or(&[]);
+                let kids = kids.iter().map(|&j| (&self.decoded.structs[j], self.direct.get(j)));
+                match *t {
+                    TYPE_MAP => {
+                        let mut m = serde_json::Map::new();
+                        for (k, d) in kids {
+                            if let Some(Ok((_, Some(key)))) = d {
+                                m.insert(key.to_string(), self.value_depth(k, depth + 1));
+                            }
+                        }
+                        Value::Object(m)
+                    }
+                    TYPE_TEXT => {
+                        let mut s = String::new();
+                        for (k, _) in kids {
+                            if let Some(Content::String(x)) = &k.content {
+                                s.push_str(x);
+                            }
+                        }
+                        Value::String(s)
+                    }
+                    _ => {
+                        let mut a = Vec::new();
+                        for (k, _) in kids {
+                            match &k.content {
+                                Some(Content::Any(v)) => a.extend(v.iter().map(any_json)),
+                                Some(_) => a.push(self.value_depth(k, depth + 1)),
+                                None => {}
+                            }
+                        }
+                        Value::Array(a)
+                    }
+                }
+            }
+            _ => Value::Null,
+        }
+    }
+}
+
+pub(crate) fn any_json(a: &Any) -> serde_json::Value {
+    serde_json::to_value(a).unwrap_or(serde_json::Value::Null)
+}

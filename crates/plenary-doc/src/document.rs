@@ -1,0 +1,793 @@
+//! [`ResolutionDoc`]: one resolution as a live `yrs::Doc`, its typed view,
+//! its editing operations, and the effect of incoming updates.
+//!
+//! Every editing operation is one transaction; it returns the v1 update it
+//! produced so a server or CLI can broadcast or store it. New ids are derived
+//! from the document's client id and its clock at the time of the edit
+//! (`p<client-hex>-<clock>`): unique across concurrent clients with no
+//! randomness, never reused because a client's clock only grows.
+//!
+//! Text indices are UTF-16 code units, as Yjs clients count them.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use yrs::updates::decoder::Decode;
+use yrs::{
+    Any, Array, ArrayRef, Doc, Map, MapPrelim, MapRef, OffsetKind, Options, Out, ReadTxn,
+    StateVector, Text, TextPrelim, TextRef, Transact, TransactionMut, Update,
+};
+
+use crate::ancestry::{IdIndex, UpdateView};
+use crate::effect::{Effect, EffectError, resolution_effect};
+use crate::model::{
+    Mode, Paragraph, ParagraphKind, Proposal, ProposalAction, ProposalStatus, Resolution, Run,
+    Sponsor, Status,
+};
+use crate::numbering::BaseOrder;
+use crate::schema::{
+    self, META_KEYS, Roots, enum_name, read_paragraph, read_proposal, read_runs, run_attrs,
+    str_of, superscript, text_of, write_paragraph, write_proposal, write_runs,
+    write_sponsor,
+};
+
+/// Why an editing operation was refused. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("no paragraph with id `{0}`")]
+    NoParagraph(String),
+    #[error("no footnote with id `{0}`")]
+    NoFootnote(String),
+    #[error("no comment with id `{0}`")]
+    NoComment(String),
+    #[error("no proposal with id `{0}`")]
+    NoProposal(String),
+    #[error("range {index}..{end} is outside the text (length {len})")]
+    OutOfRange { index: u32, end: u32, len: u32 },
+    #[error("position {0} is past the end of the paragraph list")]
+    BadPosition(u32),
+    #[error("`{0}` is not a meta key of SPEC §2 (mode is set with set_mode)")]
+    UnknownMetaKey(String),
+    #[error("proposal `{0}` is no longer pending")]
+    ProposalNotPending(String),
+    #[error("proposal `{id}` cannot be applied: {why}")]
+    ProposalIncomplete { id: String, why: String },
+    #[error("a document could not be loaded: {0}")]
+    Load(String),
+}
+
+/// Where a paragraph goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    Start,
+    End,
+    /// Index in the paragraph list (0 = first).
+    Index(u32),
+    After(String),
+    Before(String),
+}
+
+struct Shared {
+    index: IdIndex,
+    /// The v1 update of the last committed transaction, as observers saw it.
+    last: Option<Vec<u8>>,
+}
+
+/// The keys whose string values name a container map in effects.
+const LABEL_KEYS: &[&str] = &["id", "delegation"];
+
+/// One resolution document. All changes are expected to go through it
+/// ([`apply`](Self::apply) or its edit operations); the id index is
+/// nevertheless fed by the document's update observer, so edits made on a
+/// clone of [`doc`](Self::doc) keep it current too.
+pub struct ResolutionDoc {
+    doc: Doc,
+    roots: Roots,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl std::fmt::Debug for ResolutionDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolutionDoc")
+            .field("client_id", &self.doc.client_id().get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ResolutionDoc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ResolutionDoc {
+    /// An empty document with a random client id (yrs's choice).
+    pub fn new() -> Self {
+        Self::build(Options::default())
+    }
+
+    /// An empty document writing as `client_id` (deterministic ids in tests
+    /// and tools).
+    pub fn with_client_id(client_id: u64) -> Self {
+        Self::build(Options::with_client_id(yrs::ClientID::new(client_id)))
+    }
+
+    fn build(mut options: Options) -> Self {
+        options.offset_kind = OffsetKind::Utf16;
+        let doc = Doc::with_options(options);
+        let shared = Arc::new(Mutex::new(Shared {
+            index: IdIndex::new(LABEL_KEYS),
+            last: None,
+        }));
+        let sink = shared.clone();
+        let observed = doc.observe_update_v1("plenary-doc-index", move |_, e| {
+            let mut s = lock(&sink);
+            s.index.ingest(&e.update);
+            s.last = Some(e.update.clone());
+        });
+        if let Err(e) = observed {
+            lock(&shared).index.broken = Some(format!("could not observe the document: {e}"));
+        }
+        let roots = Roots::new(&doc);
+        ResolutionDoc { doc, roots, shared }
+    }
+
+    /// A fresh document holding `resolution` (derived fields ignored).
+    pub fn from_resolution(resolution: &Resolution) -> Result<Self, EditError> {
+        let d = Self::new();
+        d.write_resolution(resolution);
+        Ok(d)
+    }
+
+    /// Like [`from_resolution`](Self::from_resolution), writing as `client_id`.
+    pub fn from_resolution_with_client_id(
+        client_id: u64,
+        resolution: &Resolution,
+    ) -> Result<Self, EditError> {
+        let d = Self::with_client_id(client_id);
+        d.write_resolution(resolution);
+        Ok(d)
+    }
+
+    fn write_resolution(&self, r: &Resolution) {
+        let mut txn = self.doc.transact_mut();
+        self.roots.write(&mut txn, r);
+    }
+
+    /// Loads an encoded state (v1).
+    pub fn from_update(update: &[u8]) -> Result<Self, EffectError> {
+        let d = Self::new();
+        d.load(update)?;
+        Ok(d)
+    }
+
+    /// Like [`from_update`](Self::from_update), writing as `client_id`.
+    pub fn from_update_with_client_id(client_id: u64, update: &[u8]) -> Result<Self, EffectError> {
+        let d = Self::with_client_id(client_id);
+        d.load(update)?;
+        Ok(d)
+    }
+
+    fn load(&self, update: &[u8]) -> Result<(), EffectError> {
+        crate::ancestry::decode_v1(update)?;
+        let u = Update::decode_v1(update).map_err(|e| EffectError::Apply(e.to_string()))?;
+        self.doc
+            .transact_mut()
+            .apply_update(u)
+            .map_err(|e| EffectError::Apply(e.to_string()))
+    }
+
+    /// The underlying document (the server wraps a clone in `Awareness`).
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    pub fn client_id(&self) -> u64 {
+        self.doc.client_id().get()
+    }
+
+    /// The whole state, v1-encoded.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// The typed view with derived numbering, labels and footnote markers.
+    pub fn resolution(&self) -> Resolution {
+        self.roots.read(&self.doc.transact())
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.roots.read_meta(&self.doc.transact()).mode
+    }
+
+    /// A paragraph (its `number`/`label` are not derived here: use
+    /// [`resolution`](Self::resolution) for those).
+    pub fn paragraph(&self, id: &str) -> Option<Paragraph> {
+        let txn = self.doc.transact();
+        let (_, m) = self.find_paragraph(&txn, id)?;
+        read_paragraph(&txn, &m)
+    }
+
+    pub fn paragraph_status(&self, id: &str) -> Option<Status> {
+        self.paragraph(id).map(|p| p.status)
+    }
+
+    pub fn proposal(&self, id: &str) -> Option<Proposal> {
+        let txn = self.doc.transact();
+        let m = self.find_proposal(&txn, id)?;
+        read_proposal(&txn, &m)
+    }
+
+    /// The current order, to be stored as the base when a version is named.
+    pub fn base_order(&self) -> BaseOrder {
+        BaseOrder::of(&self.resolution().paragraphs)
+    }
+
+    /// What `update` would change, without applying it; cost proportional to
+    /// the update (see [`crate::effect`] for how).
+    pub fn effect(&self, update: &[u8]) -> Result<Effect, EffectError> {
+        let decoded = crate::ancestry::decode_v1(update)?;
+        let shared = lock(&self.shared);
+        if let Some(b) = &shared.index.broken {
+            return Err(EffectError::IndexBroken(b.clone()));
+        }
+        let view = UpdateView::new(&shared.index, &decoded);
+        Ok(resolution_effect(&view))
+    }
+
+    /// Applies a v1 update (after computing its effect, which it returns).
+    pub fn apply(&mut self, update: &[u8]) -> Result<Effect, EffectError> {
+        let effect = self.effect(update)?;
+        let u = Update::decode_v1(update).map_err(|e| EffectError::Apply(e.to_string()))?;
+        self.doc
+            .transact_mut()
+            .apply_update(u)
+            .map_err(|e| EffectError::Apply(e.to_string()))?;
+        Ok(effect)
+    }
+
+    // ---- editing -------------------------------------------------------
+
+    /// Runs `f` in one transaction; returns its result and the update.
+    fn edit<R>(
+        &self,
+        f: impl FnOnce(&mut TransactionMut, &Roots) -> Result<R, EditError>,
+    ) -> Result<(R, Vec<u8>), EditError> {
+        lock(&self.shared).last = None;
+        let r = {
+            let mut txn = self.doc.transact_mut();
+            f(&mut txn, &self.roots)?
+        };
+        let update = lock(&self.shared).last.take().unwrap_or_default();
+        Ok((r, update))
+    }
+
+    fn new_id(&self, txn: &TransactionMut, prefix: &str) -> String {
+        let client = self.doc.client_id();
+        let clock = txn.state_vector().get(&client);
+        format!("{prefix}{:x}-{clock}", client.get())
+    }
+
+    fn find_paragraph<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<(u32, MapRef)> {
+        self.roots
+            .paragraph_maps(txn)
+            .into_iter()
+            .enumerate()
+            .find(|(_, m)| str_of(txn, m, "id").as_deref() == Some(id))
+            .map(|(i, m)| (i as u32, m))
+    }
+
+    fn find_proposal<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
+        self.roots
+            .proposal_maps(txn)
+            .into_iter()
+            .find(|m| str_of(txn, m, "id").as_deref() == Some(id))
+    }
+
+    fn paragraph_text<T: ReadTxn>(&self, txn: &T, id: &str) -> Result<TextRef, EditError> {
+        let (_, m) = self
+            .find_paragraph(txn, id)
+            .ok_or_else(|| EditError::NoParagraph(id.to_owned()))?;
+        text_of(txn, &m, "text").ok_or_else(|| EditError::NoParagraph(id.to_owned()))
+    }
+
+    fn resolve_position<T: ReadTxn>(&self, txn: &T, at: &Position) -> Result<u32, EditError> {
+        let len = self.roots.paragraphs.len(txn);
+        match at {
+            Position::Start => Ok(0),
+            Position::End => Ok(len),
+            Position::Index(i) if *i <= len => Ok(*i),
+            Position::Index(i) => Err(EditError::BadPosition(*i)),
+            Position::After(id) => self
+                .find_paragraph(txn, id)
+                .map(|(i, _)| i + 1)
+                .ok_or_else(|| EditError::NoParagraph(id.clone())),
+            Position::Before(id) => self
+                .find_paragraph(txn, id)
+                .map(|(i, _)| i)
+                .ok_or_else(|| EditError::NoParagraph(id.clone())),
+        }
+    }
+
+    /// Inserts a paragraph; returns its new id and the update.
+    pub fn insert_paragraph(
+        &mut self,
+        at: Position,
+        kind: ParagraphKind,
+        level: u8,
+        runs: &[Run],
+    ) -> Result<(String, Vec<u8>), EditError> {
+        self.edit(|txn, roots| {
+            let index = self.resolve_position(txn, &at)?;
+            let id = self.new_id(txn, "p");
+            let map = roots.paragraphs.insert(txn, index, MapPrelim::default());
+            write_paragraph(
+                txn,
+                &map,
+                &Paragraph {
+                    id: id.clone(),
+                    kind,
+                    level,
+                    status: Status::Open,
+                    text: runs.to_vec(),
+                    number: String::new(),
+                    label: String::new(),
+                },
+            );
+            Ok(id)
+        })
+    }
+
+    /// Moves a paragraph: Yjs has no move, so the map is deleted and a new
+    /// one carrying the same `id`, fields and text is inserted at `to`.
+    pub fn move_paragraph(&mut self, id: &str, to: Position) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, roots| move_in(self, txn, roots, id, &to))
+            .map(|(_, u)| u)
+    }
+
+    pub fn delete_paragraph(&mut self, id: &str) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, roots| {
+            let (i, _) = self
+                .find_paragraph(txn, id)
+                .ok_or_else(|| EditError::NoParagraph(id.to_owned()))?;
+            roots.paragraphs.remove(txn, i);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    fn set_paragraph_field(&mut self, id: &str, key: &str, value: Any) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let (_, m) = self
+                .find_paragraph(txn, id)
+                .ok_or_else(|| EditError::NoParagraph(id.to_owned()))?;
+            m.insert(txn, key, value);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    pub fn set_status(&mut self, id: &str, status: Status) -> Result<Vec<u8>, EditError> {
+        self.set_paragraph_field(id, "status", Any::from(enum_name(&status)))
+    }
+
+    pub fn set_kind(&mut self, id: &str, kind: ParagraphKind) -> Result<Vec<u8>, EditError> {
+        self.set_paragraph_field(id, "kind", Any::from(enum_name(&kind)))
+    }
+
+    pub fn set_level(&mut self, id: &str, level: u8) -> Result<Vec<u8>, EditError> {
+        self.set_paragraph_field(id, "level", Any::from(level as i64))
+    }
+
+    /// Inserts plain (or italic) text at a UTF-16 `index`; it never inherits
+    /// its neighbour's italics or footnote mark.
+    pub fn insert_text(
+        &mut self,
+        id: &str,
+        index: u32,
+        text: &str,
+        italic: bool,
+    ) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let t = self.paragraph_text(txn, id)?;
+            check_range(txn, &t, index, 0)?;
+            let run = Run {
+                text: text.to_owned(),
+                italic,
+                footnote: None,
+            };
+            t.insert_with_attributes(txn, index, text, run_attrs(&run));
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    pub fn delete_text(&mut self, id: &str, index: u32, len: u32) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let t = self.paragraph_text(txn, id)?;
+            check_range(txn, &t, index, len)?;
+            if len > 0 {
+                t.remove_range(txn, index, len);
+            }
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    /// Replaces `len` units at `index` with `text` (plain).
+    pub fn replace_text(
+        &mut self,
+        id: &str,
+        index: u32,
+        len: u32,
+        text: &str,
+    ) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let t = self.paragraph_text(txn, id)?;
+            check_range(txn, &t, index, len)?;
+            if len > 0 {
+                t.remove_range(txn, index, len);
+            }
+            write_runs(txn, &t, index, &[Run::plain(text)]);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    /// Replaces the whole text of a paragraph with `runs`.
+    pub fn set_text(&mut self, id: &str, runs: &[Run]) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let t = self.paragraph_text(txn, id)?;
+            let len = t.len(txn);
+            if len > 0 {
+                t.remove_range(txn, 0, len);
+            }
+            write_runs(txn, &t, 0, runs);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    pub fn set_italic(
+        &mut self,
+        id: &str,
+        index: u32,
+        len: u32,
+        italic: bool,
+    ) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let t = self.paragraph_text(txn, id)?;
+            check_range(txn, &t, index, len)?;
+            let mut attrs = yrs::types::Attrs::new();
+            attrs.insert(
+                schema::ITALIC.into(),
+                if italic { Any::Bool(true) } else { Any::Null },
+            );
+            t.format(txn, index, len, attrs);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    /// Adds a footnote whose marker goes at `index` in paragraph
+    /// `paragraph_id`; returns the footnote id.
+    pub fn add_footnote(
+        &mut self,
+        paragraph_id: &str,
+        index: u32,
+        text: &[Run],
+    ) -> Result<(String, Vec<u8>), EditError> {
+        self.edit(|txn, roots| {
+            let t = self.paragraph_text(txn, paragraph_id)?;
+            check_range(txn, &t, index, 0)?;
+            let fid = self.new_id(txn, "f");
+            let n = roots.footnotes.len(txn) + 1;
+            let marker = Run {
+                text: superscript(n),
+                italic: false,
+                footnote: Some(fid.clone()),
+            };
+            t.insert_with_attributes(txn, index, &marker.text, run_attrs(&marker));
+            let note = roots.footnotes.insert(txn, fid.as_str(), TextPrelim::new(""));
+            write_runs(txn, &note, 0, text);
+            Ok(fid)
+        })
+    }
+
+    pub fn set_footnote_text(&mut self, footnote_id: &str, text: &[Run]) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, roots| {
+            let note = match roots.footnotes.get(txn, footnote_id) {
+                Some(Out::YText(t)) => t,
+                _ => return Err(EditError::NoFootnote(footnote_id.to_owned())),
+            };
+            let len = note.len(txn);
+            if len > 0 {
+                note.remove_range(txn, 0, len);
+            }
+            write_runs(txn, &note, 0, text);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    /// Records a proposal (its `id` is assigned, its status set to pending);
+    /// returns the id.
+    pub fn add_proposal(&mut self, proposal: &Proposal) -> Result<(String, Vec<u8>), EditError> {
+        self.edit(|txn, roots| {
+            let id = self.new_id(txn, "q");
+            let mut p = proposal.clone();
+            p.id = id.clone();
+            p.status = ProposalStatus::Pending;
+            p.decided_by = None;
+            let len = roots.proposals.len(txn);
+            let map = roots.proposals.insert(txn, len, MapPrelim::default());
+            write_proposal(txn, &map, &p);
+            Ok(id)
+        })
+    }
+
+    /// Adds `delegation` to a proposal's supporters (idempotent).
+    pub fn support_proposal(&mut self, id: &str, delegation: &str) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let m = self
+                .find_proposal(txn, id)
+                .ok_or_else(|| EditError::NoProposal(id.to_owned()))?;
+            let arr: ArrayRef = match m.get(txn, "supporters") {
+                Some(Out::YArray(a)) => a,
+                _ => m.insert(txn, "supporters", yrs::ArrayPrelim::default()),
+            };
+            let present = arr
+                .iter(txn)
+                .any(|v| matches!(v, Out::Any(Any::String(s)) if s.as_ref() == delegation));
+            if !present {
+                arr.push_back(txn, delegation);
+            }
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    pub fn withdraw_proposal(&mut self, id: &str) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, _| {
+            let m = self.pending_proposal(txn, id)?;
+            m.insert(txn, "status", enum_name(&ProposalStatus::Withdrawn));
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    fn pending_proposal<T: ReadTxn>(&self, txn: &T, id: &str) -> Result<MapRef, EditError> {
+        let m = self
+            .find_proposal(txn, id)
+            .ok_or_else(|| EditError::NoProposal(id.to_owned()))?;
+        if str_of(txn, &m, "status").as_deref() != Some("pending") {
+            return Err(EditError::ProposalNotPending(id.to_owned()));
+        }
+        Ok(m)
+    }
+
+    /// Accepts or rejects a pending proposal. Accepting applies it, in the
+    /// same transaction: `replace` sets the paragraph's text (see
+    /// [`proposal_runs`] for italics), `insert` adds a paragraph after
+    /// `after` (or first), `delete` removes the paragraph, `move` moves it
+    /// after `after`.
+    pub fn decide_proposal(
+        &mut self,
+        id: &str,
+        accept: bool,
+        decided_by: &str,
+    ) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, roots| {
+            let m = self.pending_proposal(txn, id)?;
+            let p = read_proposal(txn, &m).ok_or_else(|| EditError::ProposalIncomplete {
+                id: id.to_owned(),
+                why: "unreadable".into(),
+            })?;
+            let status = if accept {
+                ProposalStatus::Accepted
+            } else {
+                ProposalStatus::Rejected
+            };
+            m.insert(txn, "status", enum_name(&status));
+            m.insert(txn, "decidedBy", decided_by);
+            if accept {
+                self.apply_proposal(txn, roots, &p)?;
+            }
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    fn apply_proposal(
+        &self,
+        txn: &mut TransactionMut,
+        roots: &Roots,
+        p: &Proposal,
+    ) -> Result<(), EditError> {
+        let incomplete = |why: &str| EditError::ProposalIncomplete {
+            id: p.id.clone(),
+            why: why.to_owned(),
+        };
+        let target = || p.paragraph_id.clone().ok_or_else(|| incomplete("no paragraphId"));
+        match p.action {
+            ProposalAction::Replace => {
+                let pid = target()?;
+                let t = self.paragraph_text(txn, &pid)?;
+                let old = read_runs(txn, &t);
+                let len = t.len(txn);
+                if len > 0 {
+                    t.remove_range(txn, 0, len);
+                }
+                write_runs(txn, &t, 0, &proposal_runs(&p.text, &old));
+            }
+            ProposalAction::Insert => {
+                let (index, kind, level) = match &p.after {
+                    Some(a) => {
+                        let (i, m) = self
+                            .find_paragraph(txn, a)
+                            .ok_or_else(|| EditError::NoParagraph(a.clone()))?;
+                        let anchor = read_paragraph(txn, &m);
+                        (
+                            i + 1,
+                            anchor.as_ref().map_or(ParagraphKind::Operative, |x| x.kind),
+                            anchor.map_or(0, |x| x.level),
+                        )
+                    }
+                    None => (0, ParagraphKind::Preambular, 0),
+                };
+                let nid = self.new_id(txn, "p");
+                let map = roots.paragraphs.insert(txn, index, MapPrelim::default());
+                write_paragraph(
+                    txn,
+                    &map,
+                    &Paragraph {
+                        id: nid,
+                        kind,
+                        level,
+                        status: Status::Open,
+                        text: proposal_runs(&p.text, &[]),
+                        number: String::new(),
+                        label: String::new(),
+                    },
+                );
+            }
+            ProposalAction::Delete => {
+                let pid = target()?;
+                let (i, _) = self
+                    .find_paragraph(txn, &pid)
+                    .ok_or_else(|| EditError::NoParagraph(pid.clone()))?;
+                roots.paragraphs.remove(txn, i);
+            }
+            ProposalAction::Move => {
+                let pid = target()?;
+                let to = match &p.after {
+                    Some(a) => Position::After(a.clone()),
+                    None => Position::Start,
+                };
+                move_in(self, txn, roots, &pid, &to)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) a meta key other than `mode`.
+    pub fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<Vec<u8>, EditError> {
+        if key == "mode" || !META_KEYS.contains(&key) {
+            return Err(EditError::UnknownMetaKey(key.to_owned()));
+        }
+        self.edit(|txn, roots| {
+            match value {
+                Some(v) => {
+                    roots.meta.insert(txn, key, v);
+                }
+                None => {
+                    roots.meta.remove(txn, key);
+                }
+            }
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    pub fn set_mode(&mut self, mode: Mode) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, roots| {
+            roots.meta.insert(txn, "mode", enum_name(&mode));
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+
+    pub fn add_sponsor(&mut self, sponsor: &Sponsor) -> Result<Vec<u8>, EditError> {
+        self.edit(|txn, roots| {
+            let len = roots.sponsors.len(txn);
+            let map = roots.sponsors.insert(txn, len, MapPrelim::default());
+            write_sponsor(txn, &map, sponsor);
+            Ok(())
+        })
+        .map(|(_, u)| u)
+    }
+}
+
+fn move_in(
+    d: &ResolutionDoc,
+    txn: &mut TransactionMut,
+    roots: &Roots,
+    id: &str,
+    to: &Position,
+) -> Result<(), EditError> {
+    let (from, m) = d
+        .find_paragraph(txn, id)
+        .ok_or_else(|| EditError::NoParagraph(id.to_owned()))?;
+    let p = read_paragraph(txn, &m).ok_or_else(|| EditError::NoParagraph(id.to_owned()))?;
+    let mut index = d.resolve_position(txn, to)?;
+    if index > from {
+        index -= 1;
+    }
+    roots.paragraphs.remove(txn, from);
+    let map = roots.paragraphs.insert(txn, index, MapPrelim::default());
+    write_paragraph(txn, &map, &p);
+    Ok(())
+}
+
+fn check_range<T: ReadTxn>(txn: &T, t: &TextRef, index: u32, len: u32) -> Result<(), EditError> {
+    let total = t.len(txn);
+    let end = index.checked_add(len).unwrap_or(u32::MAX);
+    if end > total {
+        return Err(EditError::OutOfRange {
+            index,
+            end,
+            len: total,
+        });
+    }
+    Ok(())
+}
+
+/// The runs a proposal's plain text becomes. `*…*` marks italics
+/// explicitly; without any, if the text starts with the old paragraph's
+/// italic opening words, those stay italic.
+pub fn proposal_runs(text: &str, old: &[Run]) -> Vec<Run> {
+    if text.contains('*') {
+        let mut runs = Vec::new();
+        for (i, part) in text.split('*').enumerate() {
+            if !part.is_empty() {
+                runs.push(Run {
+                    text: part.to_owned(),
+                    italic: i % 2 == 1,
+                    footnote: None,
+                });
+            }
+        }
+        return runs;
+    }
+    if let Some(first) = old.first().filter(|r| r.italic && !r.text.is_empty()) {
+        if let Some(rest) = text.strip_prefix(first.text.as_str()) {
+            let mut runs = vec![Run {
+                text: first.text.clone(),
+                italic: true,
+                footnote: None,
+            }];
+            if !rest.is_empty() {
+                runs.push(Run::plain(rest));
+            }
+            return runs;
+        }
+    }
+    vec![Run::plain(text)]
+}
+
+impl Run {
+    /// An unformatted run.
+    pub fn plain(text: impl Into<String>) -> Self {
+        Run {
+            text: text.into(),
+            italic: false,
+            footnote: None,
+        }
+    }
+}
+
