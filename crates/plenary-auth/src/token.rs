@@ -157,12 +157,12 @@ fn map_jwt_error(err: jsonwebtoken::errors::Error) -> TokenError {
         ErrorKind::InvalidSignature => TokenError::BadSignature,
         ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
         ErrorKind::InvalidAudience => TokenError::WrongAudience,
-        ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(match claim.as_str() {
-            "exp" => "exp",
-            "iss" => "iss",
-            "aud" => "aud",
-            _ => "sub",
-        }),
+        ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+            "exp" => TokenError::MissingClaim("exp"),
+            "iss" => TokenError::MissingClaim("iss"),
+            "aud" => TokenError::MissingClaim("aud"),
+            _ => TokenError::Malformed("a required registered claim is missing"),
+        },
         ErrorKind::InvalidClaimFormat(_) => {
             TokenError::Malformed("a registered claim has the wrong type")
         }
