@@ -26,10 +26,10 @@ mod token;
 
 pub use claims::{Claims, Role, TokenRequest, TokenRequestError};
 pub use duration::{DurationError, parse_ttl};
-pub use keys::{KeyError, SigningKey, VerifyKey};
+pub use keys::{KeyError, MIN_SECRET_LEN, SigningKey, VerifyKey};
 pub use policy::{
     Action, Decision, Denial, DocContext, DocMode, ParagraphStatus, UnknownValue, authorize,
 };
 pub use principal::Principal;
 pub use scope::CommentScope;
-pub use token::{AuthConfig, MintError, Minter, TokenError, Verifier};
+pub use token::{AuthConfig, MAX_TOKEN_LEN, MintError, Minter, TokenError, Verifier};
