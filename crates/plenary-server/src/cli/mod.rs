@@ -1,0 +1,50 @@
+//! Command-line entry points: `serve`, `token`, `import`, `export`.
+//!
+//! Every `serve` flag also comes from the environment (`PLENARY_PORT`, …) or
+//! a TOML config file (`--config`); precedence is flag, then environment,
+//! then file, then default. `token` reads the same configuration, so what it
+//! mints opens the server that configuration runs.
+
+mod config;
+mod serve;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "plenary", version, about = "Real-time co-drafting of UN-style resolutions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (HTTP API, WebSocket sync, web editor).
+    Serve(config::ServeArgs),
+    /// Mint a token from the configured secret (development and operators).
+    Token(token::TokenArgs),
+    /// Import the plain text of a draft: print it as JSON, or store it as a document.
+    Import(serve::ImportArgs),
+    /// Export a stored document or a text file as text, Markdown, HTML, Akoma Ntoso or JSON.
+    Export(serve::ExportArgs),
+}
+
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Token(args) => token::token(args),
+        Command::Import(args) => serve::import(args),
+        Command::Export(args) => serve::export(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plenary: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `plenary serve`, `import` and `export`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use plenary_auth::{Minter, Role, TokenRequest};
+use plenary_doc::{Resolution, ResolutionDoc};
+use plenary_server::ServerConfig;
+use plenary_store::{EmbeddedStore, LogEntry, RedisStore, Store};
+
+use super::config::{CommonArgs, FileConfig, ServeArgs, data_dir, token_config};
+use super::token::unix_now;
+
+/// The demo document created when the store is empty.
+pub(crate) const DEMO_DOC: &str = "reducing-reoffending";
+const DEMO_TEXT: &str = include_str!("../../../../tests/fixtures/reducing-reoffending-2021-rev1.txt");
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLENARY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json = std::env::var("PLENARY_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(redis: Option<&str>, dir: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match redis {
+        Some(url) => Arc::new(RedisStore::connect(url).await.context("connecting to Redis")?),
+        None => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            Arc::new(EmbeddedStore::open(dir).context("opening the embedded store")?)
+        }
+    })
+}
+
+/// Stores a resolution as a new document (one log entry by `system`).
+async fn store_resolution(store: &dyn Store, name: &str, r: &Resolution, node: &str) -> anyhow::Result<u64> {
+    let doc = ResolutionDoc::from_resolution(r).context("building the document")?;
+    let entry = LogEntry {
+        update: doc.encode_state(),
+        user: "system".into(),
+        delegation: None,
+        at_ms: (unix_now() * 1000) as i64,
+        paragraphs: r.paragraphs.iter().map(|p| p.id.clone()).collect(),
+        node: node.into(),
+    };
+    Ok(store.append(name, &entry).await?)
+}
+
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let file = FileConfig::load(args.common.config.as_deref())?;
+    let tokens = token_config(&args.common, &file)?;
+    let dir = data_dir(&args.common, &file);
+    let bind = args.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1".into());
+    let port = args.port.or(file.port).unwrap_or(8080);
+    let redis = args.redis.or(file.redis);
+    let mut config = ServerConfig::new(tokens.verify.clone());
+    if let Some(n) = args.max_message_bytes.or(file.max_message_bytes) {
+        config.max_message_bytes = n;
+    }
+    if let Some(n) = args.outgoing_queue.or(file.outgoing_queue) {
+        config.outgoing_queue = n.max(1);
+    }
+    if let Some(n) = args.room_idle_secs.or(file.room_idle_secs) {
+        config.room_idle = Duration::from_secs(n);
+    }
+    if let Some(n) = args.snapshot_every.or(file.snapshot_every) {
+        config.snapshot_every = n.max(1);
+    }
+    if let Some(id) = args.node_id.or(file.node_id) {
+        config.node_id = id;
+    }
+    config.multi_node = redis.is_some();
+    config.web_dir = args.web_dir.or(file.web_dir).or_else(default_web_dir);
+    let dev = args.common.dev || file.dev.unwrap_or(false);
+
+    runtime()?.block_on(async move {
+        let store = open_store(redis.as_deref(), &dir).await?;
+        if !args.no_demo && store.list_docs().await?.is_empty() {
+            let imported = plenary_doc::import_text(DEMO_TEXT).context("importing the demo")?;
+            store_resolution(store.as_ref(), DEMO_DOC, &imported.resolution, &config.node_id).await?;
+            tracing::info!(doc = DEMO_DOC, "created the demo document");
+        }
+        let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
+            .await
+            .with_context(|| format!("binding {bind}:{port}"))?;
+        let addr = listener.local_addr()?;
+        // Tests and scripts read this line to find the port.
+        println!("listening on http://{addr}");
+        println!("store: {}", if redis.is_some() { "redis" } else { "embedded" });
+        println!("tokens: {}", tokens.source);
+        if dev {
+            print_dev_tokens(&tokens, addr)?;
+        }
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        plenary_server::run(listener, config, store, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn default_web_dir() -> Option<PathBuf> {
+    let candidates = [
+        PathBuf::from("web/dist"),
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/dist")),
+    ];
+    candidates.into_iter().find(|p| p.join("index.html").is_file())
+}
+
+fn print_dev_tokens(tokens: &super::config::TokenConfig, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let Some(signing) = &tokens.signing else { return Ok(()) };
+    let minter = Minter::new(signing)?;
+    let people: [(Role, &str, Option<&str>, &[&str]); 5] = [
+        (Role::Chair, "Chair (Ms. Ortiz)", None, &[]),
+        (Role::Secretariat, "Secretariat (UNODC)", None, &[]),
+        (Role::Delegate, "Delegate of Japan", Some("JPN"), &[]),
+        (Role::Delegate, "Delegate of France", Some("FRA"), &["EU"]),
+        (Role::Observer, "Observer (NGO)", None, &[]),
+    ];
+    println!("\ndevelopment tokens (8h) for document {DEMO_DOC}:");
+    for (role, name, delegation, groups) in people {
+        let claims = TokenRequest {
+            role,
+            name: name.into(),
+            sub: None,
+            delegation: delegation.map(str::to_string),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            docs: vec!["*".into()],
+            ttl: Duration::from_secs(8 * 3600),
+        }
+        .into_claims(&tokens.verify.issuer, &tokens.verify.audience, unix_now())?;
+        let token = minter.mint(&claims)?;
+        println!("  {:<28} http://{addr}/?doc={DEMO_DOC}&token={token}", name);
+    }
+    println!();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: closing connections with 'going away'");
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Plain-text draft, e.g. tests/fixtures/reducing-reoffending-2021-rev1.txt
+    pub file: PathBuf,
+    /// Store it under this document name (in --data-dir or --redis) instead of printing it.
+    #[arg(long)]
+    pub doc: Option<String>,
+    #[arg(long, env = "PLENARY_REDIS")]
+    pub redis: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub(crate) fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let imported = plenary_doc::import_text(&text)?;
+    for w in &imported.warnings {
+        eprintln!("warning: line {}: {} ({})", w.line, w.message, w.text);
+    }
+    let Some(name) = args.doc else {
+        println!("{}", serde_json::to_string_pretty(&imported.resolution)?);
+        return Ok(());
+    };
+    let file = FileConfig::load(args.common.config.as_deref())?;
+    let dir = data_dir(&args.common, &file);
+    runtime()?.block_on(async move {
+        let store = open_store(args.redis.as_deref(), &dir).await?;
+        if store.doc_exists(&name).await? {
+            bail!("document {name} already exists");
+        }
+        let seq = store_resolution(store.as_ref(), &name, &imported.resolution, "cli").await?;
+        println!("stored {name} at log position {seq}");
+        Ok(())
+    })
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// A stored document to export …
+    #[arg(long, conflicts_with = "from")]
+    pub doc: Option<String>,
+    /// … or a plain-text draft to convert.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// text | markdown | html | akn | json
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    #[arg(long, env = "PLENARY_REDIS")]
+    pub redis: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let resolution = match (&args.doc, &args.from) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            plenary_doc::import_text(&text)?.resolution
+        }
+        (Some(name), None) => {
+            let file = FileConfig::load(args.common.config.as_deref())?;
+            let dir = data_dir(&args.common, &file);
+            let name = name.clone();
+            runtime()?.block_on(async move {
+                let store = open_store(args.redis.as_deref(), &dir).await?;
+                load_resolution(store.as_ref(), &name).await
+            })?
+        }
+        (None, None) => bail!("give --doc <name> or --from <file>"),
+    };
+    let out = match args.format.as_str() {
+        "text" | "txt" => plenary_doc::export_text(&resolution),
+        "markdown" | "md" => plenary_doc::export_markdown(&resolution),
+        "html" => plenary_doc::export_html(&resolution),
+        "akn" | "xml" => plenary_doc::export_akn(&resolution),
+        "json" => serde_json::to_string_pretty(&resolution)?,
+        other => bail!("unknown format {other}: use text, markdown, html, akn or json"),
+    };
+    print!("{out}");
+    Ok(())
+}
+
+/// Reads a stored document's current state (snapshot + log).
+pub(crate) async fn load_resolution(store: &dyn Store, name: &str) -> anyhow::Result<Resolution> {
+    if !store.doc_exists(name).await? {
+        bail!("no document named {name}");
+    }
+    let mut doc = ResolutionDoc::new();
+    let mut seq = 0;
+    if let Some(s) = store.latest_snapshot(name).await? {
+        doc.apply(&s.state).context("loading the snapshot")?;
+        seq = s.seq;
+    }
+    loop {
+        let batch = store.read_log(name, seq, 5000).await?;
+        let Some((last, _)) = batch.last() else { break };
+        seq = *last;
+        for (_, e) in &batch {
+            doc.apply(&e.update).context("replaying the log")?;
+        }
+    }
+    Ok(doc.resolution())
+}

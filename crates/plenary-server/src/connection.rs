@@ -1,0 +1,216 @@
+//! One WebSocket connection: the handshake (token, document), then a reader
+//! that decodes frames and hands them to the room, and a writer that drains
+//! the connection's bounded queue.
+//!
+//! Architecture invariant: nothing reaches a room before the token has been
+//! verified and the document name checked against it; a refused handshake is
+//! an HTTP error with a reason, before any upgrade.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use plenary_auth::CommentScope;
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+
+use crate::protocol;
+use crate::room::{CloseReason, ConnHandle, RoomCmd};
+use crate::session::Session;
+use crate::state::ServerState;
+
+/// How long a single frame may take to reach a client before it is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenQuery {
+    token: Option<String>,
+}
+
+/// A document name: path-like segments of letters, digits, `.`, `_`, `-`.
+pub(crate) fn valid_doc_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        })
+}
+
+/// The bearer token of a request: `?token=` (browsers) or `Authorization: Bearer`.
+pub(crate) fn request_token(query: Option<String>, headers: &HeaderMap) -> Option<String> {
+    query.filter(|t| !t.is_empty()).or_else(|| {
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+    })
+}
+
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `GET /sync/<doc>`: authenticate, then upgrade.
+pub(crate) async fn sync_handler(
+    State(state): State<Arc<ServerState>>,
+    Path(doc): Path<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !valid_doc_name(&doc) {
+        return (StatusCode::BAD_REQUEST, "invalid document name").into_response();
+    }
+    let Some(token) = request_token(query.token, &headers) else {
+        state.metrics.auth_failures.inc();
+        return (
+            StatusCode::UNAUTHORIZED,
+            "missing token: pass ?token=<jwt> or Authorization: Bearer <jwt>",
+        )
+            .into_response();
+    };
+    let principal = match state.verifier.verify(&token, unix_now()) {
+        Ok(p) => p,
+        Err(e) => {
+            state.metrics.auth_failures.inc();
+            return (StatusCode::UNAUTHORIZED, format!("invalid token: {e}")).into_response();
+        }
+    };
+    if !principal.may_open(&doc) {
+        state.metrics.auth_failures.inc();
+        let why = match CommentScope::parse_doc_name(&doc) {
+            Some((_, scope)) if !principal.may_join_scope(&scope) => {
+                format!("this comment scope is not yours: {doc}")
+            }
+            _ => format!("your token does not open document {doc}"),
+        };
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
+    let limit = state.config.max_message_bytes;
+    let session = Arc::new(Session { principal, doc });
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| serve(state, session, socket))
+}
+
+fn close_frame(reason: &CloseReason) -> Message {
+    // A close reason is at most 123 bytes on the wire.
+    let mut text = reason.reason.clone();
+    while text.len() > 123 {
+        text.pop();
+    }
+    Message::Close(Some(CloseFrame { code: reason.code, reason: text.into() }))
+}
+
+async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket) {
+    state.metrics.connections.inc();
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(state.config.outgoing_queue);
+    let (close_tx, mut close_rx) = watch::channel::<Option<CloseReason>>(None);
+    let conn = ConnHandle {
+        id: state.next_conn_id(),
+        session: session.clone(),
+        out: out_tx,
+        close: Arc::new(close_tx),
+    };
+    let room = match state.rooms.join(&state, &session.doc, conn.clone()).await {
+        Ok(room) => room,
+        Err(e) => {
+            let reason = CloseReason::new(1013, format!("cannot open document: {e}"));
+            let _ = sink.send(close_frame(&reason)).await;
+            state.metrics.connections.dec();
+            return;
+        }
+    };
+
+    let mut writer_close = close_rx.clone();
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                biased;
+                _ = writer_close.changed() => {
+                    let reason = writer_close.borrow().clone();
+                    if let Some(reason) = reason {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close_frame(&reason))).await;
+                    }
+                    break;
+                }
+                frame = out_rx.recv() => {
+                    let Some(frame) = frame else { break };
+                    tokio::select! {
+                        sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Binary(frame))) => {
+                            if !matches!(sent, Ok(Ok(()))) { break; }
+                        }
+                        _ = writer_close.changed() => {
+                            // Stuck writing to a client that does not read: give up on it.
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    });
+
+    loop {
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            _ = close_rx.changed() => break,
+        };
+        match msg {
+            Some(Ok(Message::Binary(bytes))) => match protocol::decode_frame(&bytes) {
+                Ok(msgs) => {
+                    let mut room_gone = false;
+                    for msg in msgs {
+                        if room.send(RoomCmd::Message { conn: conn.id, msg }).await.is_err() {
+                            room_gone = true;
+                            break;
+                        }
+                    }
+                    if room_gone {
+                        conn.close.send_replace(Some(CloseReason::new(1012, "document reloading; reconnect")));
+                        break;
+                    }
+                }
+                Err(e) => {
+                    state.metrics.rejected_malformed.inc();
+                    conn.close.send_replace(Some(CloseReason::new(1002, e.to_string())));
+                    break;
+                }
+            },
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(_)) => {} // text, ping, pong: not part of y-protocols
+            Some(Err(e)) => {
+                let text = e.to_string();
+                if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                    state.metrics.rejected_oversize.inc();
+                    conn.close.send_replace(Some(CloseReason::new(
+                        1009,
+                        format!("message too big: the limit is {} bytes", state.config.max_message_bytes),
+                    )));
+                } else {
+                    tracing::debug!(error = %text, "websocket read error");
+                }
+                break;
+            }
+        }
+    }
+    let _ = room.send(RoomCmd::Leave { conn: conn.id }).await;
+    if conn.close.borrow().is_none() {
+        conn.close.send_replace(Some(CloseReason::new(1000, "bye")));
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    state.metrics.connections.dec();
+}

@@ -1,0 +1,70 @@
+//! The Plenary server: WebSocket sync for stock Yjs clients, the policy
+//! check on every update, the store, and the HTTP API.
+//!
+//! This crate wires the others and alone knows axum. Data flows one way:
+//! WebSocket ([`connection`]) → session (token, role) → room (document,
+//! policy check) → store → broadcast. [`run`] takes its listener, store and
+//! shutdown signal from the caller, so tests run it on port 0 with a temp
+//! store and stop it deterministically.
+
+mod config;
+mod connection;
+mod document;
+mod enforcement;
+mod http;
+mod metrics;
+mod persistence;
+mod protocol;
+mod room;
+mod rooms;
+mod session;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use config::ServerConfig;
+use plenary_auth::Verifier;
+use plenary_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("invalid token verification key: {0}")]
+    Key(#[from] plenary_auth::KeyError),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves until `shutdown` completes, then closes every connection with
+/// "going away" (1001), writes final snapshots and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: ServerConfig,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let verifier = Verifier::new(config.auth.clone())?;
+    let grace = config.shutdown_grace;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = state::ServerState::new(config, verifier, store, stop_rx);
+    let app = http::router(state.clone());
+    let mut stopped = stop_tx.subscribe();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await?;
+    // Rooms saw the same signal: wait for their final snapshots.
+    let deadline = tokio::time::Instant::now() + grace;
+    while !state.rooms.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
+}

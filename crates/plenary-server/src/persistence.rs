@@ -1,0 +1,267 @@
+//! A room's link to the store: loading, the log, snapshots, and the bus
+//! between nodes.
+//!
+//! Architecture invariants:
+//! - `append` returns only once the entry is durable in the store; the room
+//!   applies and broadcasts only after that.
+//! - A snapshot is taken at the *watermark*: the highest sequence number `W`
+//!   such that every entry `<= W` is in the document. The log watch delivers
+//!   every entry in order (this node's too), so `W` is simply the last
+//!   sequence number the watch delivered. Entries beyond `W` may also be in
+//!   the snapshot; replaying them again on load is harmless (updates are
+//!   idempotent).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plenary_store::{AwarenessFeed, LogEntry, LogWatch, Snapshot, Store, StoreError};
+use yrs::ClientID;
+use yrs::sync::Awareness;
+
+use crate::document::LiveDoc;
+use crate::session::Session;
+use crate::state::ServerState;
+
+/// How long a store call may take before the room gives up on it.
+const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Log entries read per round trip while loading.
+const LOAD_BATCH: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PersistError {
+    #[error("store unavailable: {0}")]
+    Store(#[from] StoreError),
+    #[error("store did not answer in time")]
+    Timeout,
+    #[error("stored document is damaged: {0}")]
+    Corrupt(String),
+}
+
+async fn timed<T>(
+    f: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, PersistError> {
+    match tokio::time::timeout(STORE_TIMEOUT, f).await {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(PersistError::Timeout),
+    }
+}
+
+/// Something another node did to this document.
+pub(crate) enum RemoteEvent {
+    Update(Vec<u8>),
+    Awareness(Vec<u8>),
+}
+
+/// Entries and presence from the store, for one room.
+pub(crate) struct RemoteFeed {
+    log: Option<LogWatch>,
+    awareness: Option<AwarenessFeed>,
+    node: String,
+    /// Shared with the room's [`Persistence`]: the watermark advances here.
+    watermark: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RemoteFeed {
+    /// The next event from another node. Pending forever when there is none.
+    pub(crate) async fn next(&mut self) -> Option<RemoteEvent> {
+        loop {
+            tokio::select! {
+                entry = next_log(&mut self.log) => match entry {
+                    Some(Ok((seq, entry))) => {
+                        self.watermark.fetch_max(seq, std::sync::atomic::Ordering::Relaxed);
+                        if entry.node != self.node {
+                            return Some(RemoteEvent::Update(entry.update));
+                        }
+                    }
+                    Some(Err(e)) => tracing::warn!(error = %e, "log watch interrupted"),
+                    None => self.log = None,
+                },
+                msg = next_awareness(&mut self.awareness) => match msg {
+                    Some((node, bytes)) if node != self.node => return Some(RemoteEvent::Awareness(bytes)),
+                    Some(_) => {}
+                    None => self.awareness = None,
+                },
+            }
+        }
+    }
+}
+
+async fn next_log(w: &mut Option<LogWatch>) -> Option<Result<(u64, LogEntry), StoreError>> {
+    match w {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_awareness(f: &mut Option<AwarenessFeed>) -> Option<(String, Vec<u8>)> {
+    match f {
+        Some(f) => f.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(crate) struct Persistence {
+    store: Arc<dyn Store>,
+    state: Arc<ServerState>,
+    node: String,
+    watermark: Arc<std::sync::atomic::AtomicU64>,
+    /// Watermark of the last snapshot written.
+    snapshot_seq: u64,
+    last_snapshot: Instant,
+    appended_since_snapshot: u64,
+}
+
+impl Persistence {
+    /// Loads a document: latest snapshot, then the log after it.
+    pub(crate) async fn load(
+        state: &Arc<ServerState>,
+        name: &str,
+    ) -> Result<(LiveDoc, Persistence), PersistError> {
+        let store = state.store.clone();
+        let mut doc = LiveDoc::new(name);
+        let snapshot = timed(store.latest_snapshot(name)).await?;
+        let mut seq = 0;
+        if let Some(s) = snapshot {
+            doc.load_state(&s.state).map_err(|e| PersistError::Corrupt(e.to_string()))?;
+            seq = s.seq;
+        }
+        let snapshot_seq = seq;
+        loop {
+            let batch = timed(store.read_log(name, seq, LOAD_BATCH)).await?;
+            let Some((last, _)) = batch.last() else { break };
+            let last = *last;
+            for (_, entry) in &batch {
+                if let Err(e) = doc.load_state(&entry.update) {
+                    tracing::error!(doc = %name, error = %e, "undecodable log entry skipped");
+                }
+            }
+            seq = last;
+            if batch.len() < LOAD_BATCH {
+                break;
+            }
+        }
+        let p = Persistence {
+            store,
+            state: state.clone(),
+            node: state.config.node_id.clone(),
+            watermark: Arc::new(std::sync::atomic::AtomicU64::new(seq)),
+            snapshot_seq,
+            last_snapshot: Instant::now(),
+            appended_since_snapshot: seq - snapshot_seq,
+        };
+        Ok((doc, p))
+    }
+
+    /// Follows the log (for other nodes' entries) and the presence bus.
+    pub(crate) async fn subscribe(&self, name: &str) -> RemoteFeed {
+        let after = self.watermark.load(std::sync::atomic::Ordering::Relaxed);
+        let log = match timed(self.store.watch(name, after)).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(doc = %name, error = %e, "cannot watch the log");
+                None
+            }
+        };
+        let awareness = timed(self.store.subscribe_awareness(name)).await.ok();
+        RemoteFeed { log, awareness, node: self.node.clone(), watermark: self.watermark.clone() }
+    }
+
+    /// Appends an accepted update, attributed to the session's principal.
+    pub(crate) async fn append(
+        &mut self,
+        name: &str,
+        session: &Session,
+        update: &[u8],
+        paragraphs: Vec<String>,
+    ) -> Result<u64, PersistError> {
+        let entry = LogEntry {
+            update: update.to_vec(),
+            user: session.principal.sub.clone(),
+            delegation: session.principal.delegation.clone(),
+            at_ms: now_ms(),
+            paragraphs,
+            node: self.node.clone(),
+        };
+        match timed(self.store.append(name, &entry)).await {
+            Ok(seq) => {
+                self.appended_since_snapshot += 1;
+                self.state.store_healthy(true);
+                Ok(seq)
+            }
+            Err(e) => {
+                self.state.metrics.store_errors.inc();
+                self.state.store_healthy(false);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes a snapshot in the background when enough has changed.
+    pub(crate) fn after_apply(&mut self, name: &str, doc: &LiveDoc) {
+        let cfg = &self.state.config;
+        let due = self.appended_since_snapshot >= cfg.snapshot_every
+            || (self.appended_since_snapshot > 0 && self.last_snapshot.elapsed() >= cfg.snapshot_interval);
+        if due {
+            self.snapshot(name, doc, false);
+        }
+    }
+
+    fn snapshot(&mut self, name: &str, doc: &LiveDoc, wait: bool) -> Option<tokio::task::JoinHandle<()>> {
+        let seq = self.watermark.load(std::sync::atomic::Ordering::Relaxed);
+        if seq == 0 || seq <= self.snapshot_seq && self.appended_since_snapshot == 0 {
+            return None;
+        }
+        let snapshot = Snapshot { seq, state: doc.encode_state() };
+        self.snapshot_seq = seq;
+        self.last_snapshot = Instant::now();
+        self.appended_since_snapshot = 0;
+        let store = self.store.clone();
+        let name = name.to_string();
+        let state = self.state.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = timed(store.put_snapshot(&name, &snapshot)).await {
+                state.metrics.store_errors.inc();
+                tracing::warn!(doc = %name, error = %e, "snapshot not written");
+            }
+        });
+        wait.then_some(task)
+    }
+
+    /// A final snapshot before the room is unloaded.
+    pub(crate) async fn unload(&mut self, name: &str, doc: &LiveDoc) {
+        if let Some(task) = self.snapshot(name, doc, true) {
+            let _ = task.await;
+        }
+    }
+
+    /// Passes a presence frame from a local client to the other nodes.
+    pub(crate) fn forward_awareness(&self, name: &str, frame: &[u8]) {
+        if !self.state.config.multi_node {
+            return;
+        }
+        let store = self.store.clone();
+        let (name, node, frame) = (name.to_string(), self.node.clone(), frame.to_vec());
+        tokio::spawn(async move {
+            let _ = timed(store.publish_awareness(&name, &node, &frame)).await;
+        });
+    }
+
+    /// Tells the other nodes that these local participants left.
+    pub(crate) fn publish_awareness(&self, name: &str, ids: &HashSet<u64>, awareness: &Awareness) {
+        if !self.state.config.multi_node {
+            return;
+        }
+        let ids: Vec<ClientID> = ids.iter().map(|i| ClientID::new(*i)).collect();
+        if let Ok(update) = awareness.update_with_clients(ids) {
+            self.forward_awareness(name, &crate::protocol::awareness(update));
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

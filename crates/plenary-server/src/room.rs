@@ -1,0 +1,431 @@
+//! One live document: its Y.Doc, its awareness, its connections.
+//!
+//! A room is an actor: one tokio task owns the document and processes the
+//! commands of its connections one at a time, so no lock guards the CRDT and
+//! every accepted update has a single, total order (the order of the log).
+//!
+//! Architecture invariants:
+//! - Every document update a client sends goes through [`Room::accept_update`],
+//!   and nothing else changes the document but [`Room::apply_remote`] (entries
+//!   another node appended to the shared log). The order there is fixed:
+//!   decode → authorize → append to the log → apply → broadcast. Nothing is
+//!   broadcast or acknowledged that is not in the log.
+//! - The room never awaits a client: fan-out uses `try_send` on each
+//!   connection's bounded queue, and a connection whose queue is full is
+//!   closed as a slow consumer (it resyncs when it reconnects).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+use yrs::sync::{Awareness, AwarenessUpdate};
+use yrs::updates::decoder::Decode;
+use yrs::{ClientID, ReadTxn, StateVector, Transact, TransactionMut, Update, UpdateEvent};
+
+use crate::enforcement::{self, Verdict};
+use crate::persistence::{Persistence, PersistError};
+use crate::protocol::{self, Incoming};
+use crate::session::Session;
+use crate::state::ServerState;
+use crate::document::LiveDoc;
+
+pub(crate) type ConnId = u64;
+
+/// Why the server closes a connection (sent in the WebSocket close frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CloseReason {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl CloseReason {
+    pub(crate) fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self { code, reason: reason.into() }
+    }
+}
+
+/// What a room holds of one connection.
+#[derive(Clone)]
+pub(crate) struct ConnHandle {
+    pub id: ConnId,
+    pub session: Arc<Session>,
+    /// Bounded: the room never waits on it.
+    pub out: mpsc::Sender<Bytes>,
+    /// Tells the connection's writer to close now, even if its queue is full.
+    pub close: Arc<watch::Sender<Option<CloseReason>>>,
+}
+
+impl ConnHandle {
+    fn close(&self, reason: CloseReason) {
+        self.close.send_replace(Some(reason));
+    }
+}
+
+pub(crate) enum RoomCmd {
+    Join { conn: ConnHandle, ready: oneshot::Sender<Result<(), String>> },
+    Leave { conn: ConnId },
+    Message { conn: ConnId, msg: Incoming },
+}
+
+struct Peer {
+    handle: ConnHandle,
+    /// Awareness client ids this connection speaks for. An id belongs to the
+    /// first connection that announces it, so nobody can overwrite or remove
+    /// another participant's presence.
+    awareness_ids: HashSet<u64>,
+}
+
+pub(crate) struct Room {
+    name: String,
+    state: Arc<ServerState>,
+    doc: LiveDoc,
+    awareness: Awareness,
+    peers: HashMap<ConnId, Peer>,
+    /// Which connection owns which awareness client id.
+    awareness_owner: HashMap<u64, ConnId>,
+    /// Deltas produced by the last transaction (filled by the doc observer).
+    deltas: Arc<Mutex<Vec<Vec<u8>>>>,
+    persistence: Persistence,
+    /// Denials already answered, to reject a resent forbidden update cheaply
+    /// and log it once.
+    denied: enforcement::DenialCache,
+}
+
+const DELTA_OBSERVER: &str = "plenary-room/deltas";
+
+impl Room {
+    /// Spawns the room's task; it loads the document before serving joins.
+    pub(crate) fn spawn(
+        name: String,
+        state: Arc<ServerState>,
+        generation: u64,
+    ) -> mpsc::Sender<RoomCmd> {
+        let (tx, rx) = mpsc::channel(1024);
+        let span = tracing::info_span!("room", doc = %name);
+        tokio::spawn(tracing::Instrument::instrument(run(name, state, generation, rx), span));
+        tx
+    }
+
+    fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>) {
+        let mut slow = Vec::new();
+        for (id, peer) in &self.peers {
+            if Some(*id) == except {
+                continue;
+            }
+            match peer.handle.out.try_send(frame.clone()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
+                Err(mpsc::error::TrySendError::Closed(_)) => slow.push(*id),
+            }
+        }
+        for id in slow {
+            self.state.metrics.slow_consumers.inc();
+            self.drop_peer(
+                id,
+                Some(CloseReason::new(
+                    1013,
+                    "slow consumer: too far behind the room; reconnect to resync",
+                )),
+            );
+        }
+    }
+
+    fn send_to(&mut self, conn: ConnId, frame: Vec<u8>) {
+        let Some(peer) = self.peers.get(&conn) else { return };
+        if peer.handle.out.try_send(Bytes::from(frame)).is_err() {
+            self.drop_peer(
+                conn,
+                Some(CloseReason::new(
+                    1013,
+                    "slow consumer: too far behind the room; reconnect to resync",
+                )),
+            );
+        }
+    }
+
+    /// Removes a connection and its presence, telling the others.
+    fn drop_peer(&mut self, conn: ConnId, reason: Option<CloseReason>) {
+        let Some(peer) = self.peers.remove(&conn) else { return };
+        if let Some(reason) = reason {
+            peer.handle.close(reason);
+        }
+        if peer.awareness_ids.is_empty() {
+            return;
+        }
+        for id in &peer.awareness_ids {
+            self.awareness_owner.remove(id);
+            self.awareness.remove_state(ClientID::new(*id));
+        }
+        let ids: Vec<ClientID> = peer.awareness_ids.iter().map(|i| ClientID::new(*i)).collect();
+        if let Ok(update) = self.awareness.update_with_clients(ids) {
+            self.broadcast(Bytes::from(protocol::awareness(update)), None);
+        }
+        self.persistence.publish_awareness(&self.name, &peer.awareness_ids, &self.awareness);
+    }
+
+    fn join(&mut self, conn: ConnHandle) {
+        let id = conn.id;
+        self.peers.insert(id, Peer { handle: conn, awareness_ids: HashSet::new() });
+        let sv = self.doc.doc().transact().state_vector();
+        self.send_to(id, protocol::sync_step1(sv));
+        if let Ok(update) = self.awareness.update() {
+            if !update.clients.is_empty() {
+                self.send_to(id, protocol::awareness(update));
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: RoomCmd) {
+        match cmd {
+            RoomCmd::Join { conn, ready } => {
+                self.join(conn);
+                let _ = ready.send(Ok(()));
+            }
+            RoomCmd::Leave { conn } => self.drop_peer(conn, None),
+            RoomCmd::Message { conn, msg } => {
+                if !self.peers.contains_key(&conn) {
+                    return;
+                }
+                match msg {
+                    Incoming::SyncStep1(sv) => self.sync_step1(conn, &sv),
+                    Incoming::Update { bytes, step2 } => self.accept_update(conn, bytes, step2).await,
+                    Incoming::Awareness(update) => self.awareness_update(conn, update),
+                    Incoming::AwarenessQuery => {
+                        if let Ok(update) = self.awareness.update() {
+                            self.send_to(conn, protocol::awareness(update));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn sync_step1(&mut self, conn: ConnId, sv: &StateVector) {
+        let update = self.doc.doc().transact().encode_state_as_update_v1(sv);
+        self.send_to(conn, protocol::sync_step2(update));
+    }
+
+    /// The accepted-update path: decode → authorize → log → apply → broadcast.
+    async fn accept_update(&mut self, conn: ConnId, bytes: Vec<u8>, step2: bool) {
+        let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else { return };
+        let update = match Update::decode_v1(&bytes) {
+            Ok(u) => u,
+            Err(e) => {
+                self.state.metrics.rejected_malformed.inc();
+                self.drop_peer(conn, Some(CloseReason::new(1007, format!("malformed update: {e}"))));
+                return;
+            }
+        };
+        if is_known(&self.doc.doc().transact().state_vector(), &update) {
+            return; // a resync of what we already have: nothing to log or send
+        }
+        // Authorize against the document as it is now, before touching it.
+        let touched = match enforcement::check(&self.doc, &session, &bytes, &mut self.denied) {
+            Verdict::Allow(touched) => touched,
+            Verdict::Deny { reason, first_time } => {
+                self.state.metrics.rejected_forbidden.inc();
+                if first_time {
+                    tracing::info!(doc = %self.name, user = %session.principal.sub, step2, %reason, "update denied");
+                }
+                self.send_to(conn, protocol::permission_denied(&reason));
+                return;
+            }
+            Verdict::Malformed(e) => {
+                self.state.metrics.rejected_malformed.inc();
+                self.drop_peer(conn, Some(CloseReason::new(1007, format!("malformed update: {e}"))));
+                return;
+            }
+        };
+        // Log before anything else sees it.
+        if let Err(e) = self.persistence.append(&self.name, &session, &bytes, touched).await {
+            self.refuse_unavailable(conn, e);
+            return;
+        }
+        self.apply(update);
+        self.flush_deltas(Some(conn));
+        self.state.metrics.updates_accepted.inc();
+        self.persistence.after_apply(&self.name, &self.doc);
+    }
+
+    /// The store could not keep the update: it is not applied, and the
+    /// client is asked to come back later. Its change stays in its local
+    /// document and is resent by the resync that follows its reconnection,
+    /// so nothing is lost and nothing unsaved is shown to anyone.
+    fn refuse_unavailable(&mut self, conn: ConnId, e: PersistError) {
+        tracing::warn!(doc = %self.name, error = %e, "store unavailable; update refused");
+        self.drop_peer(
+            conn,
+            Some(CloseReason::new(
+                1013,
+                "store unavailable: change not saved; reconnect later to resend it",
+            )),
+        );
+    }
+
+    fn apply(&mut self, update: Update) {
+        let mut txn = self.doc.doc().transact_mut();
+        if let Err(e) = txn.apply_update(update) {
+            tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
+        }
+    }
+
+    fn flush_deltas(&mut self, except: Option<ConnId>) {
+        let deltas = std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
+        for delta in deltas {
+            self.state.metrics.deliveries.add(self.peers.len().saturating_sub(except.is_some() as usize) as u64);
+            self.broadcast(Bytes::from(protocol::update(delta)), except);
+        }
+    }
+
+    /// Applies an entry another node appended to the shared log.
+    fn apply_remote(&mut self, bytes: &[u8]) {
+        match Update::decode_v1(bytes) {
+            Ok(update) => {
+                self.apply(update);
+                self.flush_deltas(None);
+            }
+            Err(e) => tracing::error!(doc = %self.name, error = %e, "undecodable log entry skipped"),
+        }
+    }
+
+    fn awareness_update(&mut self, conn: ConnId, mut update: AwarenessUpdate) {
+        // Keep only the entries this connection may speak for.
+        update.clients.retain(|id, _| match self.awareness_owner.get(&id.get()) {
+            Some(owner) => *owner == conn,
+            None => true,
+        });
+        if update.clients.is_empty() {
+            return;
+        }
+        if let Some(peer) = self.peers.get_mut(&conn) {
+            for id in update.clients.keys() {
+                peer.awareness_ids.insert(id.get());
+                self.awareness_owner.insert(id.get(), conn);
+            }
+        }
+        let frame = protocol::awareness(update.clone());
+        if self.awareness.apply_update(update.clone()).is_err() {
+            return;
+        }
+        self.persistence.forward_awareness(&self.name, &frame);
+        self.broadcast(Bytes::from(frame), Some(conn));
+    }
+
+    /// Awareness from another node: applied and passed on to local peers.
+    fn remote_awareness(&mut self, frame: &[u8]) {
+        let Ok(msgs) = protocol::decode_frame(frame) else { return };
+        for msg in msgs {
+            if let Incoming::Awareness(update) = msg {
+                if self.awareness.apply_update(update).is_ok() {
+                    self.broadcast(Bytes::copy_from_slice(frame), None);
+                }
+            }
+        }
+    }
+}
+
+/// True when the update carries no insertion the document lacks and no deletion.
+fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
+    if !update.delete_set().is_empty() {
+        return false;
+    }
+    update
+        .state_vector()
+        .iter()
+        .all(|(client, clock)| doc_sv.get(client) >= *clock)
+}
+
+async fn run(
+    name: String,
+    state: Arc<ServerState>,
+    generation: u64,
+    mut rx: mpsc::Receiver<RoomCmd>,
+) {
+    let loaded = Persistence::load(&state, &name).await;
+    let (doc, persistence) = match loaded {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::warn!(doc = %name, error = %e, "could not load document");
+            state.rooms.forget(&name, generation);
+            rx.close();
+            while let Some(cmd) = rx.recv().await {
+                if let RoomCmd::Join { ready, .. } = cmd {
+                    let _ = ready.send(Err(format!("document unavailable: {e}")));
+                }
+            }
+            return;
+        }
+    };
+    let deltas = Arc::new(Mutex::new(Vec::new()));
+    let sink = deltas.clone();
+    let _ = doc.doc().observe_update_v1(DELTA_OBSERVER, move |_: &TransactionMut, e: &UpdateEvent| {
+        sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.update.clone());
+    });
+    let awareness = Awareness::new(doc.doc().clone());
+    let mut room = Room {
+        name: name.clone(),
+        state: state.clone(),
+        doc,
+        awareness,
+        peers: HashMap::new(),
+        awareness_owner: HashMap::new(),
+        deltas,
+        persistence,
+        denied: enforcement::DenialCache::default(),
+    };
+    state.metrics.rooms_loaded.inc();
+    let mut shutdown = state.shutdown.clone();
+    let idle = state.config.room_idle;
+    let mut idle_since = Some(Instant::now());
+    let mut remote = room.persistence.subscribe(&name).await;
+    loop {
+        let idle_deadline = idle_since.map(|t| tokio::time::Instant::from_std(t + idle));
+        tokio::select! {
+            cmd = rx.recv() => {
+                let Some(cmd) = cmd else { break };
+                room.handle(cmd).await;
+                idle_since = if room.peers.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
+            }
+            Some(event) = remote.next() => {
+                match event {
+                    crate::persistence::RemoteEvent::Update(bytes) => room.apply_remote(&bytes),
+                    crate::persistence::RemoteEvent::Awareness(frame) => room.remote_awareness(&frame),
+                }
+            }
+            _ = sleep_until(idle_deadline) => {
+                // Unload only if nobody raced in: the registry entry goes first,
+                // then whatever is queued is still served below.
+                if rx.is_empty() {
+                    state.rooms.forget(&name, generation);
+                    rx.close();
+                    while let Some(cmd) = rx.recv().await {
+                        if let RoomCmd::Join { ready, .. } = cmd {
+                            let _ = ready.send(Err("room unloading; retry".into()));
+                        }
+                    }
+                    break;
+                }
+            }
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                for id in room.peers.keys().copied().collect::<Vec<_>>() {
+                    room.drop_peer(id, Some(CloseReason::new(1001, "server shutting down")));
+                }
+                state.rooms.forget(&name, generation);
+                break;
+            }
+        }
+    }
+    room.persistence.unload(&name, &room.doc).await;
+    let _ = room.doc.doc().unobserve_update_v1(DELTA_OBSERVER);
+    state.metrics.rooms_loaded.dec();
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+

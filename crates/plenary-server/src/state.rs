@@ -1,0 +1,56 @@
+//! What every request handler and room shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use plenary_auth::Verifier;
+use plenary_store::Store;
+use tokio::sync::watch;
+
+use crate::ServerConfig;
+use crate::metrics::Metrics;
+use crate::rooms::Rooms;
+
+pub(crate) struct ServerState {
+    pub config: ServerConfig,
+    pub verifier: Verifier,
+    pub store: Arc<dyn Store>,
+    pub rooms: Rooms,
+    pub metrics: Metrics,
+    /// Becomes `true` once when the server starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+    next_conn: AtomicU64,
+    store_ok: AtomicBool,
+}
+
+impl ServerState {
+    pub(crate) fn new(
+        config: ServerConfig,
+        verifier: Verifier,
+        store: Arc<dyn Store>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        Arc::new(ServerState {
+            config,
+            verifier,
+            store,
+            rooms: Rooms::default(),
+            metrics: Metrics::default(),
+            shutdown,
+            next_conn: AtomicU64::new(1),
+            store_ok: AtomicBool::new(true),
+        })
+    }
+
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn store_healthy(&self, ok: bool) {
+        self.store_ok.store(ok, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_store_healthy(&self) -> bool {
+        self.store_ok.load(Ordering::Relaxed)
+    }
+}
