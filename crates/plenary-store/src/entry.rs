@@ -44,7 +44,5 @@ pub struct Version {
 
 /// Versions are listed by position, then time, then name, so the order is total and stable.
 pub(crate) fn sort_versions(versions: &mut [Version]) {
-    versions.sort_by(|a, b| {
-        (a.seq, a.at_ms, &a.name).cmp(&(b.seq, b.at_ms, &b.name))
-    });
+    versions.sort_by(|a, b| (a.seq, a.at_ms, &a.name).cmp(&(b.seq, b.at_ms, &b.name)));
 }

@@ -64,8 +64,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sends ephemeral presence bytes to every node subscribed to `doc` (this one included).
     /// Not stored; lost if nobody listens.
-    async fn publish_awareness(&self, doc: &str, node: &str, bytes: &[u8])
-    -> Result<(), StoreError>;
+    async fn publish_awareness(
+        &self,
+        doc: &str,
+        node: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
 
     /// Receives what any node publishes for `doc` from now on, as `(node, bytes)`. Messages
     /// published while the store is unreachable are lost (presence is re-sent periodically).

@@ -33,32 +33,32 @@ impl Hubs {
 
     /// Called by the writer thread in sequence order, after the commit.
     pub(super) fn publish_entry(&self, doc: &str, seq: u64, entry: LogEntry) {
-        if let Ok(logs) = self.logs.lock() {
-            if let Some(sender) = logs.get(doc) {
-                let _ = sender.send(Arc::new((seq, entry)));
-            }
+        if let Ok(logs) = self.logs.lock()
+            && let Some(sender) = logs.get(doc)
+        {
+            let _ = sender.send(Arc::new((seq, entry)));
         }
     }
 
     pub(super) fn publish_awareness(&self, doc: &str, node: &str, bytes: &[u8]) {
-        if let Ok(awareness) = self.awareness.lock() {
-            if let Some(sender) = awareness.get(doc) {
-                let _ = sender.send(Arc::new((node.to_owned(), bytes.to_vec())));
-            }
+        if let Ok(awareness) = self.awareness.lock()
+            && let Some(sender) = awareness.get(doc)
+        {
+            let _ = sender.send(Arc::new((node.to_owned(), bytes.to_vec())));
         }
     }
 
     /// Forgets a document's channels once nobody listens, so unloaded documents cost nothing.
     pub(super) fn prune(&self, doc: &str) {
-        if let Ok(mut logs) = self.logs.lock() {
-            if logs.get(doc).is_some_and(|s| s.receiver_count() == 0) {
-                logs.remove(doc);
-            }
+        if let Ok(mut logs) = self.logs.lock()
+            && logs.get(doc).is_some_and(|s| s.receiver_count() == 0)
+        {
+            logs.remove(doc);
         }
-        if let Ok(mut awareness) = self.awareness.lock() {
-            if awareness.get(doc).is_some_and(|s| s.receiver_count() == 0) {
-                awareness.remove(doc);
-            }
+        if let Ok(mut awareness) = self.awareness.lock()
+            && awareness.get(doc).is_some_and(|s| s.receiver_count() == 0)
+        {
+            awareness.remove(doc);
         }
     }
 }

@@ -58,12 +58,12 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.appends = None;
-        if let Ok(mut writer) = self.writer.lock() {
-            if let Some(handle) = writer.take() {
-                // Nothing is queued (every appender held a reference), so this returns at once;
-                // waiting releases the database file before a reopen.
-                let _ = handle.join();
-            }
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(handle) = writer.take()
+        {
+            // Nothing is queued (every appender held a reference), so this returns at once;
+            // waiting releases the database file before a reopen.
+            let _ = handle.join();
         }
     }
 }
@@ -80,7 +80,10 @@ impl EmbeddedStore {
     /// open, or if the file is not a store.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Backend(format!("cannot create data directory {}: {e}", dir.display()))
+            StoreError::Backend(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
         })?;
         let db = Database::create(dir.join(FILE_NAME)).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Backend(format!(
@@ -191,7 +194,10 @@ fn read_entries(
     let txn = db.begin_read().map_err(backend)?;
     let log = txn.open_table(LOG).map_err(backend)?;
     let mut entries = Vec::new();
-    for item in log.range((doc, after + 1)..=(doc, u64::MAX)).map_err(backend)? {
+    for item in log
+        .range((doc, after + 1)..=(doc, u64::MAX))
+        .map_err(backend)?
+    {
         let (key, value) = item.map_err(backend)?;
         let seq = key.value().1;
         let entry = encoding::decode(value.value())
@@ -395,9 +401,7 @@ impl Store for EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(VERSIONS).map_err(backend)?;
-            let range = table
-                .range((doc.as_str(), "")..)
-                .map_err(backend)?;
+            let range = table.range((doc.as_str(), "")..).map_err(backend)?;
             let mut versions = Vec::new();
             for item in range {
                 let (key, value) = item.map_err(backend)?;

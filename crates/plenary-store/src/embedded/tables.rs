@@ -10,11 +10,9 @@ pub(super) const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new
 /// yet). Its keys are the list of documents.
 pub(super) const HEADS: TableDefinition<&str, u64> = TableDefinition::new("heads");
 /// (document, sequence number) → snapshot state.
-pub(super) const SNAPSHOTS: TableDefinition<(&str, u64), &[u8]> =
-    TableDefinition::new("snapshots");
+pub(super) const SNAPSHOTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("snapshots");
 /// (document, version name) → JSON-encoded [`Version`](crate::Version).
-pub(super) const VERSIONS: TableDefinition<(&str, &str), &[u8]> =
-    TableDefinition::new("versions");
+pub(super) const VERSIONS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("versions");
 
 /// Creates the tables up front so readers never meet a missing table.
 pub(super) fn create_all(db: &Database) -> Result<(), StoreError> {

@@ -133,22 +133,22 @@ impl RedisStore {
     async fn get_snapshot(&self, doc: &str, seq: u64) -> Result<Snapshot, StoreError> {
         let mut conn = self.conn.clone();
         let state: Option<Vec<u8>> = with_timeout(conn.get(keys::snapshot(doc, seq))).await?;
-        let state = state
-            .ok_or_else(|| StoreError::corrupt(doc, format!("indexed snapshot {seq} is missing")))?;
+        let state = state.ok_or_else(|| {
+            StoreError::corrupt(doc, format!("indexed snapshot {seq} is missing"))
+        })?;
         Ok(Snapshot { seq, state })
     }
 
     /// The newest indexed snapshot position `<= max`.
-    async fn snapshot_seq_at_or_before(&self, doc: &str, max: u64) -> Result<Option<u64>, StoreError> {
+    async fn snapshot_seq_at_or_before(
+        &self,
+        doc: &str,
+        max: u64,
+    ) -> Result<Option<u64>, StoreError> {
         let mut conn = self.conn.clone();
-        let seqs: Vec<u64> = with_timeout(conn.zrevrangebyscore_limit(
-            keys::snapshot_index(doc),
-            max,
-            "-inf",
-            0,
-            1,
-        ))
-        .await?;
+        let seqs: Vec<u64> =
+            with_timeout(conn.zrevrangebyscore_limit(keys::snapshot_index(doc), max, "-inf", 0, 1))
+                .await?;
         Ok(seqs.first().copied())
     }
 }
@@ -302,8 +302,9 @@ impl Store for RedisStore {
         let mut versions = raw
             .iter()
             .map(|(name, encoded)| {
-                serde_json::from_str::<Version>(encoded)
-                    .map_err(|_| StoreError::corrupt(doc, format!("version {name:?} is unreadable")))
+                serde_json::from_str::<Version>(encoded).map_err(|_| {
+                    StoreError::corrupt(doc, format!("version {name:?} is unreadable"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         sort_versions(&mut versions);

@@ -27,9 +27,7 @@ type WatchItem = Result<(u64, LogEntry), StoreError>;
 pub(super) async fn watch_connection(client: &Client) -> Result<MultiplexedConnection, StoreError> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(
-            Duration::from_millis(BLOCK_MS as u64) + OP_TIMEOUT,
-        ));
+        .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64) + OP_TIMEOUT));
     with_timeout(client.get_multiplexed_async_connection_with_config(&config)).await
 }
 
@@ -156,10 +154,10 @@ pub(super) async fn relay_awareness(
         match message {
             Some(message) => {
                 backoff = BACKOFF_MIN;
-                if let Some(decoded) = fields::unframe_awareness(message.get_payload_bytes()) {
-                    if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(decoded) {
-                        return;
-                    }
+                if let Some(decoded) = fields::unframe_awareness(message.get_payload_bytes())
+                    && let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(decoded)
+                {
+                    return;
                 }
             }
             None => messages = None,

@@ -1,0 +1,641 @@
+//! One contract, two stores: every behaviour the server relies on is written once as a generic
+//! async function over a [`Harness`], and run against a throw-away `redis-server` and a
+//! temporary embedded store. For Redis, "another handle" is a separate connection, i.e. another
+//! server node; for the embedded store (one node by design) it is a clone of the same store.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure here is the assertion
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use plenary_store::{EmbeddedStore, LogEntry, RedisStore, Snapshot, Store, StoreError, Version};
+use plenary_test_support::RedisServer;
+
+/// Generous: these only fire when something hangs.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+#[async_trait]
+trait Harness: Send + Sync {
+    type S: Store + Clone;
+    /// A handle on the store; for Redis each call is a new connection (another node).
+    async fn handle(&self) -> Self::S;
+    /// Closes and reopens the store (the caller has dropped its handles).
+    async fn reopen(&mut self);
+}
+
+struct EmbeddedHarness {
+    dir: tempfile::TempDir,
+    store: Option<EmbeddedStore>,
+}
+
+impl EmbeddedHarness {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        EmbeddedHarness {
+            dir,
+            store: Some(store),
+        }
+    }
+}
+
+#[async_trait]
+impl Harness for EmbeddedHarness {
+    type S = EmbeddedStore;
+    async fn handle(&self) -> EmbeddedStore {
+        self.store.clone().unwrap()
+    }
+    async fn reopen(&mut self) {
+        self.store = None;
+        self.store = Some(EmbeddedStore::open(self.dir.path()).unwrap());
+    }
+}
+
+struct RedisHarness {
+    server: RedisServer,
+}
+
+impl RedisHarness {
+    fn new() -> Self {
+        RedisHarness {
+            server: RedisServer::spawn(),
+        }
+    }
+}
+
+#[async_trait]
+impl Harness for RedisHarness {
+    type S = RedisStore;
+    async fn handle(&self) -> RedisStore {
+        RedisStore::connect(&self.server.url()).await.unwrap()
+    }
+    async fn reopen(&mut self) {}
+}
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} took longer than {PATIENCE:?}"))
+}
+
+fn entry(n: u64) -> LogEntry {
+    LogEntry {
+        update: format!("update {n}").into_bytes(),
+        user: format!("user-{}", n % 3),
+        delegation: n.is_multiple_of(2).then(|| "Côte d'Ivoire".to_owned()),
+        at_ms: 1_700_000_000_000 + i64::try_from(n).unwrap(),
+        paragraphs: (0..n % 3).map(|p| format!("p{p}")).collect(),
+        node: "node-a".to_owned(),
+    }
+}
+
+async fn append_all<S: Store>(store: &S, doc: &str, range: std::ops::RangeInclusive<u64>) {
+    for n in range {
+        let seq = store.append(doc, &entry(n)).await.unwrap();
+        assert_eq!(seq, n, "appends to {doc} are numbered densely");
+    }
+}
+
+// --- behaviours ---------------------------------------------------------------------------
+
+async fn append_numbers_densely_and_reads_back_in_order<H: Harness>(h: H) {
+    let store = h.handle().await;
+    assert_eq!(store.last_seq("resolution").await.unwrap(), 0);
+    assert!(
+        store
+            .read_log("resolution", 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    append_all(&store, "resolution", 1..=5).await;
+    // Another document has its own numbering.
+    assert_eq!(store.append("annex", &entry(9)).await.unwrap(), 1);
+
+    let log = store.read_log("resolution", 0, 100).await.unwrap();
+    let expected: Vec<_> = (1..=5).map(|n| (n, entry(n))).collect();
+    assert_eq!(log, expected);
+    assert_eq!(store.last_seq("resolution").await.unwrap(), 5);
+    assert_eq!(
+        store.read_log("annex", 0, 100).await.unwrap(),
+        vec![(1, entry(9))]
+    );
+}
+
+async fn read_log_from_a_position_with_a_limit<H: Harness>(h: H) {
+    let store = h.handle().await;
+    append_all(&store, "doc", 1..=10).await;
+    let seqs = |log: Vec<(u64, LogEntry)>| log.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(store.read_log("doc", 3, 4).await.unwrap()),
+        vec![4, 5, 6, 7]
+    );
+    assert_eq!(
+        seqs(store.read_log("doc", 8, 10).await.unwrap()),
+        vec![9, 10]
+    );
+    assert!(store.read_log("doc", 10, 5).await.unwrap().is_empty());
+    assert!(store.read_log("doc", 0, 0).await.unwrap().is_empty());
+    let page = store.read_log("doc", 6, 1).await.unwrap();
+    assert_eq!(page, vec![(7, entry(7))]);
+}
+
+async fn snapshots_keep_the_latest_and_older_checkpoints<H: Harness>(h: H) {
+    let store = h.handle().await;
+    assert_eq!(store.latest_snapshot("doc").await.unwrap(), None);
+    append_all(&store, "doc", 1..=10).await;
+    let snap = |seq: u64| Snapshot {
+        seq,
+        state: format!("state at {seq}").into_bytes(),
+    };
+    store.put_snapshot("doc", &snap(7)).await.unwrap();
+    store.put_snapshot("doc", &snap(3)).await.unwrap();
+
+    assert_eq!(store.latest_snapshot("doc").await.unwrap(), Some(snap(7)));
+    assert_eq!(
+        store.snapshot_at_or_before("doc", 5).await.unwrap(),
+        Some(snap(3))
+    );
+    assert_eq!(
+        store.snapshot_at_or_before("doc", 7).await.unwrap(),
+        Some(snap(7))
+    );
+    assert_eq!(
+        store.snapshot_at_or_before("doc", 100).await.unwrap(),
+        Some(snap(7))
+    );
+    assert_eq!(store.snapshot_at_or_before("doc", 2).await.unwrap(), None);
+    assert_eq!(store.snapshot_seqs("doc").await.unwrap(), vec![3, 7]);
+
+    let err = store.put_snapshot("doc", &snap(11)).await.unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::BeyondLog {
+            doc: "doc".to_owned(),
+            seq: 11,
+            last: 10
+        }
+    );
+    // Storing a position again replaces it.
+    let redone = Snapshot {
+        seq: 7,
+        state: b"recomputed".to_vec(),
+    };
+    store.put_snapshot("doc", &redone).await.unwrap();
+    assert_eq!(store.latest_snapshot("doc").await.unwrap(), Some(redone));
+    assert_eq!(store.snapshot_seqs("doc").await.unwrap(), vec![3, 7]);
+    assert_eq!(store.latest_snapshot("other").await.unwrap(), None);
+}
+
+async fn versions_are_unique_and_ordered_by_position<H: Harness>(h: H) {
+    let store = h.handle().await;
+    append_all(&store, "doc", 1..=5).await;
+    let version = |name: &str, seq: u64, at_ms: i64| Version {
+        name: name.to_owned(),
+        seq,
+        at_ms,
+        by: "chair".to_owned(),
+    };
+    store
+        .name_version("doc", &version("rev2", 4, 10))
+        .await
+        .unwrap();
+    store
+        .name_version("doc", &version("rev1", 2, 20))
+        .await
+        .unwrap();
+    store
+        .name_version("doc", &version("final", 4, 30))
+        .await
+        .unwrap();
+
+    let dup = store
+        .name_version("doc", &version("rev1", 5, 40))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        dup,
+        StoreError::DuplicateVersion {
+            doc: "doc".to_owned(),
+            name: "rev1".to_owned()
+        }
+    );
+    let beyond = store
+        .name_version("doc", &version("later", 6, 50))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            beyond,
+            StoreError::BeyondLog {
+                seq: 6,
+                last: 5,
+                ..
+            }
+        ),
+        "{beyond:?}"
+    );
+
+    assert_eq!(
+        store.versions("doc").await.unwrap(),
+        vec![
+            version("rev1", 2, 20),
+            version("rev2", 4, 10),
+            version("final", 4, 30)
+        ]
+    );
+    assert!(store.versions("other").await.unwrap().is_empty());
+    // The same name is fine on another document.
+    store.append("other", &entry(1)).await.unwrap();
+    store
+        .name_version("other", &version("rev1", 1, 60))
+        .await
+        .unwrap();
+}
+
+async fn list_docs_shows_every_document_written<H: Harness>(h: H) {
+    let store = h.handle().await;
+    assert!(store.list_docs().await.unwrap().is_empty());
+    assert!(!store.doc_exists("beta").await.unwrap());
+    store.append("beta", &entry(1)).await.unwrap();
+    store.append("alpha", &entry(1)).await.unwrap();
+    store.append("beta", &entry(2)).await.unwrap();
+    // A document with only a snapshot of its empty state exists too.
+    store
+        .put_snapshot(
+            "gamma",
+            &Snapshot {
+                seq: 0,
+                state: vec![0],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_docs().await.unwrap(),
+        vec!["alpha", "beta", "gamma"]
+    );
+    assert!(store.doc_exists("beta").await.unwrap());
+    assert!(store.doc_exists("gamma").await.unwrap());
+    assert!(!store.doc_exists("delta").await.unwrap());
+    assert!(matches!(
+        store.append("", &entry(1)).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+async fn watch_sees_appends_from_another_handle_in_order<H: Harness>(h: H) {
+    let watcher = h.handle().await;
+    let writer = h.handle().await;
+    append_all(&writer, "doc", 1..=3).await;
+
+    let mut from_start = watcher.watch("doc", 0).await.unwrap();
+    let mut from_two = watcher.watch("doc", 2).await.unwrap();
+    let mut other_doc = watcher.watch("other", 0).await.unwrap();
+
+    // Several writers at once: the watch must still see one dense sequence.
+    let mut tasks = Vec::new();
+    for t in 0..4u64 {
+        let writer = writer.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25u64 {
+                let mut e = entry(100 + t * 25 + i);
+                e.node = format!("node-{t}");
+                writer.append("doc", &e).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let total = 3 + 100;
+    let log = writer.read_log("doc", 0, 1000).await.unwrap();
+    assert_eq!(log.len(), total);
+
+    for (watch, after) in [(&mut from_start, 0usize), (&mut from_two, 2)] {
+        for expected in &log[after..] {
+            let got = within("watch", watch.next()).await.unwrap().unwrap();
+            assert_eq!(&got, expected);
+        }
+    }
+    // Nothing more (no duplicates), and nothing from the other document.
+    let more = tokio::time::timeout(Duration::from_millis(300), from_start.next()).await;
+    assert!(more.is_err(), "unexpected extra item: {more:?}");
+    let stray = tokio::time::timeout(Duration::from_millis(100), other_doc.next()).await;
+    assert!(stray.is_err(), "other document's watch got {stray:?}");
+
+    // It keeps following.
+    writer.append("doc", &entry(999)).await.unwrap();
+    let next = within("watch", from_start.next()).await.unwrap().unwrap();
+    assert_eq!(next, (u64::try_from(total).unwrap() + 1, entry(999)));
+}
+
+async fn watch_catches_up_after_falling_behind<H: Harness>(h: H) {
+    let store = h.handle().await;
+    let mut watch = store.watch("doc", 0).await.unwrap();
+    // Far more than any in-memory buffer, appended while nobody reads the watch.
+    let count = 3000u64;
+    let mut seqs = BTreeSet::new();
+    for wave in 0..count / 100 {
+        let appends: Vec<_> = (0..100)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move { store.append("doc", &entry(wave * 100 + i)).await })
+            })
+            .collect();
+        for append in appends {
+            seqs.insert(append.await.unwrap().unwrap());
+        }
+    }
+    assert_eq!(seqs.len(), usize::try_from(count).unwrap());
+    for expected in 1..=count {
+        let (seq, _) = within("watch", watch.next()).await.unwrap().unwrap();
+        assert_eq!(seq, expected);
+    }
+}
+
+async fn awareness_crosses_handles<H: Harness>(h: H) {
+    let a = h.handle().await;
+    let b = h.handle().await;
+    let mut feed_a = a.subscribe_awareness("doc").await.unwrap();
+    let mut feed_b = b.subscribe_awareness("doc").await.unwrap();
+    let mut other = a.subscribe_awareness("other").await.unwrap();
+
+    b.publish_awareness("doc", "node-b", b"cursor at 3")
+        .await
+        .unwrap();
+    let got = within("awareness", feed_a.next()).await.unwrap();
+    assert_eq!(got, ("node-b".to_owned(), b"cursor at 3".to_vec()));
+    // The publisher's own node hears it too (it filters by node id).
+    let own = within("awareness", feed_b.next()).await.unwrap();
+    assert_eq!(own, ("node-b".to_owned(), b"cursor at 3".to_vec()));
+
+    a.publish_awareness("doc", "node-a", &[]).await.unwrap();
+    let got = within("awareness", feed_b.next()).await.unwrap();
+    assert_eq!(got, ("node-a".to_owned(), Vec::new()));
+
+    let stray = tokio::time::timeout(Duration::from_millis(200), other.next()).await;
+    assert!(stray.is_err(), "other document's feed got {stray:?}");
+}
+
+async fn large_entries_round_trip<H: Harness>(h: H) {
+    let store = h.handle().await;
+    let mut watch = store.watch("doc", 0).await.unwrap();
+    let mut big = entry(1);
+    big.update = (0..1024 * 1024)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    big.paragraphs = (0..500).map(|p| format!("paragraph-{p}")).collect();
+    assert_eq!(store.append("doc", &big).await.unwrap(), 1);
+    assert_eq!(store.append("doc", &entry(2)).await.unwrap(), 2);
+    assert_eq!(
+        store.read_log("doc", 0, 10).await.unwrap(),
+        vec![(1, big.clone()), (2, entry(2))]
+    );
+    assert_eq!(
+        within("watch", watch.next()).await.unwrap().unwrap(),
+        (1, big)
+    );
+    let big_snapshot = Snapshot {
+        seq: 2,
+        state: vec![7; 4 * 1024 * 1024],
+    };
+    store.put_snapshot("doc", &big_snapshot).await.unwrap();
+    assert_eq!(
+        store.latest_snapshot("doc").await.unwrap(),
+        Some(big_snapshot)
+    );
+}
+
+async fn concurrent_appends_get_dense_unique_seqs<H: Harness>(h: H) {
+    let handles = [h.handle().await, h.handle().await];
+    let tasks = 16u64;
+    let per_task = 50u64;
+    let mut joins = Vec::new();
+    for t in 0..tasks {
+        let store = handles[usize::try_from(t % 2).unwrap()].clone();
+        joins.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for i in 0..per_task {
+                let n = t * per_task + i;
+                mine.push((store.append("doc", &entry(n)).await.unwrap(), n));
+            }
+            mine
+        }));
+    }
+    let mut assigned = Vec::new();
+    for join in joins {
+        assigned.extend(within("appends", join).await.unwrap());
+    }
+    let total = tasks * per_task;
+    let seqs: BTreeSet<u64> = assigned.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=total).collect::<BTreeSet<_>>());
+    // The log holds each entry at the position its append returned.
+    let log = handles[0].read_log("doc", 0, 10_000).await.unwrap();
+    assert_eq!(log.len(), usize::try_from(total).unwrap());
+    for (seq, n) in assigned {
+        assert_eq!(log[usize::try_from(seq - 1).unwrap()], (seq, entry(n)));
+    }
+}
+
+async fn everything_survives_reopening<H: Harness>(mut h: H) {
+    {
+        let store = h.handle().await;
+        append_all(&store, "doc", 1..=4).await;
+        store
+            .put_snapshot(
+                "doc",
+                &Snapshot {
+                    seq: 3,
+                    state: b"s3".to_vec(),
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .name_version(
+                "doc",
+                &Version {
+                    name: "rev1".to_owned(),
+                    seq: 4,
+                    at_ms: 5,
+                    by: "chair".to_owned(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    h.reopen().await;
+    let store = h.handle().await;
+    assert_eq!(store.list_docs().await.unwrap(), vec!["doc"]);
+    assert_eq!(store.last_seq("doc").await.unwrap(), 4);
+    let expected: Vec<_> = (1..=4).map(|n| (n, entry(n))).collect();
+    assert_eq!(store.read_log("doc", 0, 10).await.unwrap(), expected);
+    assert_eq!(
+        store.latest_snapshot("doc").await.unwrap(),
+        Some(Snapshot {
+            seq: 3,
+            state: b"s3".to_vec()
+        })
+    );
+    assert_eq!(store.versions("doc").await.unwrap().len(), 1);
+    assert_eq!(store.append("doc", &entry(5)).await.unwrap(), 5);
+    store.ping().await.unwrap();
+}
+
+// --- one test per behaviour per store -----------------------------------------------------
+
+macro_rules! conformance {
+    ($($behaviour:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::$behaviour(super::EmbeddedHarness::new()).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::$behaviour(super::RedisHarness::new()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    append_numbers_densely_and_reads_back_in_order,
+    read_log_from_a_position_with_a_limit,
+    snapshots_keep_the_latest_and_older_checkpoints,
+    versions_are_unique_and_ordered_by_position,
+    list_docs_shows_every_document_written,
+    watch_sees_appends_from_another_handle_in_order,
+    watch_catches_up_after_falling_behind,
+    awareness_crosses_handles,
+    large_entries_round_trip,
+    concurrent_appends_get_dense_unique_seqs,
+    everything_survives_reopening,
+);
+
+// --- Redis going away and coming back ----------------------------------------------------
+
+/// How quickly an operation must fail when Redis is down: callers must be able to refuse
+/// updates promptly rather than hang.
+const FAIL_FAST: Duration = Duration::from_secs(8);
+
+async fn fails_fast<T: std::fmt::Debug>(
+    what: &str,
+    op: impl Future<Output = Result<T, StoreError>>,
+) {
+    let result = tokio::time::timeout(FAIL_FAST, op)
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung with Redis down"));
+    match result {
+        Err(StoreError::Unavailable { .. }) => {}
+        other => panic!("{what} with Redis down gave {other:?}, expected Unavailable"),
+    }
+}
+
+/// Retries `op` until it succeeds: the handle reconnects by itself once Redis is back.
+async fn until_ok<T, F: Future<Output = Result<T, StoreError>>>(mut op: impl FnMut() -> F) -> T {
+    within("recovery", async {
+        loop {
+            match op().await {
+                Ok(value) => return value,
+                Err(StoreError::Unavailable { .. }) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(other) => panic!("unexpected error while recovering: {other:?}"),
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_fails_fast_and_the_same_handle_recovers() {
+    let mut h = RedisHarness::new();
+    let store = h.handle().await;
+    append_all(&store, "doc", 1..=3).await;
+    let mut watch = store.watch("doc", 0).await.unwrap();
+    for expected in 1..=3 {
+        assert_eq!(
+            within("watch", watch.next()).await.unwrap().unwrap().0,
+            expected
+        );
+    }
+
+    h.server.stop();
+    fails_fast("append", store.append("doc", &entry(4))).await;
+    fails_fast("read_log", store.read_log("doc", 0, 10)).await;
+    fails_fast("last_seq", store.last_seq("doc")).await;
+    fails_fast("ping", store.ping()).await;
+    fails_fast(
+        "put_snapshot",
+        store.put_snapshot(
+            "doc",
+            &Snapshot {
+                seq: 1,
+                state: vec![],
+            },
+        ),
+    )
+    .await;
+    // The watch reports the outage instead of silently stalling.
+    let outage = within("watch outage", watch.next()).await.unwrap();
+    assert!(
+        matches!(outage, Err(StoreError::Unavailable { .. })),
+        "{outage:?}"
+    );
+
+    h.server.restart();
+    until_ok(|| store.ping()).await;
+    // Nothing acknowledged was lost, and numbering continues.
+    assert_eq!(store.last_seq("doc").await.unwrap(), 3);
+    assert_eq!(store.append("doc", &entry(4)).await.unwrap(), 4);
+    // The watch resumes exactly where it stopped.
+    let (seq, got) = within("watch resume", watch.next()).await.unwrap().unwrap();
+    assert_eq!((seq, got), (4, entry(4)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_awareness_resumes_after_restart() {
+    let mut h = RedisHarness::new();
+    let a = h.handle().await;
+    let b = h.handle().await;
+    let mut feed = a.subscribe_awareness("doc").await.unwrap();
+    h.server.stop();
+    fails_fast(
+        "publish_awareness",
+        b.publish_awareness("doc", "node-b", b"x"),
+    )
+    .await;
+    h.server.restart();
+    // The subscription comes back by itself; keep publishing until it hears one.
+    let heard = within("awareness after restart", async {
+        loop {
+            let _ = b.publish_awareness("doc", "node-b", b"back").await;
+            if let Ok(Some(message)) =
+                tokio::time::timeout(Duration::from_millis(200), feed.next()).await
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert_eq!(heard, ("node-b".to_owned(), b"back".to_vec()));
+}
+
+#[tokio::test]
+async fn connecting_to_nothing_is_unavailable() {
+    let server = RedisServer::spawn();
+    let url = server.url();
+    drop(server);
+    fails_fast("connect", RedisStore::connect(&url)).await;
+}
