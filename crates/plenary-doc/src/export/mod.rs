@@ -1,0 +1,17 @@
+//! Getting drafts out: the same plain-text layout the importer reads,
+//! Markdown, a standalone HTML page, and Akoma Ntoso XML (AKN4UN).
+//!
+//! Every exporter numbers from the document order (operative paragraphs
+//! 1, 2 …, sub-paragraphs (a), (b) …, footnotes by first reference), never
+//! from the derived fields of the view, which may not have been computed.
+
+mod akn;
+mod html;
+mod markdown;
+mod numbering;
+mod text;
+
+pub use akn::export_akn;
+pub use html::export_html;
+pub use markdown::export_markdown;
+pub use text::export_text;

@@ -1,0 +1,774 @@
+//! Import of a UN draft resolution's plain text.
+//!
+//! The layout is the one of a draft as circulated (see
+//! `tests/fixtures/*.txt`): header lines (symbol, organ, `Distr.:`, date,
+//! `Original:`, body, session, venue, `Agenda item N` and its title, the
+//! submitted-by line, the introduction ending in `:`), the title, the acting
+//! body (`The General Assembly,`), preambular paragraphs, numbered operative
+//! paragraphs with lettered sub-paragraphs, and footnote texts at page
+//! bottoms, each line opening with its superscript number.
+//!
+//! Drafts are converted from PDF or Word, so the importer is forgiving:
+//! a paragraph interrupted by its page's footnotes is joined back, italics
+//! lost in conversion are guessed (see `openings.rs`), page headers are
+//! skipped. It never drops text silently: whatever it cannot place, or had
+//! to guess about, comes back as an [`ImportWarning`] with its line.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::inline::{Piece, leading_superscript, parse_inline};
+use super::openings::{operative_opening, preambular_opening};
+use crate::model::{Footnote, Meta, Paragraph, ParagraphKind, Resolution, Run, Status};
+
+/// A resolution read from text, with what the reader should check by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Imported {
+    pub resolution: Resolution,
+    pub warnings: Vec<ImportWarning>,
+}
+
+/// Something in the input the importer could not place, or placed by a
+/// guess worth checking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportWarning {
+    /// 1-based line number in the input.
+    pub line: usize,
+    pub message: String,
+    /// The line (or the footnote text) concerned, so nothing is lost.
+    pub text: String,
+}
+
+/// Input that cannot be read as a resolution at all.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ImportError {
+    #[error("the input is empty: there is no text to import")]
+    Empty,
+    #[error(
+        "no preambular or operative paragraph found in {lines} lines: \
+         is this the plain text of a draft resolution?"
+    )]
+    NoParagraphs { lines: usize },
+}
+
+/// Reads the plain text of a UN draft resolution.
+///
+/// Paragraph ids are `p1`, `p2` … in document order and footnote ids `fn1`,
+/// `fn2` … in order of first reference; every paragraph is `open`. Of the
+/// derived fields, `number` is filled for operative paragraphs (`"3"`) and
+/// sub-paragraphs (`"(b)"`) as printed, and `marker` for footnotes; labels
+/// are left to the document model.
+pub fn import_text(input: &str) -> Result<Imported, ImportError> {
+    let lines = split_lines(input);
+    if lines.iter().all(|l| l.text.is_empty()) {
+        return Err(ImportError::Empty);
+    }
+    let mut warnings = Vec::new();
+    let mut meta = Meta::default();
+
+    let (header_end, acting_body) = find_header_end(&lines);
+    match acting_body {
+        Some(line) => meta.acting_body = Some(line.text.to_owned()),
+        None => warnings.push(ImportWarning {
+            line: lines.get(header_end).map_or(lines.len(), |l| l.number),
+            message: "no acting-body line (such as \u{201c}The General Assembly,\u{201d}) found"
+                .to_owned(),
+            text: String::new(),
+        }),
+    }
+    parse_header(&lines[..header_end], &mut meta, &mut warnings);
+    let body_start = header_end + usize::from(acting_body.is_some());
+    let body = parse_body(&lines[body_start..], &meta, &mut warnings);
+    if body.paragraphs.is_empty() {
+        return Err(ImportError::NoParagraphs { lines: lines.len() });
+    }
+    let (paragraphs, footnotes) = resolve(body, &mut warnings);
+    warnings.sort_by_key(|w| w.line);
+    Ok(Imported {
+        resolution: Resolution {
+            meta,
+            paragraphs,
+            footnotes,
+            proposals: Vec::new(),
+            sponsors: Vec::new(),
+        },
+        warnings,
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    /// 1-based.
+    number: usize,
+    /// Trimmed; empty for a blank line.
+    text: &'a str,
+    /// A form feed on this line: a new page starts here.
+    page_break: bool,
+}
+
+fn split_lines(input: &str) -> Vec<Line<'_>> {
+    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
+    input
+        .split('\n')
+        .enumerate()
+        .map(|(i, raw)| Line {
+            number: i + 1,
+            text: raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{c}'),
+            page_break: raw.contains('\u{c}'),
+        })
+        .collect()
+}
+
+/// Where the header ends: the index of the acting-body line if there is
+/// one (returned too), else of the first line that looks like a paragraph.
+fn find_header_end<'a>(lines: &[Line<'a>]) -> (usize, Option<Line<'a>>) {
+    let first_operative = lines
+        .iter()
+        .position(|l| numbered(l.text).is_some())
+        .unwrap_or(lines.len());
+    if let Some(i) = lines[..first_operative]
+        .iter()
+        .position(|l| is_acting_body(l.text))
+    {
+        return (i, Some(lines[i]));
+    }
+    let first_preambular = lines[..first_operative]
+        .iter()
+        .position(|l| l.text.ends_with(',') && preambular_opening(l.text) > 0)
+        .unwrap_or(first_operative);
+    (first_preambular, None)
+}
+
+fn is_acting_body(text: &str) -> bool {
+    let Some(inner) = text.strip_prefix("The ").and_then(|t| t.strip_suffix(',')) else {
+        return false;
+    };
+    inner.chars().next().is_some_and(char::is_uppercase)
+        && !inner.contains([',', ':', ';', '.'])
+        && inner.split(' ').count() <= 10
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Symbol,
+    Organ,
+    Distribution,
+    Date,
+    Original,
+    Body,
+    Session,
+    Venue,
+    AgendaItem,
+    AgendaTitle,
+    SubmittedBy,
+    Introduction,
+    Title,
+}
+
+const ORGANS: &[&str] = &[
+    "General Assembly",
+    "Security Council",
+    "Economic and Social Council",
+    "Trusteeship Council",
+];
+
+const MONTHS: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn parse_header(lines: &[Line<'_>], meta: &mut Meta, warnings: &mut Vec<ImportWarning>) {
+    let nonblank: Vec<&Line<'_>> = lines.iter().filter(|l| !l.text.is_empty()).collect();
+    let mut previous: Option<(Slot, usize)> = None;
+    let mut seen_distribution = false;
+    for (k, line) in nonblank.iter().enumerate() {
+        let text = line.text;
+        let is_last = k + 1 == nonblank.len();
+        let adjacent_to =
+            |slot: Slot| previous.is_some_and(|(s, n)| s == slot && n + 1 == line.number);
+        let expect_agenda_title = previous.is_some_and(|(s, _)| s == Slot::AgendaItem);
+        let preliminary =
+            meta.submitted_by.is_none() && meta.introduction.is_none() && meta.title.is_none();
+
+        let slot = if text == "United Nations" {
+            None
+        } else if let Some(symbol) = symbol_in(text) {
+            if meta.symbol.is_none() {
+                meta.symbol = Some(symbol.to_owned());
+            }
+            Some(Slot::Symbol)
+        } else if let Some(rest) = text.strip_prefix("Distr.:").or(text.strip_prefix("Distr.")) {
+            seen_distribution = true;
+            meta.distribution = Some(rest.trim().to_owned());
+            Some(Slot::Distribution)
+        } else if meta.date.is_none() && is_date(text) {
+            meta.date = Some(text.to_owned());
+            Some(Slot::Date)
+        } else if let Some(rest) = text.strip_prefix("Original:") {
+            seen_distribution = true;
+            meta.original = Some(rest.trim().to_owned());
+            Some(Slot::Original)
+        } else if let Some(item) = agenda_item(text) {
+            meta.agenda_item = Some(item.to_owned());
+            Some(Slot::AgendaItem)
+        } else if preliminary && meta.session.is_none() && is_session(text) {
+            meta.session = Some(text.to_owned());
+            Some(Slot::Session)
+        } else if preliminary && meta.venue.is_none() && is_venue(text) {
+            meta.venue = Some(text.to_owned());
+            Some(Slot::Venue)
+        } else if meta.title.is_none() && meta.introduction.is_none() && text.ends_with(':') {
+            meta.introduction = Some(text.to_owned());
+            Some(Slot::Introduction)
+        } else if meta.title.is_none() && meta.submitted_by.is_none() && is_submitted_by(text) {
+            meta.submitted_by = Some(text.to_owned());
+            Some(Slot::SubmittedBy)
+        } else {
+            // Free text: its place in the layout says what it is.
+            let continued = [
+                Slot::AgendaTitle,
+                Slot::SubmittedBy,
+                Slot::Introduction,
+                Slot::Title,
+            ]
+            .into_iter()
+            .find(|&s| adjacent_to(s));
+            if let Some(slot) = continued {
+                if let Some(field) = field_mut(meta, slot) {
+                    field.push(' ');
+                    field.push_str(text);
+                }
+                Some(slot)
+            } else if expect_agenda_title && meta.agenda_title.is_none() {
+                meta.agenda_title = Some(text.to_owned());
+                Some(Slot::AgendaTitle)
+            } else if meta.title.is_none()
+                && (is_last || !preliminary || meta.agenda_title.is_some())
+            {
+                meta.title = Some(text.to_owned());
+                Some(Slot::Title)
+            } else if meta.organ.is_none()
+                && (ORGANS.contains(&text) || (!seen_distribution && meta.body.is_none()))
+            {
+                meta.organ = Some(text.to_owned());
+                Some(Slot::Organ)
+            } else if meta.body.is_none() {
+                meta.body = Some(text.to_owned());
+                Some(Slot::Body)
+            } else {
+                warnings.push(ImportWarning {
+                    line: line.number,
+                    message: "header line not recognised; not imported".to_owned(),
+                    text: text.to_owned(),
+                });
+                None
+            }
+        };
+        previous = slot.map(|s| (s, line.number));
+    }
+}
+
+fn field_mut(meta: &mut Meta, slot: Slot) -> Option<&mut String> {
+    match slot {
+        Slot::AgendaTitle => meta.agenda_title.as_mut(),
+        Slot::SubmittedBy => meta.submitted_by.as_mut(),
+        Slot::Introduction => meta.introduction.as_mut(),
+        Slot::Title => meta.title.as_mut(),
+        _ => None,
+    }
+}
+
+/// A document symbol such as `E/CN.15/2021/L.4/Rev.1` or `A/C.3/76/L.12`,
+/// alone on its line or after the `United Nations` letterhead.
+fn symbol_in(text: &str) -> Option<&str> {
+    let candidate = text.strip_prefix("United Nations").map_or(text, str::trim);
+    let (organ, rest) = candidate.split_once('/')?;
+    let well_formed = !organ.is_empty()
+        && organ.chars().all(|c| c.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '(' | ')'));
+    well_formed.then_some(candidate)
+}
+
+/// `18 May 2021`.
+fn is_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(' ').collect();
+    matches!(parts.as_slice(), [day, month, year]
+        if (1..=2).contains(&day.len()) && day.chars().all(|c| c.is_ascii_digit())
+            && MONTHS.contains(month)
+            && year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// `Agenda item 7`, `Agenda items 3 and 4`, `Item 7 of the provisional agenda`.
+fn agenda_item(text: &str) -> Option<&str> {
+    let rest = text
+        .strip_prefix("Agenda items ")
+        .or_else(|| text.strip_prefix("Agenda item "))
+        .or_else(|| text.strip_prefix("Item "))?;
+    rest.starts_with(|c: char| c.is_ascii_digit())
+        .then_some(rest.trim())
+}
+
+/// `Thirtieth session`, `Seventy-sixth session`, `Resumed forty-eighth session`.
+fn is_session(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    text.len() < 80 && !text.contains([':', ',']) && lower.ends_with(" session")
+}
+
+/// `Vienna, 17–21 May 2021`: a place, a comma and dates ending in a year.
+fn is_venue(text: &str) -> bool {
+    let Some((place, dates)) = text.split_once(", ") else {
+        return false;
+    };
+    let year = dates.rsplit(' ').next().unwrap_or_default();
+    place.chars().next().is_some_and(char::is_uppercase)
+        && !text.contains(':')
+        && text.len() < 100
+        && year.len() == 4
+        && year.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `Japan: revised draft resolution`, `Chile and Spain: draft decision`.
+fn is_submitted_by(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    text.contains(':')
+        && !text.ends_with(':')
+        && (lower.contains("draft resolution") || lower.contains("draft decision"))
+}
+
+/// `12. text` → (12, "text").
+fn numbered(text: &str) -> Option<(u32, &str)> {
+    let (number, rest) = text.split_once('.')?;
+    if number.is_empty() || number.len() > 4 || !number.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // `3.` alone is an empty paragraph (just inserted, not yet drafted).
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some((number.parse().ok()?, rest.trim_start()))
+}
+
+/// `(b) text` → ("b", "text").
+fn lettered(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix('(')?;
+    let (label, rest) = rest.split_once(')')?;
+    if label.is_empty() || label.len() > 4 || !label.chars().all(|c| c.is_ascii_lowercase()) {
+        return None;
+    }
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some((label, rest.trim_start()))
+}
+
+/// The label of the `index`-th sub-paragraph: a … z, aa, bb … zz, aaa ….
+pub(crate) fn letter(index: usize) -> String {
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    let c = char::from(letters[index % 26]);
+    std::iter::repeat_n(c, index / 26 + 1).collect()
+}
+
+/// Page furniture of PDF conversions: job numbers (`21-06789 (E)`,
+/// `V.21-03456`), page numbers (`2/4`), the symbol repeated as a running head.
+fn is_page_furniture(text: &str, meta: &Meta) -> bool {
+    if meta.symbol.as_deref() == symbol_in(text) && meta.symbol.is_some() {
+        return true;
+    }
+    let job = text.trim_start_matches("V.");
+    let job = job.split(' ').next().unwrap_or_default();
+    let is_job = job.len() == 8
+        && job.as_bytes().get(2) == Some(&b'-')
+        && job
+            .char_indices()
+            .all(|(i, c)| if i == 2 { c == '-' } else { c.is_ascii_digit() });
+    let is_page = text.split_once('/').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.chars().all(|c| c.is_ascii_digit())
+            && b.chars().all(|c| c.is_ascii_digit())
+    });
+    is_job || is_page
+}
+
+/// A paragraph not yet finished: no closing punctuation, as when a page
+/// break cuts it.
+fn is_incomplete(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(|c: char| {
+        c.is_whitespace()
+            || super::inline::superscript_value(c).is_some()
+            || matches!(c, '*' | '\u{201d}' | '\u{2019}' | '"' | '\'' | ')' | ']')
+    });
+    !trimmed.ends_with([',', ';', '.', ':', '!', '?'])
+}
+
+#[derive(Debug)]
+struct RawParagraph {
+    kind: ParagraphKind,
+    level: u8,
+    number: String,
+    line: usize,
+    text: String,
+}
+
+#[derive(Debug)]
+struct RawFootnote {
+    number: u32,
+    line: usize,
+    text: String,
+}
+
+#[derive(Debug, Default)]
+struct Body {
+    paragraphs: Vec<RawParagraph>,
+    footnotes: Vec<RawFootnote>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Paragraph,
+    Footnote,
+    Other,
+}
+
+fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>) -> Body {
+    let mut body = Body::default();
+    let mut section = ParagraphKind::Preambular;
+    let mut page_break = false;
+    let mut last = Last::Other;
+    let mut last_line = 0;
+    let mut next_operative = 1u32;
+    let mut next_sub = 0usize;
+    let mut warn = |line: &Line<'_>, message: String| {
+        warnings.push(ImportWarning {
+            line: line.number,
+            message,
+            text: line.text.to_owned(),
+        });
+    };
+
+    for line in lines {
+        page_break |= line.page_break;
+        let text = line.text;
+        if text.is_empty() {
+            continue;
+        }
+        let adjacent = line.number == last_line + 1;
+        last_line = line.number;
+
+        if let Some((number, _, rest)) = leading_superscript(text)
+            && (rest.is_empty() || rest.starts_with(char::is_whitespace))
+        {
+            body.footnotes.push(RawFootnote {
+                number,
+                line: line.number,
+                text: rest.trim().to_owned(),
+            });
+            page_break = true;
+            last = Last::Footnote;
+            continue;
+        }
+        if text == "*" || (text.starts_with("* ") && !text[1..].contains('*')) {
+            warn(
+                line,
+                "footnote to the header (marked *) not imported".to_owned(),
+            );
+            page_break = true;
+            last = Last::Other;
+            continue;
+        }
+        if is_page_furniture(text, meta) {
+            warn(line, "page header or footer skipped".to_owned());
+            page_break = true;
+            last = Last::Other;
+            continue;
+        }
+        if adjacent
+            && last == Last::Footnote
+            && let Some(footnote) = body.footnotes.last_mut()
+        {
+            footnote.text.push(' ');
+            footnote.text.push_str(text);
+            continue;
+        }
+        let previous_incomplete = body
+            .paragraphs
+            .last()
+            .is_some_and(|p| is_incomplete(&p.text));
+        let may_continue = previous_incomplete && (page_break || adjacent);
+
+        if let Some((number, rest)) = numbered(text)
+            && !(may_continue && number != next_operative)
+        {
+            if number != next_operative {
+                warn(
+                    line,
+                    format!(
+                        "operative paragraph numbered {number} where {next_operative} was expected"
+                    ),
+                );
+            }
+            body.paragraphs.push(RawParagraph {
+                kind: ParagraphKind::Operative,
+                level: 0,
+                number: number.to_string(),
+                line: line.number,
+                text: rest.to_owned(),
+            });
+            section = ParagraphKind::Operative;
+            next_operative = number.saturating_add(1);
+            next_sub = 0;
+            page_break = false;
+            last = Last::Paragraph;
+            continue;
+        }
+        if let Some((label, rest)) = lettered(text) {
+            let expected = letter(next_sub);
+            if label != expected {
+                warn(
+                    line,
+                    format!("sub-paragraph ({label}) where ({expected}) was expected"),
+                );
+            }
+            body.paragraphs.push(RawParagraph {
+                kind: section,
+                level: 1,
+                number: format!("({label})"),
+                line: line.number,
+                text: rest.to_owned(),
+            });
+            next_sub += 1;
+            page_break = false;
+            last = Last::Paragraph;
+            continue;
+        }
+        let lowercase = text.chars().next().is_some_and(char::is_lowercase);
+        if let Some(previous) = body.paragraphs.last_mut()
+            && (may_continue || lowercase)
+        {
+            if !may_continue {
+                warn(
+                    line,
+                    "line starting in lower case joined to the previous paragraph".to_owned(),
+                );
+            }
+            if !previous.text.ends_with('-') {
+                previous.text.push(' ');
+            }
+            previous.text.push_str(text);
+            page_break = false;
+            last = Last::Paragraph;
+            continue;
+        }
+        let number = match section {
+            ParagraphKind::Preambular => String::new(),
+            ParagraphKind::Operative => {
+                warn(
+                    line,
+                    "unnumbered line in the operative part; imported as an operative paragraph"
+                        .to_owned(),
+                );
+                String::new()
+            }
+        };
+        body.paragraphs.push(RawParagraph {
+            kind: section,
+            level: 0,
+            number,
+            line: line.number,
+            text: text.to_owned(),
+        });
+        next_sub = 0;
+        page_break = false;
+        last = Last::Paragraph;
+    }
+    body
+}
+
+/// Turns raw paragraphs into runs, guessing lost italics, and ties footnote
+/// markers to footnote texts.
+fn resolve(body: Body, warnings: &mut Vec<ImportWarning>) -> (Vec<Paragraph>, Vec<Footnote>) {
+    let mut ids: HashMap<u32, String> = HashMap::new();
+    let mut referenced: Vec<(u32, usize)> = Vec::new();
+    let mut paragraphs = Vec::with_capacity(body.paragraphs.len());
+
+    for (index, raw) in body.paragraphs.into_iter().enumerate() {
+        let parsed = parse_inline(&raw.text);
+        if parsed.unclosed_italic {
+            warnings.push(ImportWarning {
+                line: raw.line,
+                message: "italics opened with * and never closed".to_owned(),
+                text: raw.text.clone(),
+            });
+        }
+        let mut pieces = parsed.pieces;
+        if !parsed.had_markup && raw.level == 0 {
+            italicise_opening(&mut pieces, raw.kind);
+        }
+        let mut runs = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            match piece {
+                Piece::Text { text, italic } => runs.push(Run {
+                    text,
+                    italic,
+                    footnote: None,
+                }),
+                Piece::Marker { number, printed } => {
+                    let id = ids.entry(number).or_insert_with(|| {
+                        referenced.push((number, raw.line));
+                        format!("fn{}", referenced.len())
+                    });
+                    runs.push(Run {
+                        text: printed,
+                        italic: false,
+                        footnote: Some(id.clone()),
+                    });
+                }
+            }
+        }
+        paragraphs.push(Paragraph {
+            id: format!("p{}", index + 1),
+            kind: raw.kind,
+            level: raw.level,
+            status: Status::Open,
+            text: runs,
+            number: raw.number,
+            label: String::new(),
+        });
+    }
+
+    for (position, &(number, line)) in referenced.iter().enumerate() {
+        if usize::try_from(number).ok() != Some(position + 1) {
+            warnings.push(ImportWarning {
+                line,
+                message: format!(
+                    "footnote marker {number} out of sequence (footnote {} by order of reference)",
+                    position + 1
+                ),
+                text: String::new(),
+            });
+        }
+    }
+
+    let mut texts: HashMap<u32, RawFootnote> = HashMap::new();
+    for footnote in body.footnotes {
+        if !ids.contains_key(&footnote.number) {
+            warnings.push(ImportWarning {
+                line: footnote.line,
+                message: format!(
+                    "footnote {} has no reference in the paragraphs; not imported",
+                    footnote.number
+                ),
+                text: footnote.text,
+            });
+        } else if let Some(first) = texts.get(&footnote.number) {
+            warnings.push(ImportWarning {
+                line: footnote.line,
+                message: format!(
+                    "second text for footnote {} (the first is on line {}); the first one is kept",
+                    footnote.number, first.line
+                ),
+                text: footnote.text,
+            });
+        } else {
+            texts.insert(footnote.number, footnote);
+        }
+    }
+
+    let footnotes = referenced
+        .iter()
+        .enumerate()
+        .map(|(position, &(number, line))| {
+            let text = match texts.remove(&number) {
+                Some(raw) => footnote_runs(&raw, warnings),
+                None => {
+                    warnings.push(ImportWarning {
+                        line,
+                        message: format!(
+                            "footnote {number} is referenced but its text was not found"
+                        ),
+                        text: String::new(),
+                    });
+                    Vec::new()
+                }
+            };
+            Footnote {
+                id: ids.get(&number).cloned().unwrap_or_default(),
+                marker: u32::try_from(position + 1).unwrap_or(u32::MAX),
+                text,
+            }
+        })
+        .collect();
+    (paragraphs, footnotes)
+}
+
+fn footnote_runs(raw: &RawFootnote, warnings: &mut Vec<ImportWarning>) -> Vec<Run> {
+    let parsed = parse_inline(&raw.text);
+    if parsed.unclosed_italic {
+        warnings.push(ImportWarning {
+            line: raw.line,
+            message: "italics opened with * and never closed".to_owned(),
+            text: raw.text.clone(),
+        });
+    }
+    let mut runs: Vec<Run> = Vec::new();
+    for piece in parsed.pieces {
+        let (text, italic) = match piece {
+            Piece::Text { text, italic } => (text, italic),
+            // No footnotes inside footnotes: the superscript is just text.
+            Piece::Marker { printed, .. } => (printed, false),
+        };
+        match runs.last_mut() {
+            Some(last) if last.italic == italic => last.text.push_str(&text),
+            _ => runs.push(Run {
+                text,
+                italic,
+                footnote: None,
+            }),
+        }
+    }
+    runs
+}
+
+/// Splits the guessed opening phrase off the first piece as italics.
+fn italicise_opening(pieces: &mut Vec<Piece>, kind: ParagraphKind) {
+    let Some(Piece::Text { text, .. }) = pieces.first() else {
+        return;
+    };
+    let end = match kind {
+        ParagraphKind::Preambular => preambular_opening(text),
+        ParagraphKind::Operative => operative_opening(text),
+    };
+    if end == 0 {
+        return;
+    }
+    let opening = text[..end].to_owned();
+    let rest = text[end..].to_owned();
+    pieces[0] = Piece::Text {
+        text: opening,
+        italic: true,
+    };
+    if !rest.is_empty() {
+        pieces.insert(
+            1,
+            Piece::Text {
+                text: rest,
+                italic: false,
+            },
+        );
+    }
+}
