@@ -243,7 +243,7 @@ impl Room {
             self.refuse_unavailable(conn, e);
             return;
         }
-        self.apply(update);
+        self.apply(&bytes);
         self.flush_deltas(Some(conn));
         self.state.metrics.updates_accepted.inc();
         self.persistence.after_apply(&self.name, &self.doc);
@@ -264,9 +264,8 @@ impl Room {
         );
     }
 
-    fn apply(&mut self, update: Update) {
-        let mut txn = self.doc.doc().transact_mut();
-        if let Err(e) = txn.apply_update(update) {
+    fn apply(&mut self, bytes: &[u8]) {
+        if let Err(e) = self.doc.apply(bytes) {
             tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
         }
     }
@@ -281,13 +280,8 @@ impl Room {
 
     /// Applies an entry another node appended to the shared log.
     fn apply_remote(&mut self, bytes: &[u8]) {
-        match Update::decode_v1(bytes) {
-            Ok(update) => {
-                self.apply(update);
-                self.flush_deltas(None);
-            }
-            Err(e) => tracing::error!(doc = %self.name, error = %e, "undecodable log entry skipped"),
-        }
+        self.apply(bytes);
+        self.flush_deltas(None);
     }
 
     fn awareness_update(&mut self, conn: ConnId, mut update: AwarenessUpdate) {

@@ -77,10 +77,6 @@ impl Rooms {
         }
     }
 
-    pub(crate) fn loaded(&self) -> usize {
-        self.lock().len()
-    }
-
     /// Whether any room is still registered (used while shutting down).
     pub(crate) fn is_empty(&self) -> bool {
         self.lock().is_empty()

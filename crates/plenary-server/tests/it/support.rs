@@ -1,0 +1,138 @@
+//! Small helpers local to this test binary.
+
+use std::time::Duration;
+
+pub use plenary_test_support::*;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub fn bin() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_BIN_EXE_plenary"))
+}
+
+pub fn server() -> TestServer {
+    TestServer::start(bin(), ServerOptions::default())
+}
+
+pub fn server_with(args: &[&str]) -> TestServer {
+    TestServer::start(
+        bin(),
+        ServerOptions { args: args.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+    )
+}
+
+pub async fn connect(server: &TestServer, doc: &str, who: &Who) -> Client {
+    let client = Client::connect(&server.ws_url(doc, &who.token())).await.expect("connect");
+    client.wait_synced(WAIT).await.expect("synced");
+    client
+}
+
+use plenary_doc::{Resolution, ResolutionDoc};
+use yrs::updates::decoder::Decode;
+use yrs::{Array, ArrayRef, GetString, Map, MapRef, Out, ReadTxn, Text, TextRef, Transact, Update};
+
+/// The fixture, imported.
+pub fn fixture() -> Resolution {
+    let text = include_str!("../../../../tests/fixtures/reducing-reoffending-2021-rev1.txt");
+    plenary_doc::import_text(text).expect("fixture imports").resolution
+}
+
+/// Writes a whole resolution into a (chair's) client document, as one update.
+pub fn seed(client: &Client, resolution: &Resolution) {
+    let state = ResolutionDoc::from_resolution(resolution).expect("build").encode_state();
+    let update = Update::decode_v1(&state).expect("decode");
+    client.doc().transact_mut().apply_update(update).expect("apply");
+}
+
+/// A chair seeds `doc` with the fixture and waits until the server has it.
+pub async fn seeded(server: &TestServer, doc: &str) -> Client {
+    let chair = connect(server, doc, &Who::chair()).await;
+    seed(&chair, &fixture());
+    // A fresh reader proves the server holds it.
+    let probe = connect(server, doc, &Who::observer()).await;
+    probe
+        .wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .expect("seeded document reaches other clients");
+    chair
+}
+
+pub fn paragraphs(doc: &yrs::Doc) -> ArrayRef {
+    doc.get_or_insert_array("paragraphs")
+}
+
+pub fn paragraph_count(doc: &yrs::Doc) -> u32 {
+    let arr = paragraphs(doc);
+    arr.len(&doc.transact())
+}
+
+fn paragraph_map<T: ReadTxn>(arr: &ArrayRef, txn: &T, index: u32) -> MapRef {
+    match arr.get(txn, index) {
+        Some(Out::YMap(m)) => m,
+        other => panic!("paragraph {index} is not a map: {other:?}"),
+    }
+}
+
+fn paragraph_text_ref<T: ReadTxn>(doc: &yrs::Doc, txn: &T, index: u32) -> TextRef {
+    let m = paragraph_map(&paragraphs(doc), txn, index);
+    match m.get(txn, "text") {
+        Some(Out::YText(t)) => t,
+        other => panic!("paragraph {index} has no text: {other:?}"),
+    }
+}
+
+/// The plain text of the paragraph at `index`.
+pub fn text_of(doc: &yrs::Doc, index: u32) -> String {
+    let txn = doc.transact();
+    paragraph_text_ref(doc, &txn, index).get_string(&txn)
+}
+
+/// All paragraph texts, in order.
+pub fn all_texts(doc: &yrs::Doc) -> Vec<String> {
+    (0..paragraph_count(doc)).map(|i| text_of(doc, i)).collect()
+}
+
+/// Types `s` at character `pos` of paragraph `index` (one transaction).
+pub fn type_at(doc: &yrs::Doc, index: u32, pos: u32, s: &str) {
+    let text = {
+        let txn = doc.transact();
+        paragraph_text_ref(doc, &txn, index)
+    };
+    let mut txn = doc.transact_mut();
+    text.insert(&mut txn, pos, s);
+}
+
+/// Appends `s` to paragraph `index`.
+pub fn append(doc: &yrs::Doc, index: u32, s: &str) {
+    let len = {
+        let txn = doc.transact();
+        paragraph_text_ref(doc, &txn, index).len(&txn)
+    };
+    type_at(doc, index, len, s);
+}
+
+/// Writes a field of the paragraph map at `index` (e.g. `status`).
+pub fn set_field(doc: &yrs::Doc, index: u32, key: &str, value: &str) {
+    let m = {
+        let txn = doc.transact();
+        paragraph_map(&paragraphs(doc), &txn, index)
+    };
+    let mut txn = doc.transact_mut();
+    m.insert(&mut txn, key.to_string(), value.to_string());
+}
+
+pub fn field(doc: &yrs::Doc, index: u32, key: &str) -> Option<String> {
+    let txn = doc.transact();
+    let m = paragraph_map(&paragraphs(doc), &txn, index);
+    match m.get(&txn, key) {
+        Some(Out::Any(yrs::Any::String(s))) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// Writes a `meta` key.
+pub fn set_meta(doc: &yrs::Doc, key: &str, value: &str) {
+    let meta = doc.get_or_insert_map("meta");
+    let mut txn = doc.transact_mut();
+    meta.insert(&mut txn, key.to_string(), value.to_string());
+}
