@@ -421,3 +421,73 @@ fn page_furniture_and_form_feeds_do_not_split_paragraphs() {
     let skipped: Vec<usize> = imported.warnings.iter().map(|w| w.line).collect();
     assert_eq!(skipped, [8, 10], "{:?}", imported.warnings);
 }
+
+// ---- damaged and arbitrary inputs ----
+
+mod arbitrary {
+    use plenary_doc::{export_akn, export_html, export_markdown, export_text, import_text};
+    use proptest::prelude::*;
+
+    const FIXTURE_TEXT: &str = include_str!("fixtures/reducing-reoffending-2021-rev1.txt");
+    const OWN_FIXTURE_TEXT: &str = include_str!("fixtures/rural-libraries-2024.txt");
+    const ACTING_BODY: &str = "The General Assembly,";
+
+    fn real_lines(header: bool) -> Vec<&'static str> {
+        FIXTURE_TEXT
+            .lines()
+            .chain(OWN_FIXTURE_TEXT.lines())
+            .filter(|l| {
+                header
+                    || !FIXTURE_TEXT
+                        .split(ACTING_BODY)
+                        .next()
+                        .is_some_and(|h| h.contains(*l))
+                    || l.is_empty()
+            })
+            .collect()
+    }
+
+    /// Lines of real drafts, shuffled with layout-like and arbitrary lines.
+    fn line(header: bool) -> impl Strategy<Value = String> {
+        prop_oneof![
+            2 => Just(String::new()),
+            4 => prop::sample::select(real_lines(header)).prop_map(str::to_owned),
+            1 => "\\PC{0,40}",
+            1 => "[0-9]{1,3}\\.( [*a-zA-Z ¹²³,;.]{0,20})?",
+            1 => "\\([a-z]{1,3}\\)( [a-z*,;]{0,10})?",
+            1 => "[¹²³⁴⁰]{1,3}( [a-zA-Z*\\[\\]()#.]{0,12})?",
+            1 => "[*\\\\\\[\\]()¹ a-zA-Z\u{c}]{0,12}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// No input, however scrambled, makes the importer or an exporter
+        /// panic, and the Akoma Ntoso export of whatever was read is
+        /// well-formed XML.
+        #[test]
+        fn import_never_panics(lines in prop::collection::vec(line(true), 0..40)) {
+            if let Ok(imported) = import_text(&lines.join("\n")) {
+                let resolution = &imported.resolution;
+                let _ = (export_text(resolution), export_markdown(resolution), export_html(resolution));
+                let xml = export_akn(resolution);
+                prop_assert!(roxmltree::Document::parse(&xml).is_ok(), "{}", xml);
+            }
+        }
+
+        /// Under a real header, whatever body the importer reads it writes
+        /// back in a form it reads the same way.
+        #[test]
+        fn imported_body_is_stable(lines in prop::collection::vec(line(false), 0..40)) {
+            let header = FIXTURE_TEXT.split(ACTING_BODY).next().unwrap_or_default();
+            let text = format!("{header}{ACTING_BODY}\n\n{}", lines.join("\n"));
+            if let Ok(first) = import_text(&text) {
+                let exported = export_text(&first.resolution);
+                let second = import_text(&exported)
+                    .map_err(|e| TestCaseError::fail(format!("{e}\n---\n{exported}")))?;
+                prop_assert_eq!(&second.resolution, &first.resolution, "\n---\n{}\n---\n{}", text, exported);
+            }
+        }
+    }
+}

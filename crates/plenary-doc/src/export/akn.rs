@@ -150,11 +150,7 @@ fn write_meta(out: &mut String, meta: &Meta) {
         .and_then(language_code)
         .unwrap_or("eng");
     let expression = format!("{work}/{language}@");
-    let author = meta
-        .organ
-        .as_deref()
-        .map(|o| o.to_lowercase().replace(' ', "-"))
-        .unwrap_or_else(|| "un".to_owned());
+    let author = slug(meta.organ.as_deref().unwrap_or("United Nations"));
     let _ = write!(
         out,
         "<meta>\n<identification source=\"#plenary\">\n\
@@ -350,4 +346,18 @@ fn language_code(original: &str) -> Option<&'static str> {
         "Chinese" => "zho",
         _ => return None,
     })
+}
+
+/// An organ's name as an XML id and URI segment: `economic-and-social-council`.
+fn slug(name: &str) -> String {
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    match words.first() {
+        Some(first) if !first.starts_with(|c: char| c.is_ascii_digit()) => words.join("-"),
+        Some(_) => format!("organ-{}", words.join("-")),
+        None => "organ".to_owned(),
+    }
 }

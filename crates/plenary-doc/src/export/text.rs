@@ -14,9 +14,22 @@ pub fn export_text(resolution: &Resolution) -> String {
     let numbering = Numbering::of(resolution);
     let mut blocks: Vec<String> = header_blocks(&resolution.meta);
 
-    for (paragraph, number) in resolution.paragraphs.iter().zip(&numbering.paragraphs) {
+    for (index, (paragraph, number)) in resolution
+        .paragraphs
+        .iter()
+        .zip(&numbering.paragraphs)
+        .enumerate()
+    {
         let mut body = runs_text(&paragraph.text, &numbering);
-        if paragraph.level == 0 && (body.is_empty() || would_gain_italics(paragraph)) {
+        // Without an acting-body line, the first paragraph must not pass
+        // for a header line: markup marks it as a paragraph.
+        let unmarked_first = index == 0
+            && paragraph.kind == ParagraphKind::Preambular
+            && resolution.meta.acting_body.is_none()
+            && !body.starts_with(['*', '\\']);
+        if paragraph.level == 0
+            && (body.is_empty() || unmarked_first || would_gain_italics(paragraph))
+        {
             // Empty italics: the markup is authoritative, nothing is guessed
             // (and an empty paragraph still has a line).
             body.insert_str(0, "**");

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use thiserror::Error;
 
-use super::inline::{Piece, leading_superscript, parse_inline};
+use super::inline::{Piece, leading_superscript, parse_inline, superscript};
 use super::openings::{operative_opening, preambular_opening};
 use crate::model::{Footnote, Meta, Paragraph, ParagraphKind, Resolution, Run, Status};
 
@@ -58,10 +58,17 @@ pub enum ImportError {
 /// Paragraph ids are `p1`, `p2` … in document order and footnote ids `fn1`,
 /// `fn2` … in order of first reference; every paragraph is `open`. Of the
 /// derived fields, `number` is filled for operative paragraphs (`"3"`) and
-/// sub-paragraphs (`"(b)"`) as printed, and `marker` for footnotes; labels
-/// are left to the document model.
+/// sub-paragraphs (`"(b)"`) and `marker` for footnotes, from document order
+/// as the document model derives them (a source numbered otherwise gets a
+/// warning); labels are left to the document model.
 pub fn import_text(input: &str) -> Result<Imported, ImportError> {
-    let lines = split_lines(input);
+    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
+    // A form feed starts a new page; inside a line it is a space.
+    let raw: Vec<(String, bool)> = input
+        .split('\n')
+        .map(|line| (line.replace('\u{c}', " "), line.contains('\u{c}')))
+        .collect();
+    let lines = split_lines(&raw);
     if lines.iter().all(|l| l.text.is_empty()) {
         return Err(ImportError::Empty);
     }
@@ -108,15 +115,13 @@ struct Line<'a> {
     page_break: bool,
 }
 
-fn split_lines(input: &str) -> Vec<Line<'_>> {
-    let input = input.strip_prefix('\u{feff}').unwrap_or(input);
-    input
-        .split('\n')
+fn split_lines(raw: &[(String, bool)]) -> Vec<Line<'_>> {
+    raw.iter()
         .enumerate()
-        .map(|(i, raw)| Line {
+        .map(|(i, (text, page_break))| Line {
             number: i + 1,
-            text: raw.trim_matches(|c: char| c.is_whitespace() || c == '\u{c}'),
-            page_break: raw.contains('\u{c}'),
+            text: text.trim(),
+            page_break: *page_break,
         })
         .collect()
 }
@@ -134,9 +139,14 @@ fn find_header_end<'a>(lines: &[Line<'a>]) -> (usize, Option<Line<'a>>) {
     {
         return (i, Some(lines[i]));
     }
+    // Header lines carry no markup; a paragraph may open with it.
     let first_preambular = lines[..first_operative]
         .iter()
-        .position(|l| l.text.ends_with(',') && preambular_opening(l.text) > 0)
+        .position(|l| {
+            l.text.starts_with(['*', '\\'])
+                || lettered(l.text).is_some()
+                || (l.text.ends_with(',') && preambular_opening(l.text) > 0)
+        })
         .unwrap_or(first_operative);
     (first_preambular, None)
 }
@@ -237,14 +247,11 @@ fn parse_header(lines: &[Line<'_>], meta: &mut Meta, warnings: &mut Vec<ImportWa
             Some(Slot::SubmittedBy)
         } else {
             // Free text: its place in the layout says what it is.
-            let continued = [
-                Slot::AgendaTitle,
-                Slot::SubmittedBy,
-                Slot::Introduction,
-                Slot::Title,
-            ]
-            .into_iter()
-            .find(|&s| adjacent_to(s));
+            // A title wrapped onto the next line (the other lines are
+            // recognised by their content, which a wrapped tail lacks).
+            let continued = [Slot::AgendaTitle, Slot::Title]
+                .into_iter()
+                .find(|&s| adjacent_to(s));
             if let Some(slot) = continued {
                 if let Some(field) = field_mut(meta, slot) {
                     field.push(' ');
@@ -283,8 +290,6 @@ fn parse_header(lines: &[Line<'_>], meta: &mut Meta, warnings: &mut Vec<ImportWa
 fn field_mut(meta: &mut Meta, slot: Slot) -> Option<&mut String> {
     match slot {
         Slot::AgendaTitle => meta.agenda_title.as_mut(),
-        Slot::SubmittedBy => meta.submitted_by.as_mut(),
-        Slot::Introduction => meta.introduction.as_mut(),
         Slot::Title => meta.title.as_mut(),
         _ => None,
     }
@@ -420,7 +425,6 @@ fn is_incomplete(text: &str) -> bool {
 struct RawParagraph {
     kind: ParagraphKind,
     level: u8,
-    number: String,
     line: usize,
     text: String,
 }
@@ -501,7 +505,9 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             && last == Last::Footnote
             && let Some(footnote) = body.footnotes.last_mut()
         {
-            footnote.text.push(' ');
+            if !footnote.text.is_empty() {
+                footnote.text.push(' ');
+            }
             footnote.text.push_str(text);
             continue;
         }
@@ -525,7 +531,6 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             body.paragraphs.push(RawParagraph {
                 kind: ParagraphKind::Operative,
                 level: 0,
-                number: number.to_string(),
                 line: line.number,
                 text: rest.to_owned(),
             });
@@ -547,7 +552,6 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             body.paragraphs.push(RawParagraph {
                 kind: section,
                 level: 1,
-                number: format!("({label})"),
                 line: line.number,
                 text: rest.to_owned(),
             });
@@ -566,7 +570,7 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
                     "line starting in lower case joined to the previous paragraph".to_owned(),
                 );
             }
-            if !previous.text.ends_with('-') {
+            if !previous.text.is_empty() && !previous.text.ends_with('-') {
                 previous.text.push(' ');
             }
             previous.text.push_str(text);
@@ -574,21 +578,16 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             last = Last::Paragraph;
             continue;
         }
-        let number = match section {
-            ParagraphKind::Preambular => String::new(),
-            ParagraphKind::Operative => {
-                warn(
-                    line,
-                    "unnumbered line in the operative part; imported as an operative paragraph"
-                        .to_owned(),
-                );
-                String::new()
-            }
-        };
+        if section == ParagraphKind::Operative {
+            warn(
+                line,
+                "unnumbered line in the operative part; imported as an operative paragraph"
+                    .to_owned(),
+            );
+        }
         body.paragraphs.push(RawParagraph {
             kind: section,
             level: 0,
-            number,
             line: line.number,
             text: text.to_owned(),
         });
@@ -602,9 +601,10 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
 /// Turns raw paragraphs into runs, guessing lost italics, and ties footnote
 /// markers to footnote texts.
 fn resolve(body: Body, warnings: &mut Vec<ImportWarning>) -> (Vec<Paragraph>, Vec<Footnote>) {
-    let mut ids: HashMap<u32, String> = HashMap::new();
+    let mut ids: HashMap<u32, (String, usize)> = HashMap::new();
     let mut referenced: Vec<(u32, usize)> = Vec::new();
     let mut paragraphs = Vec::with_capacity(body.paragraphs.len());
+    let mut numbers = Numbers::default();
 
     for (index, raw) in body.paragraphs.into_iter().enumerate() {
         let parsed = parse_inline(&raw.text);
@@ -627,26 +627,30 @@ fn resolve(body: Body, warnings: &mut Vec<ImportWarning>) -> (Vec<Paragraph>, Ve
                     italic,
                     footnote: None,
                 }),
-                Piece::Marker { number, printed } => {
-                    let id = ids.entry(number).or_insert_with(|| {
+                Piece::Marker { number, .. } => {
+                    let (id, order) = ids.entry(number).or_insert_with(|| {
                         referenced.push((number, raw.line));
-                        format!("fn{}", referenced.len())
+                        (format!("fn{}", referenced.len()), referenced.len())
                     });
+                    // The marker prints the footnote's number by order of
+                    // reference, as the document model derives it; a
+                    // misnumbered source is reported below.
                     runs.push(Run {
-                        text: printed,
+                        text: superscript(u32::try_from(*order).unwrap_or(u32::MAX)),
                         italic: false,
                         footnote: Some(id.clone()),
                     });
                 }
             }
         }
+        trim_runs(&mut runs);
         paragraphs.push(Paragraph {
             id: format!("p{}", index + 1),
             kind: raw.kind,
             level: raw.level,
             status: Status::Open,
             text: runs,
-            number: raw.number,
+            number: numbers.next(raw.kind, raw.level),
             label: String::new(),
         });
     }
@@ -707,7 +711,10 @@ fn resolve(body: Body, warnings: &mut Vec<ImportWarning>) -> (Vec<Paragraph>, Ve
                 }
             };
             Footnote {
-                id: ids.get(&number).cloned().unwrap_or_default(),
+                id: ids
+                    .get(&number)
+                    .map(|(id, _)| id.clone())
+                    .unwrap_or_default(),
                 marker: u32::try_from(position + 1).unwrap_or(u32::MAX),
                 text,
             }
@@ -741,7 +748,29 @@ fn footnote_runs(raw: &RawFootnote, warnings: &mut Vec<ImportWarning>) -> Vec<Ru
             }),
         }
     }
+    trim_runs(&mut runs);
     runs
+}
+
+/// Whitespace at either end of a paragraph is layout, not text (markup can
+/// leave some, as in `text *`): trimmed so that what is read is what a
+/// re-export writes.
+fn trim_runs(runs: &mut Vec<Run>) {
+    runs.retain(|r| r.footnote.is_some() || !r.text.is_empty());
+    while let Some(first) = runs.first_mut().filter(|r| r.footnote.is_none()) {
+        first.text = first.text.trim_start().to_owned();
+        if !first.text.is_empty() {
+            break;
+        }
+        runs.remove(0);
+    }
+    while let Some(last) = runs.last_mut().filter(|r| r.footnote.is_none()) {
+        last.text = last.text.trim_end().to_owned();
+        if !last.text.is_empty() {
+            break;
+        }
+        runs.pop();
+    }
 }
 
 /// Splits the guessed opening phrase off the first piece as italics.
@@ -770,5 +799,34 @@ fn italicise_opening(pieces: &mut Vec<Piece>, kind: ParagraphKind) {
                 italic: false,
             },
         );
+    }
+}
+
+/// Paragraph numbers as the document model derives them from order (a
+/// misnumbered source has been warned about): operative paragraphs 1, 2 …,
+/// sub-paragraphs (a), (b) … under each paragraph.
+#[derive(Debug, Default)]
+struct Numbers {
+    operative: u32,
+    sub: usize,
+}
+
+impl Numbers {
+    fn next(&mut self, kind: ParagraphKind, level: u8) -> String {
+        match (level, kind) {
+            (0, ParagraphKind::Operative) => {
+                self.operative += 1;
+                self.sub = 0;
+                self.operative.to_string()
+            }
+            (0, ParagraphKind::Preambular) => {
+                self.sub = 0;
+                String::new()
+            }
+            _ => {
+                self.sub += 1;
+                format!("({})", letter(self.sub - 1))
+            }
+        }
     }
 }
