@@ -57,8 +57,8 @@ pub(crate) enum Content {
     /// A shared type; the number is Yjs's type ref (0 array, 1 map, 2 text …).
     Type(u8),
     String(Arc<str>),
-    /// A formatting mark (the attribute key).
-    Format(Arc<str>),
+    /// A formatting mark: attribute key and value (`null` ends it).
+    Format(Arc<str>, Any),
     Any(Arc<[Any]>),
     /// Deleted content, embeds, binaries, sub-documents, JSON: counts as a
     /// write into its parent but carries nothing the schemas read.
@@ -70,7 +70,7 @@ impl Content {
         match content {
             ItemContent::Type(branch) => Content::Type(type_ref_number(branch.type_ref())),
             ItemContent::String(s) => Content::String(Arc::from(s.as_str())),
-            ItemContent::Format(k, _) => Content::Format(k),
+            ItemContent::Format(k, v) => Content::Format(k, *v),
             ItemContent::Any(v) => Content::Any(v.into()),
             _ => Content::Other,
         }
@@ -880,6 +880,48 @@ impl<'a> UpdateView<'a> {
             }
             _ => Value::Null,
         }
+    }
+}
+
+impl<'a> UpdateView<'a> {
+    /// The initial content of a new text as (string, attributes) runs,
+    /// replaying its strings and format marks in clock order — exact for a
+    /// text written front to back (what an editing op or a paste produces);
+    /// an approximation otherwise.
+    pub fn text_runs(&self, text: &ID) -> Vec<(String, HashMap<Arc<str>, Any>)> {
+        let mut kids: Vec<&Struct> = self
+            .children
+            .get(text)
+            .map(|v| v.iter().map(|&j| &self.decoded.structs[j]).collect())
+            .unwrap_or_default();
+        kids.sort_by_key(|st| (st.id.client, st.id.clock));
+        let mut attrs: HashMap<Arc<str>, Any> = HashMap::new();
+        let mut out: Vec<(String, HashMap<Arc<str>, Any>)> = Vec::new();
+        for st in kids {
+            match &st.content {
+                Some(Content::Format(k, Any::Null)) => {
+                    attrs.remove(k);
+                }
+                Some(Content::Format(k, v)) => {
+                    attrs.insert(k.clone(), v.clone());
+                }
+                Some(Content::String(s)) => match out.last_mut() {
+                    Some((t, a)) if *a == attrs => t.push_str(s),
+                    _ => out.push((s.to_string(), attrs.clone())),
+                },
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The item holding the value written under `key` in new map `map`.
+    pub fn child_with_key(&self, map: &ID, key: &str) -> Option<&'a Struct> {
+        let kids = self.children.get(map)?;
+        kids.iter().rev().find_map(|&j| match self.direct.get(j) {
+            Some(Ok((_, Some(k)))) if k.as_ref() == key => Some(&self.decoded.structs[j]),
+            _ => None,
+        })
     }
 }
 

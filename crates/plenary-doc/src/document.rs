@@ -237,7 +237,49 @@ impl ResolutionDoc {
             return Err(EffectError::IndexBroken(b.clone()));
         }
         let view = UpdateView::new(&shared.index, &decoded);
-        Ok(resolution_effect(&view))
+        let mut effect = resolution_effect(&view);
+        drop(shared);
+        self.refine_moves(&mut effect);
+        Ok(effect)
+    }
+
+    /// A move re-inserts the paragraph's content as the mover saw it; a
+    /// replica that had not seen a concurrent edit reverts it. Compare the
+    /// re-inserted fields with the current ones so the effect says so
+    /// (`text` / `fields`); flag an insert of an id that already exists
+    /// (`duplicate`). Costs one paragraph lookup per inserted paragraph —
+    /// the only place the effect reads the document beyond the index.
+    fn refine_moves(&self, effect: &mut Effect) {
+        for (id, pe) in effect.paragraphs.iter_mut() {
+            if pe.inserted.is_some() && !pe.deleted {
+                pe.duplicate = self.paragraph(id).is_some();
+            }
+            let Some(ins) = pe.inserted.as_ref().filter(|_| pe.deleted) else {
+                continue;
+            };
+            let Some(cur) = self.paragraph(id) else {
+                continue;
+            };
+            let text: String = cur.text.iter().map(|r| r.text.as_str()).collect();
+            let same_runs = pe.inserted_runs.as_ref().is_none_or(|r| *r == cur.text);
+            if ins.get("text").and_then(|v| v.as_str()) != Some(text.as_str()) || !same_runs {
+                pe.text = true;
+            }
+            let current = [
+                ("kind", serde_json::Value::from(enum_name(&cur.kind))),
+                ("level", serde_json::Value::from(cur.level)),
+                ("status", serde_json::Value::from(enum_name(&cur.status))),
+            ];
+            for (k, old) in current {
+                let new = ins.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                if !json_eq(&new, &old) {
+                    let fc = pe.fields.entry(k.to_owned()).or_default();
+                    fc.values.push(new);
+                    fc.removed = true;
+                    fc.previous.push(old);
+                }
+            }
+        }
     }
 
     /// Applies a v1 update (after computing its effect, which it returns).
@@ -588,6 +630,10 @@ impl ResolutionDoc {
                 id: id.to_owned(),
                 why: "unreadable".into(),
             })?;
+            if accept {
+                // validate before writing anything: yrs has no rollback
+                self.check_applicable(txn, &p)?;
+            }
             let status = if accept {
                 ProposalStatus::Accepted
             } else {
@@ -601,6 +647,29 @@ impl ResolutionDoc {
             Ok(())
         })
         .map(|(_, u)| u)
+    }
+
+    fn check_applicable<T: ReadTxn>(&self, txn: &T, p: &Proposal) -> Result<(), EditError> {
+        let exists = |id: &str| {
+            self.find_paragraph(txn, id)
+                .map(|_| ())
+                .ok_or_else(|| EditError::NoParagraph(id.to_owned()))
+        };
+        let target = p
+            .paragraph_id
+            .as_deref()
+            .ok_or_else(|| EditError::ProposalIncomplete {
+                id: p.id.clone(),
+                why: "no paragraphId".into(),
+            });
+        match p.action {
+            ProposalAction::Replace | ProposalAction::Delete => exists(target?),
+            ProposalAction::Insert => p.after.as_deref().map_or(Ok(()), exists),
+            ProposalAction::Move => {
+                exists(target?)?;
+                p.after.as_deref().map_or(Ok(()), exists)
+            }
+        }
     }
 
     fn apply_proposal(
@@ -732,6 +801,14 @@ fn move_in(
     let map = roots.paragraphs.insert(txn, index, MapPrelim::default());
     write_paragraph(txn, &map, &p);
     Ok(())
+}
+
+/// JSON equality where 1 and 1.0 are the same number.
+fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 fn check_range<T: ReadTxn>(txn: &T, t: &TextRef, index: u32, len: u32) -> Result<(), EditError> {

@@ -38,7 +38,10 @@
 //!
 //! [`ResolutionDoc`]: crate::ResolutionDoc
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use yrs::Any;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -46,7 +49,8 @@ use serde_json::Value;
 use crate::ancestry::{
     Ancestry, Content, DecodeError, TYPE_MAP, TYPE_TEXT, Touch, UpdateView, any_json, fmt_id,
 };
-use crate::schema::{FOOTNOTES, META, PARAGRAPHS, PROPOSALS, SPONSORS};
+use crate::model::Run;
+use crate::schema::{FOOTNOTE, FOOTNOTES, ITALIC, META, PARAGRAPHS, PROPOSALS, SPONSORS};
 
 /// Why an update's effect could not be computed, or why it could not be
 /// applied.
@@ -94,8 +98,16 @@ pub struct ParagraphEffect {
     /// A new paragraph map with its initial fields (`id`, `kind`, `level`,
     /// `status`, `text` as a plain string).
     pub inserted: Option<serde_json::Map<String, Value>>,
+    /// The new paragraph's text with its italic and footnote marks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inserted_runs: Option<Vec<Run>>,
     /// The paragraph map was deleted (with `inserted`: a move).
     pub deleted: bool,
+    /// Inserted (not moved) with an id the document already has: applying
+    /// it would show the paragraph twice — what two replicas moving the same
+    /// paragraph concurrently produce, or a client reusing an id. The server
+    /// should deny it.
+    pub duplicate: bool,
     /// Characters or formatting of its text changed.
     pub text: bool,
     /// Format attributes written (`italic`, `footnote`).
@@ -189,6 +201,26 @@ impl Effect {
     }
 }
 
+fn runs_of(raw: Vec<(String, HashMap<Arc<str>, Any>)>) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for (text, attrs) in raw {
+        let italic = matches!(attrs.get(ITALIC), Some(Any::Bool(true)));
+        let footnote = match attrs.get(FOOTNOTE) {
+            Some(Any::String(s)) => Some(s.to_string()),
+            _ => None,
+        };
+        match runs.last_mut() {
+            Some(r) if r.italic == italic && r.footnote == footnote => r.text.push_str(&text),
+            _ => runs.push(Run {
+                text,
+                italic,
+                footnote,
+            }),
+        }
+    }
+    runs
+}
+
 fn object(v: Value) -> serde_json::Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -240,7 +272,12 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 };
                 let pe = e.paragraphs.entry(pid).or_default();
                 match insert {
-                    Some(st) => pe.inserted = Some(object(view.value_of(st))),
+                    Some(st) => {
+                        pe.inserted = Some(object(view.value_of(st)));
+                        pe.inserted_runs = view
+                            .child_with_key(&st.id, "text")
+                            .map(|t| runs_of(view.text_runs(&t.id)));
+                    }
                     None => pe.deleted = true,
                 }
             }
@@ -279,7 +316,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 let pe = e.paragraphs.entry(pid).or_default();
                 pe.text = true;
                 if let Some(st) = insert {
-                    if let Some(Content::Format(k)) = &st.content {
+                    if let Some(Content::Format(k, _)) = &st.content {
                         pe.formats.insert(k.to_string());
                     }
                 }

@@ -1,0 +1,177 @@
+//! The compilation text (SPEC §2): each paragraph with its pending proposals
+//! shown as bracketed alternatives attributed to their delegations, e.g.
+//! `OP3 … [JPN: alternative text] [FRA on behalf of EU, supported by CAN: …]`,
+//! and proposed new paragraphs placed right after their anchor. A pure view
+//! over [`Resolution`]; only `pending` proposals appear.
+
+use serde::Serialize;
+
+use crate::model::{Paragraph, Proposal, ProposalAction, ProposalStatus, Resolution, Run};
+use crate::numbering::labels;
+
+/// One proposal shown as an alternative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alternative {
+    pub proposal_id: String,
+    pub action: ProposalAction,
+    /// "JPN", "FRA on behalf of EU, supported by CAN, NOR".
+    pub attribution: String,
+    pub delegation: String,
+    pub on_behalf_of: Option<String>,
+    pub supporters: Vec<String>,
+    /// The proposed text; for `delete` empty; for `move`, "move after OP3".
+    pub text: String,
+}
+
+/// A paragraph of the compilation text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompiledParagraph {
+    /// `None` for a paragraph only proposed (an `insert` proposal).
+    pub paragraph_id: Option<String>,
+    /// "OP3"; for a proposed paragraph "new after OP3" (or "new, first").
+    pub label: String,
+    /// The agreed-so-far text (empty for a proposed paragraph).
+    pub text: String,
+    pub alternatives: Vec<Alternative>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Compilation {
+    pub paragraphs: Vec<CompiledParagraph>,
+}
+
+fn plain(runs: &[Run]) -> String {
+    runs.iter().map(|r| r.text.as_str()).collect()
+}
+
+fn attribution(p: &Proposal) -> String {
+    let mut s = p.delegation.clone();
+    if let Some(g) = &p.on_behalf_of {
+        s.push_str(" on behalf of ");
+        s.push_str(g);
+    }
+    if !p.supporters.is_empty() {
+        s.push_str(", supported by ");
+        s.push_str(&p.supporters.join(", "));
+    }
+    s
+}
+
+/// Builds the compilation text of `r`.
+pub fn compile(r: &Resolution) -> Compilation {
+    let derived = labels(&r.paragraphs, None);
+    let label_of = |p: &Paragraph, i: usize| {
+        if p.label.is_empty() {
+            derived.get(i).map(|l| l.label.clone()).unwrap_or_default()
+        } else {
+            p.label.clone()
+        }
+    };
+    let label_by_id = |id: &str| {
+        r.paragraphs
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.id == id)
+            .map(|(i, p)| label_of(p, i))
+    };
+    let pending: Vec<&Proposal> = r
+        .proposals
+        .iter()
+        .filter(|p| p.status == ProposalStatus::Pending)
+        .collect();
+    let alt = |p: &Proposal| Alternative {
+        proposal_id: p.id.clone(),
+        action: p.action,
+        attribution: attribution(p),
+        delegation: p.delegation.clone(),
+        on_behalf_of: p.on_behalf_of.clone(),
+        supporters: p.supporters.clone(),
+        text: match p.action {
+            ProposalAction::Replace | ProposalAction::Insert => p.text.clone(),
+            ProposalAction::Delete => String::new(),
+            ProposalAction::Move => match p.after.as_deref() {
+                Some(a) => format!("move after {}", label_by_id(a).unwrap_or_else(|| a.to_owned())),
+                None => "move to the beginning".to_owned(),
+            },
+        },
+    };
+    let inserts_after = |anchor: Option<&str>| -> Vec<CompiledParagraph> {
+        pending
+            .iter()
+            .filter(|p| p.action == ProposalAction::Insert && p.after.as_deref() == anchor)
+            .map(|p| CompiledParagraph {
+                paragraph_id: None,
+                label: match anchor {
+                    Some(a) => format!(
+                        "new after {}",
+                        label_by_id(a).unwrap_or_else(|| a.to_owned())
+                    ),
+                    None => "new, first".to_owned(),
+                },
+                text: String::new(),
+                alternatives: vec![alt(p)],
+            })
+            .collect()
+    };
+    let mut out = inserts_after(None);
+    for (i, para) in r.paragraphs.iter().enumerate() {
+        out.push(CompiledParagraph {
+            paragraph_id: Some(para.id.clone()),
+            label: label_of(para, i),
+            text: plain(&para.text),
+            alternatives: pending
+                .iter()
+                .filter(|p| {
+                    p.action != ProposalAction::Insert
+                        && p.paragraph_id.as_deref() == Some(para.id.as_str())
+                })
+                .map(|p| alt(p))
+                .collect(),
+        });
+        out.extend(inserts_after(Some(&para.id)));
+    }
+    // insert proposals anchored on a paragraph that no longer exists: last
+    for p in &pending {
+        if p.action == ProposalAction::Insert {
+            if let Some(a) = &p.after {
+                if label_by_id(a).is_none() {
+                    out.push(CompiledParagraph {
+                        paragraph_id: None,
+                        label: format!("new after {a} (deleted)"),
+                        text: String::new(),
+                        alternatives: vec![alt(p)],
+                    });
+                }
+            }
+        }
+    }
+    Compilation { paragraphs: out }
+}
+
+/// One alternative as printed: `[JPN: text]`, `[JPN: delete]`.
+fn bracket(a: &Alternative) -> String {
+    match a.action {
+        ProposalAction::Delete => format!("[{}: delete]", a.attribution),
+        _ => format!("[{}: {}]", a.attribution, a.text),
+    }
+}
+
+/// The plain-text rendering: one block per paragraph, `LABEL text [alt] …`.
+pub fn render_plain(c: &Compilation) -> String {
+    let mut s = String::new();
+    for p in &c.paragraphs {
+        s.push_str(&p.label);
+        if !p.text.is_empty() {
+            s.push(' ');
+            s.push_str(&p.text);
+        }
+        for a in &p.alternatives {
+            s.push(' ');
+            s.push_str(&bracket(a));
+        }
+        s.push_str("\n\n");
+    }
+    s
+}
