@@ -11,7 +11,8 @@
 //! - [`numbering`]: PP3, OP4, (b), provisional OP3bis against a [`BaseOrder`].
 //! - [`compilation`] and [`checks`]: pure functions over a [`Resolution`].
 //! - [`import_text`], [`export_text`], [`export_markdown`], [`export_html`],
-//!   [`export_akn`]: drafts in and out as text, Markdown, HTML, Akoma Ntoso.
+//!   [`export_akn`], [`export_docx`]: drafts in and out as text, Markdown,
+//!   HTML, Akoma Ntoso, Word.
 mod ancestry;
 pub mod checks;
 mod comments;
@@ -33,7 +34,9 @@ pub use effect::{
     Effect, EffectError, FieldChange, FootnoteEffect, ParagraphEffect, ProposalEffect,
     SponsorChange,
 };
-pub use export::{export_akn, export_html, export_markdown, export_text};
+pub use export::{
+    DocxError, export_akn, export_docx, export_html, export_markdown, export_text,
+};
 pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;
 pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};

@@ -1,17 +1,19 @@
 //! Getting drafts out: the same plain-text layout the importer reads,
-//! Markdown, a standalone HTML page, and Akoma Ntoso XML (AKN4UN).
+//! Markdown, a standalone HTML page, Akoma Ntoso XML (AKN4UN) and Word.
 //!
 //! Every exporter numbers from the document order (operative paragraphs
 //! 1, 2 …, sub-paragraphs (a), (b) …, footnotes by first reference), never
 //! from the derived fields of the view, which may not have been computed.
 
 mod akn;
+mod docx;
 mod html;
 mod markdown;
 mod numbering;
 mod text;
 
 pub use akn::export_akn;
+pub use docx::{DocxError, export_docx};
 pub use html::export_html;
 pub use markdown::export_markdown;
 pub use text::export_text;
