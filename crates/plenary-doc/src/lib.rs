@@ -11,8 +11,8 @@
 //! - [`numbering`]: PP3, OP4, (b), provisional OP3bis against a [`BaseOrder`].
 //! - [`compilation`] and [`checks`]: pure functions over a [`Resolution`].
 //! - [`import_text`], [`export_text`], [`export_markdown`], [`export_html`],
-//!   [`export_akn`], [`export_docx`]: drafts in and out as text, Markdown,
-//!   HTML, Akoma Ntoso, Word.
+//!   [`export_akn`], [`export_docx`], [`export_docx_tracked`]: drafts in and
+//!   out as text, Markdown, HTML, Akoma Ntoso, Word (tracked changes too).
 mod ancestry;
 pub mod checks;
 mod comments;
@@ -35,7 +35,8 @@ pub use effect::{
     SponsorChange,
 };
 pub use export::{
-    DocxError, export_akn, export_docx, export_html, export_markdown, export_text,
+    DocxError, export_akn, export_docx, export_docx_tracked, export_html, export_markdown,
+    export_text,
 };
 pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;

@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use plenary_doc::{Resolution, Run, export_docx, import_text};
+use plenary_doc::{
+    Paragraph, ParagraphKind, Resolution, Run, Status, export_docx, export_docx_tracked,
+    import_text,
+};
 use std::io::Read;
 
 fn fixture() -> Resolution {
@@ -106,4 +109,119 @@ fn docx_survives_control_characters_and_markup() {
     let bytes = export_docx(&resolution).unwrap();
     let all = runs(&part(&bytes, "word/document.xml"));
     assert!(all.iter().any(|(t, _)| t == " <w:p> &  end"), "{all:?}");
+}
+
+fn own_fixture(name: &str) -> Resolution {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    import_text(&std::fs::read_to_string(path).unwrap())
+        .unwrap()
+        .resolution
+}
+
+/// (inserted text, deleted text, authors of the marks) of a document part.
+fn tracked(xml: &str) -> (String, String, Vec<String>) {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let under =
+        |n: roxmltree::Node<'_, '_>, tag: &str| n.ancestors().any(|a| a.has_tag_name((W, tag)));
+    let inserted = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((W, "t")) && under(*n, "ins"))
+        .filter_map(|n| n.text())
+        .collect();
+    let deleted = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((W, "delText")))
+        .filter_map(|n| n.text())
+        .collect();
+    let authors = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((W, "ins")) || n.has_tag_name((W, "del")))
+        .filter_map(|n| n.attribute((W, "author")))
+        .map(str::to_owned)
+        .collect();
+    (inserted, deleted, authors)
+}
+
+#[test]
+fn tracked_docx_shows_what_changed_since_the_base() {
+    let base = own_fixture("ocean-literacy-2025.txt");
+    let mut current = base.clone();
+    let position = |r: &Resolution, start: &str| {
+        r.paragraphs
+            .iter()
+            .position(|p| {
+                p.text
+                    .iter()
+                    .map(|r| r.text.as_str())
+                    .collect::<String>()
+                    .starts_with(start)
+            })
+            .unwrap()
+    };
+    // A word-level edit in OP2(b).
+    let b = position(&current, "To support teacher training");
+    current.paragraphs[b].text[0].text = current.paragraphs[b].text[0].text.replace(
+        "small island developing States;",
+        "small island developing States and the least developed countries;",
+    );
+    // A paragraph deleted (PP3) and one added after OP2(c).
+    let pp3 = position(&current, "Noting with concern");
+    current.paragraphs.remove(pp3);
+    let c = position(&current, "To report on progress");
+    current.paragraphs.insert(
+        c + 1,
+        Paragraph {
+            id: "p100".to_owned(),
+            kind: ParagraphKind::Operative,
+            level: 0,
+            status: Status::Open,
+            text: vec![
+                Run {
+                    text: "Also encourages".to_owned(),
+                    italic: true,
+                    footnote: None,
+                },
+                Run {
+                    text: " partnerships between schools and marine research institutions;"
+                        .to_owned(),
+                    ..Run::default()
+                },
+            ],
+            number: String::new(),
+            label: String::new(),
+        },
+    );
+
+    let bytes =
+        export_docx_tracked(&base, &current, "Secretariat", "2025-11-17T10:00:00Z").unwrap();
+    assert!(docx_rs::read_docx(&bytes).is_ok(), "docx-rs reads it back");
+    let (inserted, deleted, authors) = tracked(&part(&bytes, "word/document.xml"));
+    assert!(
+        inserted.contains("and the least developed countries"),
+        "{inserted}"
+    );
+    assert!(
+        inserted.contains("Also encourages partnerships between schools"),
+        "{inserted}"
+    );
+    assert!(
+        deleted.contains("Noting with concern that public understanding"),
+        "{deleted}"
+    );
+    assert!(deleted.contains("States;"), "{deleted}");
+    // Untouched paragraphs are not marked.
+    assert!(!inserted.contains("Recalling") && !deleted.contains("Recalling"));
+    assert!(!authors.is_empty() && authors.iter().all(|a| a == "Secretariat"));
+
+    // Against itself, nothing is marked.
+    let (inserted, deleted, authors) = tracked(&part(
+        &export_docx_tracked(&base, &base, "Secretariat", "2025-11-17T10:00:00Z").unwrap(),
+        "word/document.xml",
+    ));
+    assert_eq!(
+        (inserted.as_str(), deleted.as_str(), authors.len()),
+        ("", "", 0)
+    );
 }

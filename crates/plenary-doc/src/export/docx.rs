@@ -13,7 +13,7 @@ use docx_rs::{
 use thiserror::Error;
 
 use super::numbering::Numbering;
-use crate::model::{Meta, ParagraphKind, Resolution, Run};
+use crate::model::{Meta, Paragraph, ParagraphKind, Resolution, Run};
 
 /// Writing the .docx package failed (the zip writer's message).
 #[derive(Debug, Error)]
@@ -30,6 +30,26 @@ const NOTE_SIZE: usize = 16;
 /// Renders a resolution as a Word document.
 pub fn export_docx(resolution: &Resolution) -> Result<Vec<u8>, DocxError> {
     let numbering = Numbering::of(resolution);
+    let mut docx = document(&resolution.meta);
+    let mut referenced = HashSet::new();
+    for (paragraph, number) in resolution.paragraphs.iter().zip(&numbering.paragraphs) {
+        let (mut word, number) = frame(paragraph, number);
+        if let Some(number) = number {
+            word = word.add_run(number);
+        }
+        for run in &paragraph.text {
+            word = word.add_run(match &run.footnote {
+                Some(id) => footnote_run(id, &numbering, &mut referenced),
+                None => text_run(run),
+            });
+        }
+        docx = docx.add_paragraph(word);
+    }
+    pack(docx)
+}
+
+/// A document with the UN styles and the header block of `meta`.
+pub(super) fn document(meta: &Meta) -> Docx {
     let mut footnote_ref =
         Style::new("FootnoteReference", StyleType::Character).name("footnote reference");
     footnote_ref.run_property = footnote_ref
@@ -44,50 +64,43 @@ pub fn export_docx(resolution: &Resolution) -> Result<Vec<u8>, DocxError> {
         )
         .default_size(BODY_SIZE)
         .add_style(footnote_ref);
-
-    for paragraph in header(&resolution.meta) {
+    for paragraph in header(meta) {
         docx = docx.add_paragraph(paragraph);
     }
-    let mut referenced = HashSet::new();
-    for (paragraph, number) in resolution.paragraphs.iter().zip(&numbering.paragraphs) {
-        let mut word = WordParagraph::new()
-            .align(AlignmentType::Both)
-            .line_spacing(LineSpacing::new().after(120));
-        word = match (paragraph.level, paragraph.kind) {
-            (0, ParagraphKind::Preambular) => word.indent(
-                Some(INDENT),
-                Some(SpecialIndentType::FirstLine(INDENT)),
-                None,
-                None,
-            ),
-            (0, ParagraphKind::Operative) => word
-                .indent(
-                    Some(INDENT),
-                    Some(SpecialIndentType::FirstLine(INDENT)),
-                    None,
-                    None,
-                )
-                .add_run(WordRun::new().add_text(format!("{number}.")).add_tab()),
-            _ => word
-                .indent(
-                    Some(3 * INDENT),
-                    Some(SpecialIndentType::Hanging(INDENT)),
-                    None,
-                    None,
-                )
-                .add_run(WordRun::new().add_text(format!("({number})")).add_tab()),
-        };
-        for run in runs(&paragraph.text, &numbering, &mut referenced) {
-            word = word.add_run(run);
-        }
-        docx = docx.add_paragraph(word);
-    }
+    docx
+}
 
+pub(super) fn pack(docx: Docx) -> Result<Vec<u8>, DocxError> {
     let mut out = Cursor::new(Vec::new());
     docx.build()
         .pack(&mut out)
         .map_err(|e| DocxError(e.to_string()))?;
     Ok(out.into_inner())
+}
+
+/// The empty Word paragraph laid out for `paragraph`'s kind and level, and
+/// the run printing its number (`3.` or `(b)`, then a tab) if it has one.
+pub(super) fn frame(paragraph: &Paragraph, number: &str) -> (WordParagraph, Option<WordRun>) {
+    let word = WordParagraph::new()
+        .align(AlignmentType::Both)
+        .line_spacing(LineSpacing::new().after(120));
+    let first_line = Some(SpecialIndentType::FirstLine(INDENT));
+    match (paragraph.level, paragraph.kind) {
+        (0, ParagraphKind::Preambular) => (word.indent(Some(INDENT), first_line, None, None), None),
+        (0, ParagraphKind::Operative) => (
+            word.indent(Some(INDENT), first_line, None, None),
+            Some(WordRun::new().add_text(format!("{number}.")).add_tab()),
+        ),
+        _ => (
+            word.indent(
+                Some(3 * INDENT),
+                Some(SpecialIndentType::Hanging(INDENT)),
+                None,
+                None,
+            ),
+            Some(WordRun::new().add_text(format!("({number})")).add_tab()),
+        ),
+    }
 }
 
 fn header(meta: &Meta) -> Vec<WordParagraph> {
@@ -108,7 +121,10 @@ fn header(meta: &Meta) -> Vec<WordParagraph> {
             out.push(line(&format!("{prefix}{value}")).align(AlignmentType::Right));
         }
     }
-    for value in [&meta.body, &meta.session, &meta.venue].into_iter().flatten() {
+    for value in [&meta.body, &meta.session, &meta.venue]
+        .into_iter()
+        .flatten()
+    {
         out.push(line(value));
     }
     if let Some(item) = &meta.agenda_item {
@@ -135,43 +151,44 @@ fn header(meta: &Meta) -> Vec<WordParagraph> {
 
 /// A footnote is attached (as a real Word footnote) at its first
 /// reference; a later reference to it prints its number in superscript.
-fn runs(runs: &[Run], numbering: &Numbering<'_>, referenced: &mut HashSet<u32>) -> Vec<WordRun> {
-    runs.iter()
-        .map(|run| match &run.footnote {
-            Some(id) => {
-                let n = numbering.footnote(id);
-                let text = numbering
-                    .footnotes
-                    .iter()
-                    .find(|f| &f.id == id)
-                    .map(|f| f.text.as_slice());
-                if referenced.insert(n) {
-                    // docx-rs writes no `w:footnoteRef` mark in the note
-                    // itself: the number is printed as a superscript run.
-                    let mut number = WordRun::new().add_text(n.to_string()).size(NOTE_SIZE);
-                    number.run_property =
-                        number.run_property.vert_align(VertAlignType::SuperScript);
-                    let mut content = WordParagraph::new()
-                        .size(NOTE_SIZE)
-                        .add_run(number)
-                        .add_run(WordRun::new().add_text(" ").size(NOTE_SIZE));
-                    for r in runs_plain(text.unwrap_or_default()) {
-                        content = content.add_run(r.size(NOTE_SIZE));
-                    }
-                    let footnote = Footnote {
-                        id: usize::try_from(n).unwrap_or(usize::MAX),
-                        content: vec![content],
-                    };
-                    WordRun::new().add_footnote_reference(footnote)
-                } else {
-                    let mut r = WordRun::new().add_text(n.to_string());
-                    r.run_property = r.run_property.vert_align(VertAlignType::SuperScript);
-                    r
-                }
-            }
-            None => text_run(run),
-        })
-        .collect()
+pub(super) fn footnote_run(
+    id: &str,
+    numbering: &Numbering<'_>,
+    referenced: &mut HashSet<u32>,
+) -> WordRun {
+    let n = numbering.footnote(id);
+    if !referenced.insert(n) {
+        return superscript_run(n, None);
+    }
+    let text = numbering
+        .footnotes
+        .iter()
+        .find(|f| f.id == id)
+        .map(|f| f.text.as_slice());
+    // docx-rs writes no `w:footnoteRef` mark in the note itself: the number
+    // is printed as a superscript run.
+    let mut content = WordParagraph::new()
+        .size(NOTE_SIZE)
+        .add_run(superscript_run(n, Some(NOTE_SIZE)))
+        .add_run(WordRun::new().add_text(" ").size(NOTE_SIZE));
+    for r in runs_plain(text.unwrap_or_default()) {
+        content = content.add_run(r.size(NOTE_SIZE));
+    }
+    let footnote = Footnote {
+        id: usize::try_from(n).unwrap_or(usize::MAX),
+        content: vec![content],
+    };
+    WordRun::new().add_footnote_reference(footnote)
+}
+
+/// A footnote number printed in superscript.
+pub(super) fn superscript_run(n: u32, size: Option<usize>) -> WordRun {
+    let mut run = WordRun::new().add_text(n.to_string());
+    if let Some(size) = size {
+        run = run.size(size);
+    }
+    run.run_property = run.run_property.vert_align(VertAlignType::SuperScript);
+    run
 }
 
 fn runs_plain(runs: &[Run]) -> Vec<WordRun> {
@@ -181,13 +198,13 @@ fn runs_plain(runs: &[Run]) -> Vec<WordRun> {
         .collect()
 }
 
-fn text_run(run: &Run) -> WordRun {
+pub(super) fn text_run(run: &Run) -> WordRun {
     let word = WordRun::new().add_text(clean(&run.text));
     if run.italic { word.italic() } else { word }
 }
 
 /// Characters XML 1.0 forbids would make Word refuse the file.
-fn clean(text: &str) -> String {
+pub(super) fn clean(text: &str) -> String {
     text.chars()
         .filter(|&c| !(c < ' ' && c != '\t') && c != '\u{fffe}' && c != '\u{ffff}')
         .collect()

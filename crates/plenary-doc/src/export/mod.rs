@@ -1,5 +1,6 @@
 //! Getting drafts out: the same plain-text layout the importer reads,
-//! Markdown, a standalone HTML page, Akoma Ntoso XML (AKN4UN) and Word.
+//! Markdown, a standalone HTML page, Akoma Ntoso XML (AKN4UN) and Word, plain or with tracked changes
+//! against a base version.
 //!
 //! Every exporter numbers from the document order (operative paragraphs
 //! 1, 2 …, sub-paragraphs (a), (b) …, footnotes by first reference), never
@@ -11,9 +12,11 @@ mod html;
 mod markdown;
 mod numbering;
 mod text;
+mod tracked;
 
 pub use akn::export_akn;
 pub use docx::{DocxError, export_docx};
 pub use html::export_html;
 pub use markdown::export_markdown;
 pub use text::export_text;
+pub use tracked::export_docx_tracked;
