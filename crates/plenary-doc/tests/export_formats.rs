@@ -79,7 +79,7 @@ fn html_escapes_document_text() {
 #[test]
 fn html_sub_paragraphs_are_lettered() {
     let html = export_html(&with_sub_paragraphs());
-    assert!(html.contains("<p class=\"sub-paragraph\" id=\"p6\"><span class=\"num\">(a)</span>\u{a0}Sustainable funding"));
+    assert!(html.contains("<p class=\"sub-paragraph\" id=\"para-p6\"><span class=\"num\">(a)</span>\u{a0}Sustainable funding"));
     assert!(html.contains("<span class=\"num\">(c)</span>\u{a0}Mobile and outreach"));
 }
 

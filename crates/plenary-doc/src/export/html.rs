@@ -87,18 +87,19 @@ pub fn export_html(resolution: &Resolution) -> String {
     let mut referenced = HashSet::new();
     for (paragraph, number) in resolution.paragraphs.iter().zip(&numbering.paragraphs) {
         let body = runs_html(&paragraph.text, &numbering, &mut referenced);
+        // Prefixed: document ids must not collide with the footnote anchors.
         let id = escape(&paragraph.id);
         let _ = match (paragraph.level, paragraph.kind) {
             (0, ParagraphKind::Preambular) => {
-                writeln!(out, "<p class=\"preambular\" id=\"{id}\">{body}</p>")
+                writeln!(out, "<p class=\"preambular\" id=\"para-{id}\">{body}</p>")
             }
             (0, ParagraphKind::Operative) => writeln!(
                 out,
-                "<p class=\"operative\" id=\"{id}\"><span class=\"num\">{number}.</span>\u{a0}{body}</p>"
+                "<p class=\"operative\" id=\"para-{id}\"><span class=\"num\">{number}.</span>\u{a0}{body}</p>"
             ),
             _ => writeln!(
                 out,
-                "<p class=\"sub-paragraph\" id=\"{id}\"><span class=\"num\">({number})</span>\u{a0}{body}</p>"
+                "<p class=\"sub-paragraph\" id=\"para-{id}\"><span class=\"num\">({number})</span>\u{a0}{body}</p>"
             ),
         };
     }
