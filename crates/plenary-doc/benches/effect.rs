@@ -51,7 +51,12 @@ fn main() {
     let mut client = replica(&server, 2);
     let one = client.insert_text("op75", 12, "x", false).expect("edit");
     let paste = client
-        .insert_text("op140", 20, &"fifty characters of pasted text, give or take it. ".to_owned()[..50], false)
+        .insert_text(
+            "op140",
+            20,
+            &"fifty characters of pasted text, give or take it. ".to_owned()[..50],
+            false,
+        )
         .expect("edit");
     println!("document: 200 paragraphs, encoded state {state_len} bytes");
     for (name, u) in [("single-char edit", &one), ("50-char paste", &paste)] {
@@ -70,6 +75,18 @@ fn main() {
             t_fallback.as_secs_f64() / t_effect.as_secs_f64()
         );
     }
+    // the copy alone, in bare yrs (no index): a lower bound for any fallback
+    let state = server.encode_state();
+    let t = time(200, || {
+        use yrs::updates::decoder::Decode;
+        let d = yrs::Doc::new();
+        let u = yrs::Update::decode_v1(&state).expect("state");
+        yrs::Transact::transact_mut(&d)
+            .apply_update(u)
+            .expect("apply");
+        d
+    });
+    println!("bare yrs copy of the document: {t:?}");
     // a full-state resend (sync step 2 of a replica): proportional to the update
     let full = full_state(client.doc());
     let t = time(200, || server.effect(&full));

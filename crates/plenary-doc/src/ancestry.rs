@@ -146,7 +146,9 @@ pub(crate) fn decode_v1(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                     let explicit = info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0;
                     let parent = if explicit {
                         if d.read_parent_info().map_err(malformed)? {
-                            Some(ParentRef::Root(Arc::from(d.read_string().map_err(malformed)?)))
+                            Some(ParentRef::Root(Arc::from(
+                                d.read_string().map_err(malformed)?,
+                            )))
                         } else {
                             Some(ParentRef::Item(d.read_left_id().map_err(malformed)?))
                         }
@@ -303,7 +305,11 @@ impl IdIndex {
         let mut out = Vec::new();
         let mut pos = r.start;
         if let Some(m) = self.deleted.get(c) {
-            let first = m.range(..=r.start).next_back().map(|(s, _)| *s).unwrap_or(r.start);
+            let first = m
+                .range(..=r.start)
+                .next_back()
+                .map(|(s, _)| *s)
+                .unwrap_or(r.start);
             for (s, e) in m.range(first..r.end) {
                 if *e <= pos {
                     continue;
@@ -327,7 +333,11 @@ impl IdIndex {
         let m = self.deleted.entry(c).or_default();
         let mut start = r.start;
         let mut end = r.end;
-        let first = m.range(..=start).next_back().map(|(s, _)| *s).unwrap_or(start);
+        let first = m
+            .range(..=start)
+            .next_back()
+            .map(|(s, _)| *s)
+            .unwrap_or(start);
         let overlapping: Vec<(u32, u32)> = m
             .range(first..=end)
             .filter(|(s, e)| **e >= start && **s <= end)
@@ -371,14 +381,12 @@ impl IdIndex {
             new_entries.push((st.id, st.len, slot));
         }
         for (id, len, slot) in new_entries {
-            if let Slot::Node(n) = &slot {
-                if let (ParentRef::Item(m), Some(k), Some(v)) = (&n.parent, &n.key, &n.values) {
-                    if self.label_keys.contains(&k.as_ref()) {
-                        if let Some(Any::String(s)) = v.first() {
-                            self.labels.insert((*m, k.clone()), s.to_string());
-                        }
-                    }
-                }
+            if let Slot::Node(n) = &slot
+                && let (ParentRef::Item(m), Some(k), Some(v)) = (&n.parent, &n.key, &n.values)
+                && self.label_keys.contains(&k.as_ref())
+                && let Some(Any::String(s)) = v.first()
+            {
+                self.labels.insert((*m, k.clone()), s.to_string());
             }
             self.ranges
                 .entry(id.client)
@@ -399,7 +407,7 @@ pub(crate) struct UpdateView<'a> {
     /// Per client: (start clock, len, struct index), sorted by clock.
     local: HashMap<ClientID, Vec<(u32, u32, usize)>>,
     /// Memo of each struct's direct (parent, key); filled on construction.
-    direct: Vec<Result<(ParentRef, Option<Arc<str>>), Fail>>,
+    direct: Vec<Direct>,
     /// Label values written by the update, per (map item, key).
     labels: HashMap<(ID, Arc<str>), String>,
     /// The update's delete ranges per client, sorted by start.
@@ -407,6 +415,9 @@ pub(crate) struct UpdateView<'a> {
     /// Update structs by the item whose type directly holds them.
     children: HashMap<ID, Vec<usize>>,
 }
+
+/// A struct's direct parent and map key, or why it has none.
+type Direct = Result<(ParentRef, Option<Arc<str>>), Fail>;
 
 #[derive(Debug, Clone)]
 enum Fail {
@@ -458,10 +469,9 @@ impl<'a> UpdateView<'a> {
         for (i, st) in decoded.structs.iter().enumerate() {
             if let (Some(Ok((ParentRef::Item(p), Some(k)))), Some(Content::Any(v))) =
                 (view.direct.get(i), &st.content)
+                && let Some(Any::String(s)) = v.first()
             {
-                if let Some(Any::String(s)) = v.first() {
-                    view.labels.insert((*p, k.clone()), s.to_string());
-                }
+                view.labels.insert((*p, k.clone()), s.to_string());
             }
         }
         view
@@ -495,7 +505,7 @@ impl<'a> UpdateView<'a> {
     /// through the update with an explicit stack (no recursion on input).
     fn resolve_all(&mut self) {
         let n = self.decoded.structs.len();
-        let mut memo: Vec<Option<Result<(ParentRef, Option<Arc<str>>), Fail>>> = vec![None; n];
+        let mut memo: Vec<Option<Direct>> = vec![None; n];
         for start in 0..n {
             if memo[start].is_some() {
                 continue;
@@ -520,7 +530,7 @@ impl<'a> UpdateView<'a> {
                     continue;
                 }
                 // origin first, then right origin, as yrs does
-                let mut result: Option<Result<(ParentRef, Option<Arc<str>>), Fail>> = None;
+                let mut result: Option<Direct> = None;
                 let mut pending: Option<usize> = None;
                 let mut saw_gc = false;
                 for o in [st.origin, st.right_origin].into_iter().flatten() {
@@ -619,10 +629,9 @@ impl<'a> UpdateView<'a> {
                     if self.type_of(&id).is_none() {
                         return match self.find(&id) {
                             Found::Gc => Placement::Discarded,
-                            Found::Missing => Placement::Unknown(format!(
-                                "parent {} is unknown",
-                                fmt_id(&id)
-                            )),
+                            Found::Missing => {
+                                Placement::Unknown(format!("parent {} is unknown", fmt_id(&id)))
+                            }
                             _ => Placement::Unknown(format!(
                                 "parent {} is not a shared type",
                                 fmt_id(&id)
@@ -639,7 +648,10 @@ impl<'a> UpdateView<'a> {
                         Found::Indexed(n) => (n.parent.clone(), n.key.clone()),
                         Found::Gc => return Placement::Discarded,
                         Found::Missing => {
-                            return Placement::Unknown(format!("parent {} is unknown", fmt_id(&id)));
+                            return Placement::Unknown(format!(
+                                "parent {} is unknown",
+                                fmt_id(&id)
+                            ));
                         }
                     };
                     // the containing item's start id: ids inside a type item are exact
@@ -845,7 +857,9 @@ impl<'a> UpdateView<'a> {
             Some(Content::String(s)) => Value::String(s.to_string()),
             Some(Content::Type(t)) if depth < MAX_DEPTH => {
                 let kids = self.children.get(&st.id).map(Vec::as_slice).unwrap_or(&[]);
-                let kids = kids.iter().map(|&j| (&self.decoded.structs[j], self.direct.get(j)));
+                let kids = kids
+                    .iter()
+                    .map(|&j| (&self.decoded.structs[j], self.direct.get(j)));
                 match *t {
                     TYPE_MAP => {
                         let mut m = serde_json::Map::new();
@@ -884,32 +898,67 @@ impl<'a> UpdateView<'a> {
 }
 
 impl<'a> UpdateView<'a> {
-    /// The initial content of a new text as (string, attributes) runs,
-    /// replaying its strings and format marks in clock order — exact for a
-    /// text written front to back (what an editing op or a paste produces);
-    /// an approximation otherwise.
+    /// The initial content of a new text as (string, attributes) runs, in
+    /// document order: its structs are replayed in clock order, each placed
+    /// right after its origin — exact for a text written by one client
+    /// (what an editing op, a paste or a move produces); an approximation
+    /// when several clients' concurrent structs are mixed in one update.
     pub fn text_runs(&self, text: &ID) -> Vec<(String, HashMap<Arc<str>, Any>)> {
+        enum Unit<'s> {
+            Char(&'s str),
+            Format(&'s Arc<str>, &'s Any),
+        }
         let mut kids: Vec<&Struct> = self
             .children
             .get(text)
             .map(|v| v.iter().map(|&j| &self.decoded.structs[j]).collect())
             .unwrap_or_default();
         kids.sort_by_key(|st| (st.id.client, st.id.clock));
+        // units in document order, each with the id of its (last) clock
+        let mut seq: Vec<(ID, Unit<'_>)> = Vec::new();
+        for st in kids {
+            let mut units: Vec<(ID, Unit<'_>)> = Vec::new();
+            match &st.content {
+                Some(Content::String(s)) => {
+                    let mut clock = st.id.clock;
+                    let mut at = 0;
+                    for c in s.chars() {
+                        let w = c.len_utf16() as u32;
+                        let end = at + c.len_utf8();
+                        units.push((
+                            ID::new(st.id.client, clock + w - 1),
+                            Unit::Char(&s[at..end]),
+                        ));
+                        clock += w;
+                        at = end;
+                    }
+                }
+                Some(Content::Format(k, v)) => units.push((st.id, Unit::Format(k, v))),
+                _ => continue,
+            }
+            let pos = match st.origin {
+                Some(o) => match seq.iter().position(|(id, _)| *id == o) {
+                    Some(i) => i + 1,
+                    None => seq.len(),
+                },
+                None => 0,
+            };
+            seq.splice(pos..pos, units);
+        }
         let mut attrs: HashMap<Arc<str>, Any> = HashMap::new();
         let mut out: Vec<(String, HashMap<Arc<str>, Any>)> = Vec::new();
-        for st in kids {
-            match &st.content {
-                Some(Content::Format(k, Any::Null)) => {
+        for (_, u) in seq {
+            match u {
+                Unit::Format(k, Any::Null) => {
                     attrs.remove(k);
                 }
-                Some(Content::Format(k, v)) => {
+                Unit::Format(k, v) => {
                     attrs.insert(k.clone(), v.clone());
                 }
-                Some(Content::String(s)) => match out.last_mut() {
-                    Some((t, a)) if *a == attrs => t.push_str(s),
-                    _ => out.push((s.to_string(), attrs.clone())),
+                Unit::Char(c) => match out.last_mut() {
+                    Some((t, a)) if *a == attrs => t.push_str(c),
+                    _ => out.push((c.to_owned(), attrs.clone())),
                 },
-                _ => {}
             }
         }
         out

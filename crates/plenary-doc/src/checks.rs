@@ -92,8 +92,11 @@ pub fn check(r: &Resolution) -> Vec<Finding> {
                         "a preambular paragraph opens with an italic participle".into(),
                     );
                 }
-                if !ends(&[","]) && !(has_subs && ends(&[":"])) {
-                    find(Rule::Ending, "a preambular paragraph ends with a comma".into());
+                if !(ends(&[","]) || has_subs && ends(&[":"])) {
+                    find(
+                        Rule::Ending,
+                        "a preambular paragraph ends with a comma".into(),
+                    );
                 }
             }
             (ParagraphKind::Operative, 0) => {

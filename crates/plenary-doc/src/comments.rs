@@ -252,7 +252,11 @@ impl CommentsDoc {
 
     fn new_id(&self, txn: &TransactionMut, prefix: &str) -> String {
         let client = self.doc.client_id();
-        format!("{prefix}{:x}-{}", client.get(), txn.state_vector().get(&client))
+        format!(
+            "{prefix}{:x}-{}",
+            client.get(),
+            txn.state_vector().get(&client)
+        )
     }
 
     /// Adds a comment; returns its id and the update.
@@ -304,7 +308,12 @@ impl CommentsDoc {
     }
 
     /// Marks a comment resolved (or reopens it) by `by`.
-    pub fn resolve(&mut self, comment_id: &str, resolved: bool, by: &str) -> Result<Vec<u8>, EditError> {
+    pub fn resolve(
+        &mut self,
+        comment_id: &str,
+        resolved: bool,
+        by: &str,
+    ) -> Result<Vec<u8>, EditError> {
         self.edit(|txn, root| {
             let Some(Out::YMap(c)) = root.get(txn, comment_id) else {
                 return Err(EditError::NoComment(comment_id.to_owned()));
@@ -421,7 +430,10 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                 }
             }
             (COMMENTS, [(c, Some(cid)), (arr, Some("replies")), (r, None)], Some(k)) => {
-                if view.is_new(c) || view.is_new(r) || view.deletes_item(c) || view.deletes_item(arr)
+                if view.is_new(c)
+                    || view.is_new(r)
+                    || view.deletes_item(c)
+                    || view.deletes_item(arr)
                     || view.deletes_item(r)
                 {
                     continue;

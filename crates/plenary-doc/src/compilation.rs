@@ -92,7 +92,10 @@ pub fn compile(r: &Resolution) -> Compilation {
             ProposalAction::Replace | ProposalAction::Insert => p.text.clone(),
             ProposalAction::Delete => String::new(),
             ProposalAction::Move => match p.after.as_deref() {
-                Some(a) => format!("move after {}", label_by_id(a).unwrap_or_else(|| a.to_owned())),
+                Some(a) => format!(
+                    "move after {}",
+                    label_by_id(a).unwrap_or_else(|| a.to_owned())
+                ),
                 None => "move to the beginning".to_owned(),
             },
         },
@@ -134,17 +137,16 @@ pub fn compile(r: &Resolution) -> Compilation {
     }
     // insert proposals anchored on a paragraph that no longer exists: last
     for p in &pending {
-        if p.action == ProposalAction::Insert {
-            if let Some(a) = &p.after {
-                if label_by_id(a).is_none() {
-                    out.push(CompiledParagraph {
-                        paragraph_id: None,
-                        label: format!("new after {a} (deleted)"),
-                        text: String::new(),
-                        alternatives: vec![alt(p)],
-                    });
-                }
-            }
+        if p.action == ProposalAction::Insert
+            && let Some(a) = &p.after
+            && label_by_id(a).is_none()
+        {
+            out.push(CompiledParagraph {
+                paragraph_id: None,
+                label: format!("new after {a} (deleted)"),
+                text: String::new(),
+                alternatives: vec![alt(p)],
+            });
         }
     }
     Compilation { paragraphs: out }

@@ -25,9 +25,8 @@ use crate::model::{
 };
 use crate::numbering::BaseOrder;
 use crate::schema::{
-    self, META_KEYS, Roots, enum_name, read_paragraph, read_proposal, read_runs, run_attrs,
-    str_of, superscript, text_of, write_paragraph, write_proposal, write_runs,
-    write_sponsor,
+    self, META_KEYS, Roots, enum_name, read_paragraph, read_proposal, read_runs, run_attrs, str_of,
+    superscript, text_of, write_paragraph, write_proposal, write_runs, write_sponsor,
 };
 
 /// Why an editing operation was refused. Nothing was changed.
@@ -403,7 +402,12 @@ impl ResolutionDoc {
         .map(|(_, u)| u)
     }
 
-    fn set_paragraph_field(&mut self, id: &str, key: &str, value: Any) -> Result<Vec<u8>, EditError> {
+    fn set_paragraph_field(
+        &mut self,
+        id: &str,
+        key: &str,
+        value: Any,
+    ) -> Result<Vec<u8>, EditError> {
         self.edit(|txn, _| {
             let (_, m) = self
                 .find_paragraph(txn, id)
@@ -535,13 +539,19 @@ impl ResolutionDoc {
                 footnote: Some(fid.clone()),
             };
             t.insert_with_attributes(txn, index, &marker.text, run_attrs(&marker));
-            let note = roots.footnotes.insert(txn, fid.as_str(), TextPrelim::new(""));
+            let note = roots
+                .footnotes
+                .insert(txn, fid.as_str(), TextPrelim::new(""));
             write_runs(txn, &note, 0, text);
             Ok(fid)
         })
     }
 
-    pub fn set_footnote_text(&mut self, footnote_id: &str, text: &[Run]) -> Result<Vec<u8>, EditError> {
+    pub fn set_footnote_text(
+        &mut self,
+        footnote_id: &str,
+        text: &[Run],
+    ) -> Result<Vec<u8>, EditError> {
         self.edit(|txn, roots| {
             let note = match roots.footnotes.get(txn, footnote_id) {
                 Some(Out::YText(t)) => t,
@@ -682,7 +692,11 @@ impl ResolutionDoc {
             id: p.id.clone(),
             why: why.to_owned(),
         };
-        let target = || p.paragraph_id.clone().ok_or_else(|| incomplete("no paragraphId"));
+        let target = || {
+            p.paragraph_id
+                .clone()
+                .ok_or_else(|| incomplete("no paragraphId"))
+        };
         match p.action {
             ProposalAction::Replace => {
                 let pid = target()?;
@@ -813,7 +827,7 @@ fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 
 fn check_range<T: ReadTxn>(txn: &T, t: &TextRef, index: u32, len: u32) -> Result<(), EditError> {
     let total = t.len(txn);
-    let end = index.checked_add(len).unwrap_or(u32::MAX);
+    let end = index.saturating_add(len);
     if end > total {
         return Err(EditError::OutOfRange {
             index,
@@ -841,18 +855,18 @@ pub fn proposal_runs(text: &str, old: &[Run]) -> Vec<Run> {
         }
         return runs;
     }
-    if let Some(first) = old.first().filter(|r| r.italic && !r.text.is_empty()) {
-        if let Some(rest) = text.strip_prefix(first.text.as_str()) {
-            let mut runs = vec![Run {
-                text: first.text.clone(),
-                italic: true,
-                footnote: None,
-            }];
-            if !rest.is_empty() {
-                runs.push(Run::plain(rest));
-            }
-            return runs;
+    if let Some(first) = old.first().filter(|r| r.italic && !r.text.is_empty())
+        && let Some(rest) = text.strip_prefix(first.text.as_str())
+    {
+        let mut runs = vec![Run {
+            text: first.text.clone(),
+            italic: true,
+            footnote: None,
+        }];
+        if !rest.is_empty() {
+            runs.push(Run::plain(rest));
         }
+        return runs;
     }
     vec![Run::plain(text)]
 }
@@ -867,4 +881,3 @@ impl Run {
         }
     }
 }
-

@@ -260,11 +260,11 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     Touch::Insert { st, .. } => st.id,
                     Touch::Delete { item, .. } => *item,
                 };
-                if let Some(st) = insert {
-                    if !matches!(st.content, Some(Content::Type(TYPE_MAP))) || at.key.is_some() {
-                        unknown(&mut e, "paragraphs holds only maps");
-                        continue;
-                    }
+                if let Some(st) = insert
+                    && (!matches!(st.content, Some(Content::Type(TYPE_MAP))) || at.key.is_some())
+                {
+                    unknown(&mut e, "paragraphs holds only maps");
+                    continue;
                 }
                 let Some(pid) = view.label(&item, "id") else {
                     unknown(&mut e, "paragraph without an id");
@@ -302,7 +302,9 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     .or_default();
                 match t {
                     Touch::Insert { st, .. } => fc.set(view.value_of(st)),
-                    Touch::Delete { values, .. } => fc.remove(values.iter().map(any_json).collect()),
+                    Touch::Delete { values, .. } => {
+                        fc.remove(values.iter().map(any_json).collect())
+                    }
                 }
             }
             (PARAGRAPHS, [(m, None), (text, Some("text"))]) if at.key.is_none() => {
@@ -315,10 +317,10 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 };
                 let pe = e.paragraphs.entry(pid).or_default();
                 pe.text = true;
-                if let Some(st) = insert {
-                    if let Some(Content::Format(k, _)) = &st.content {
-                        pe.formats.insert(k.to_string());
-                    }
+                if let Some(st) = insert
+                    && let Some(Content::Format(k, _)) = &st.content
+                {
+                    pe.formats.insert(k.to_string());
                 }
             }
             (META, []) if at.key.is_some() => {
@@ -326,15 +328,17 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 let fc = e.meta.entry(key).or_default();
                 match t {
                     Touch::Insert { st, .. } => fc.set(view.value_of(st)),
-                    Touch::Delete { values, .. } => fc.remove(values.iter().map(any_json).collect()),
+                    Touch::Delete { values, .. } => {
+                        fc.remove(values.iter().map(any_json).collect())
+                    }
                 }
             }
             (FOOTNOTES, []) if at.key.is_some() => {
-                if let Some(st) = insert {
-                    if !matches!(st.content, Some(Content::Type(TYPE_TEXT))) {
-                        unknown(&mut e, "a footnote is a text");
-                        continue;
-                    }
+                if let Some(st) = insert
+                    && !matches!(st.content, Some(Content::Type(TYPE_TEXT)))
+                {
+                    unknown(&mut e, "a footnote is a text");
+                    continue;
                 }
                 let fid = at.key.as_deref().unwrap_or_default().to_owned();
                 let fe = e.footnotes.entry(fid).or_default();
@@ -354,11 +358,11 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     Touch::Insert { st, .. } => st.id,
                     Touch::Delete { item, .. } => *item,
                 };
-                if let Some(st) = insert {
-                    if !matches!(st.content, Some(Content::Type(TYPE_MAP))) || at.key.is_some() {
-                        unknown(&mut e, "proposals holds only maps");
-                        continue;
-                    }
+                if let Some(st) = insert
+                    && (!matches!(st.content, Some(Content::Type(TYPE_MAP))) || at.key.is_some())
+                {
+                    unknown(&mut e, "proposals holds only maps");
+                    continue;
                 }
                 let Some(qid) = view.label(&item, "id") else {
                     unknown(&mut e, "proposal without an id");
@@ -388,7 +392,9 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     .or_default();
                 match t {
                     Touch::Insert { st, .. } => fc.set(view.value_of(st)),
-                    Touch::Delete { values, .. } => fc.remove(values.iter().map(any_json).collect()),
+                    Touch::Delete { values, .. } => {
+                        fc.remove(values.iter().map(any_json).collect())
+                    }
                 }
             }
             (PROPOSALS, [(q, None), (arr, Some("supporters"))]) if at.key.is_none() => {
@@ -403,10 +409,9 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 match t {
                     Touch::Insert { st, .. } => match view.value_of(st) {
                         Value::String(s) => qe.supporters_added.push(s),
-                        Value::Array(a) => qe.supporters_added.extend(
-                            a.into_iter()
-                                .filter_map(|v| v.as_str().map(str::to_owned)),
-                        ),
+                        Value::Array(a) => qe
+                            .supporters_added
+                            .extend(a.into_iter().filter_map(|v| v.as_str().map(str::to_owned))),
                         _ => unknown(&mut e, "supporters are strings"),
                     },
                     Touch::Delete { values, .. } => qe.supporters_removed.extend(
@@ -449,7 +454,10 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 let why = if key_is(at, "") {
                     "empty key".to_owned()
                 } else {
-                    format!("not part of the resolution schema (depth {})", at.chain.len())
+                    format!(
+                        "not part of the resolution schema (depth {})",
+                        at.chain.len()
+                    )
                 };
                 unknown(&mut e, &why);
             }

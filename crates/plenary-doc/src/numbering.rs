@@ -66,7 +66,15 @@ pub struct ParagraphLabel {
 }
 
 const ORDINALS: [&str; 9] = [
-    "bis", "ter", "quater", "quinquies", "sexies", "septies", "octies", "novies", "decies",
+    "bis",
+    "ter",
+    "quater",
+    "quinquies",
+    "sexies",
+    "septies",
+    "octies",
+    "novies",
+    "decies",
 ];
 
 fn suffix(n: usize) -> String {
@@ -242,7 +250,9 @@ mod tests {
         ];
         assert_eq!(
             label_list(&ps, None),
-            ["PP1", "PP2", "OP1", "OP2", "OP2(a)", "OP2(b)", "OP3", "OP3(a)"]
+            [
+                "PP1", "PP2", "OP1", "OP2", "OP2(a)", "OP2(b)", "OP3", "OP3(a)"
+            ]
         );
         let n: Vec<String> = labels(&ps, None).into_iter().map(|l| l.number).collect();
         assert_eq!(n, ["", "", "1", "2", "(a)", "(b)", "3", "(a)"]);
@@ -297,7 +307,7 @@ mod tests {
         assert_eq!(numbers[9], "2bis");
         // naming a version renumbers
         let renamed = BaseOrder::of(&now);
-        assert_eq!(label_list(&now, Some(&renamed))[9], "OP5");
+        assert_eq!(label_list(&now, Some(&renamed))[9], "OP4");
     }
 
     #[test]

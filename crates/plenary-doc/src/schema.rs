@@ -105,7 +105,11 @@ pub(crate) fn run_attrs(run: &Run) -> HashMap<Arc<str>, Any> {
     let mut a = HashMap::new();
     a.insert(
         Arc::from(ITALIC),
-        if run.italic { Any::Bool(true) } else { Any::Null },
+        if run.italic {
+            Any::Bool(true)
+        } else {
+            Any::Null
+        },
     );
     a.insert(
         Arc::from(FOOTNOTE),
@@ -211,7 +215,9 @@ pub(crate) fn read_paragraph<T: ReadTxn>(txn: &T, map: &MapRef) -> Option<Paragr
         kind: str_of(txn, map, "kind")
             .and_then(|s| parse_enum(&s))
             .unwrap_or(ParagraphKind::Operative),
-        level: num_of(txn, map, "level").map(|n| n.clamp(0.0, 9.0) as u8).unwrap_or(0),
+        level: num_of(txn, map, "level")
+            .map(|n| n.clamp(0.0, 9.0) as u8)
+            .unwrap_or(0),
         status: str_of(txn, map, "status")
             .and_then(|s| parse_enum(&s))
             .unwrap_or_default(),
@@ -394,10 +400,11 @@ impl Roots {
         let mut order: Vec<String> = Vec::new();
         for p in &paragraphs {
             for r in &p.text {
-                if let Some(f) = &r.footnote {
-                    if !order.contains(f) && notes.contains_key(f) {
-                        order.push(f.clone());
-                    }
+                if let Some(f) = &r.footnote
+                    && !order.contains(f)
+                    && notes.contains_key(f)
+                {
+                    order.push(f.clone());
                 }
             }
         }

@@ -1,4 +1,5 @@
 //! Comment-scope documents and the effect the server enforces ownership on.
+#![allow(clippy::unwrap_used)]
 use plenary_doc::{CommentsDoc, NewComment, NewReply};
 use serde_json::json;
 use yrs::{Map, Out, ReadTxn, Transact, WriteTxn};
@@ -83,7 +84,9 @@ fn the_effect_names_comment_authors_and_what_changed() {
     {
         let mut txn = doc.transact_mut();
         let root = txn.get_or_insert_map("comments");
-        let Some(Out::YMap(c)) = root.get(&txn, &cid) else { panic!() };
+        let Some(Out::YMap(c)) = root.get(&txn, &cid) else {
+            panic!()
+        };
         c.insert(&mut txn, "text", "rewritten");
     }
     let u = doc.transact().encode_state_as_update_v1(&sv);

@@ -1,4 +1,5 @@
 //! The typed view and the editing operations, as a user of the document sees them.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use common::*;
@@ -15,7 +16,10 @@ fn a_resolution_written_into_a_doc_reads_back_with_derived_labels() {
     assert_eq!(back.meta, r.meta);
     assert_eq!(back.paragraphs.len(), 5);
     for (a, b) in back.paragraphs.iter().zip(&r.paragraphs) {
-        assert_eq!((&a.id, a.kind, a.level, a.status), (&b.id, b.kind, b.level, b.status));
+        assert_eq!(
+            (&a.id, a.kind, a.level, a.status),
+            (&b.id, b.kind, b.level, b.status)
+        );
         assert_eq!(a.text, b.text);
     }
     let labels: Vec<&str> = back.paragraphs.iter().map(|p| p.label.as_str()).collect();
@@ -65,11 +69,16 @@ fn paragraphs_insert_move_delete_keep_stable_ids() {
     assert!(id.starts_with("pab-"), "{id}");
     assert!(!update.is_empty());
     let ids = |d: &ResolutionDoc| -> Vec<String> {
-        d.resolution().paragraphs.into_iter().map(|p| p.id).collect()
+        d.resolution()
+            .paragraphs
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
     };
     assert_eq!(ids(&d), ["pp1", "pp2", "op1", id.as_str(), "op2", "op3"]);
     d.set_status("op3", Status::Agreed).unwrap();
-    d.move_paragraph("op3", Position::Before("op1".into())).unwrap();
+    d.move_paragraph("op3", Position::Before("op1".into()))
+        .unwrap();
     assert_eq!(ids(&d), ["pp1", "pp2", "op3", "op1", id.as_str(), "op2"]);
     // the move carried its status and text
     let op3 = d.paragraph("op3").unwrap();
@@ -91,9 +100,14 @@ fn edits_made_by_one_replica_reach_another_through_the_returned_update() {
     let u = a.set_mode(Mode::Negotiation).unwrap();
     b.apply(&u).unwrap();
     assert_eq!(b.mode(), Mode::Negotiation);
-    let u = a.set_meta("symbol", Some("E/CN.15/2021/L.4/Rev.1")).unwrap();
+    let u = a
+        .set_meta("symbol", Some("E/CN.15/2021/L.4/Rev.1"))
+        .unwrap();
     b.apply(&u).unwrap();
-    assert_eq!(b.resolution().meta.symbol.as_deref(), Some("E/CN.15/2021/L.4/Rev.1"));
+    assert_eq!(
+        b.resolution().meta.symbol.as_deref(),
+        Some("E/CN.15/2021/L.4/Rev.1")
+    );
     let u = a
         .add_sponsor(&Sponsor {
             delegation: "JPN".into(),
@@ -126,7 +140,12 @@ fn footnotes_are_numbered_by_first_reference() {
     assert_eq!(d.resolution().footnotes[0].text, vec![run("E/2021/30.")]);
 }
 
-fn proposal(action: ProposalAction, pid: Option<&str>, after: Option<&str>, text: &str) -> Proposal {
+fn proposal(
+    action: ProposalAction,
+    pid: Option<&str>,
+    after: Option<&str>,
+    text: &str,
+) -> Proposal {
     Proposal {
         id: String::new(),
         paragraph_id: pid.map(Into::into),
@@ -159,21 +178,37 @@ fn accepting_proposals_applies_them() {
     assert_eq!(d.proposal(&q1).unwrap().supporters, ["USA"]);
     d.decide_proposal(&q1, true, "chair").unwrap();
     let op1 = d.paragraph("op1").unwrap();
-    assert_eq!(op1.text, vec![italic("Requests"), run(" the Secretariat to report;")]);
+    assert_eq!(
+        op1.text,
+        vec![italic("Requests"), run(" the Secretariat to report;")]
+    );
     assert_eq!(d.proposal(&q1).unwrap().status, ProposalStatus::Accepted);
     // decided proposals cannot be decided again
     assert!(d.decide_proposal(&q1, false, "chair").is_err());
 
     let (q2, _) = d
-        .add_proposal(&proposal(ProposalAction::Insert, None, Some("op1"), "*Invites* States;"))
+        .add_proposal(&proposal(
+            ProposalAction::Insert,
+            None,
+            Some("op1"),
+            "*Invites* States;",
+        ))
         .unwrap();
     d.decide_proposal(&q2, true, "chair").unwrap();
     let r = d.resolution();
-    assert_eq!(r.paragraphs[2].text, vec![italic("Invites"), run(" States;")]);
+    assert_eq!(
+        r.paragraphs[2].text,
+        vec![italic("Invites"), run(" States;")]
+    );
     assert_eq!(r.paragraphs[2].kind, ParagraphKind::Operative);
 
     let (q3, _) = d
-        .add_proposal(&proposal(ProposalAction::Move, Some("op3"), Some("pp1"), ""))
+        .add_proposal(&proposal(
+            ProposalAction::Move,
+            Some("op3"),
+            Some("pp1"),
+            "",
+        ))
         .unwrap();
     d.decide_proposal(&q3, true, "chair").unwrap();
     assert_eq!(d.resolution().paragraphs[1].id, "op3");

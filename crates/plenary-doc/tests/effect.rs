@@ -1,4 +1,5 @@
 //! The effect of an update, computed before applying it.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use common::*;
@@ -48,7 +49,9 @@ fn concurrent_typing_in_two_paragraphs_is_attributed_per_paragraph() {
 fn a_move_is_a_delete_and_insert_of_the_same_id() {
     let s = server();
     let mut c = replica(&s, 10);
-    let u = c.move_paragraph("op4", Position::After("op1".into())).unwrap();
+    let u = c
+        .move_paragraph("op4", Position::After("op1".into()))
+        .unwrap();
     let e = s.effect(&u).unwrap();
     assert_eq!(keys(&e.paragraphs), ["op4"]);
     let p = &e.paragraphs["op4"];
@@ -58,7 +61,10 @@ fn a_move_is_a_delete_and_insert_of_the_same_id() {
     assert_eq!(ins["status"], json!("open"));
     assert_eq!(ins["kind"], json!("operative"));
     assert!(ins["text"].as_str().unwrap().starts_with("Requests the"));
-    assert!(p.fields.is_empty() && !p.text, "children fold into the move");
+    assert!(
+        p.fields.is_empty() && !p.text,
+        "children fold into the move"
+    );
     assert_eq!(e.moved_paragraphs().collect::<Vec<_>>(), ["op4"]);
 }
 
@@ -79,7 +85,9 @@ fn a_status_change_names_the_new_and_old_value() {
 fn edits_inside_a_footnote_name_the_footnote_not_a_paragraph() {
     let s = server();
     let mut c = replica(&s, 10);
-    let u = c.set_footnote_text("fn1", &[run("A/RES/70/1, annex.")]).unwrap();
+    let u = c
+        .set_footnote_text("fn1", &[run("A/RES/70/1, annex.")])
+        .unwrap();
     let e = s.effect(&u).unwrap();
     assert!(e.paragraphs.is_empty());
     assert!(e.footnotes["fn1"].text);
@@ -87,7 +95,9 @@ fn edits_inside_a_footnote_name_the_footnote_not_a_paragraph() {
     let doc = c.doc().clone();
     let u = raw_edit(&doc, |txn| {
         let notes = txn.get_map("footnotes").unwrap();
-        let Some(Out::YText(t)) = notes.get(txn, "fn1") else { panic!() };
+        let Some(Out::YText(t)) = notes.get(txn, "fn1") else {
+            panic!()
+        };
         t.insert(txn, 0, "See ");
     });
     let e = s.effect(&u).unwrap();
@@ -154,7 +164,10 @@ fn proposals_report_their_author_and_decisions() {
 
     let u = c.withdraw_proposal(&q).unwrap();
     let e = s.effect(&u).unwrap();
-    assert_eq!(e.proposals[&q].fields["status"].values, [json!("withdrawn")]);
+    assert_eq!(
+        e.proposals[&q].fields["status"].values,
+        [json!("withdrawn")]
+    );
 }
 
 #[test]
@@ -216,7 +229,10 @@ fn writes_outside_the_schema_are_unknown() {
     let _unseen = other.insert_text("op1", 0, "A", false).unwrap();
     let dependent = other.insert_text("op1", 1, "B", false).unwrap();
     let e = s.effect(&dependent).unwrap();
-    assert!(e.unknown[0].contains("neither the document nor the update"), "{e:?}");
+    assert!(
+        e.unknown[0].contains("neither the document nor the update"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -257,7 +273,8 @@ fn malformed_updates_are_errors_not_panics() {
 fn the_index_survives_a_reload_from_encoded_state() {
     let mut s = server();
     let mut c = replica(&s, 10);
-    s.apply(&c.insert_text("op3", 0, "x", false).unwrap()).unwrap();
+    s.apply(&c.insert_text("op3", 0, "x", false).unwrap())
+        .unwrap();
     s.apply(&c.delete_paragraph("pp1").unwrap()).unwrap();
     let mut reloaded = ResolutionDoc::from_update(&s.encode_state()).unwrap();
     let u = c.insert_text("op3", 1, "y", false).unwrap();
@@ -273,8 +290,12 @@ fn local_edits_on_a_clone_of_the_doc_feed_the_index() {
     let doc = s.doc().clone();
     raw_edit(&doc, |txn| {
         let ps = txn.get_array("paragraphs").unwrap();
-        let Some(Out::YMap(m)) = ps.get(txn, 0) else { panic!() };
-        let Some(Out::YText(t)) = m.get(txn, "text") else { panic!() };
+        let Some(Out::YMap(m)) = ps.get(txn, 0) else {
+            panic!()
+        };
+        let Some(Out::YText(t)) = m.get(txn, "text") else {
+            panic!()
+        };
         t.insert(txn, 0, "Z");
     });
     let mut c = replica(&s, 10);

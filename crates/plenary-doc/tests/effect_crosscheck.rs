@@ -1,6 +1,7 @@
 //! Cross-check: on random edit sequences from several replicas, the effect
 //! computed from the update alone agrees with applying it to the document
 //! and diffing the views before and after.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
@@ -82,7 +83,11 @@ fn from_effect(e: &Effect) -> Touched {
 fn body(runs: &[Run]) -> Vec<Run> {
     runs.iter()
         .map(|r| Run {
-            text: if r.footnote.is_some() { String::new() } else { r.text.clone() },
+            text: if r.footnote.is_some() {
+                String::new()
+            } else {
+                r.text.clone()
+            },
             ..r.clone()
         })
         .collect()
@@ -137,7 +142,14 @@ fn from_diff(a: &Resolution, b: &Resolution, moved: Option<&str>) -> Touched {
         if before > 0 && copies > 0 {
             // a stale replica moving a paragraph another moved meanwhile
             // duplicates it (Yjs has no move)
-            add(m, if copies > before { "duplicate" } else { "moved" });
+            add(
+                m,
+                if copies > before {
+                    "duplicate"
+                } else {
+                    "moved"
+                },
+            );
         }
     }
     let (ma, mb) = (
@@ -201,7 +213,12 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
         .sum();
     let op = rng.below(13);
     let res = match op {
-        0 | 1 | 2 => c.insert_text(&p.id, rng.below(len as usize + 1) as u32, &"ab".repeat(1 + rng.below(3)), rng.below(4) == 0),
+        0..=2 => c.insert_text(
+            &p.id,
+            rng.below(len as usize + 1) as u32,
+            &"ab".repeat(1 + rng.below(3)),
+            rng.below(4) == 0,
+        ),
         3 if len > 1 => {
             let i = rng.below(len as usize - 1) as u32;
             c.delete_text(&p.id, i, 1 + rng.below((len - i) as usize) as u32)
@@ -211,8 +228,17 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
             c.set_italic(&p.id, 0, 1 + rng.below(len as usize) as u32, !first_italic)
         }
         5 => {
-            let all = [Status::Open, Status::Bracketed, Status::AdRef, Status::Agreed];
-            let s = all.into_iter().filter(|s| *s != p.status).nth(rng.below(3)).unwrap();
+            let all = [
+                Status::Open,
+                Status::Bracketed,
+                Status::AdRef,
+                Status::Agreed,
+            ];
+            let s = all
+                .into_iter()
+                .filter(|s| *s != p.status)
+                .nth(rng.below(3))
+                .unwrap();
             c.set_status(&p.id, s)
         }
         6 => c
@@ -226,7 +252,9 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
         7 if ps.len() > 3 => c.delete_paragraph(&p.id),
         8 if ps.len() > 2 => {
             let from = ps.iter().position(|q| q.id == p.id).unwrap();
-            let to = (0..=ps.len()).filter(|t| *t != from && *t != from + 1).nth(rng.below(ps.len() - 1))?;
+            let to = (0..=ps.len())
+                .filter(|t| *t != from && *t != from + 1)
+                .nth(rng.below(ps.len() - 1))?;
             return c
                 .move_paragraph(&p.id, Position::Index(to as u32))
                 .ok()
@@ -236,14 +264,22 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
             if rng.below(2) == 0 {
                 c.set_meta("title", Some(&format!("title {n}")))
             } else {
-                let m = if c.mode() == Mode::Open { Mode::Negotiation } else { Mode::Open };
+                let m = if c.mode() == Mode::Open {
+                    Mode::Negotiation
+                } else {
+                    Mode::Open
+                };
                 c.set_mode(m)
             }
         }
         10 => {
             if len > 0 && rng.below(2) == 0 {
-                c.add_footnote(&p.id, rng.below(len as usize + 1) as u32, &[run(&format!("note {n}"))])
-                    .map(|(_, u)| u)
+                c.add_footnote(
+                    &p.id,
+                    rng.below(len as usize + 1) as u32,
+                    &[run(&format!("note {n}"))],
+                )
+                .map(|(_, u)| u)
             } else if let Some(f) = r.footnotes.first() {
                 c.set_footnote_text(&f.id, &[run(&format!("note text {n}"))])
             } else {
@@ -267,8 +303,11 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
             })
             .map(|(_, u)| u),
         _ => {
-            let pending: Vec<&Proposal> =
-                r.proposals.iter().filter(|q| q.status == ProposalStatus::Pending).collect();
+            let pending: Vec<&Proposal> = r
+                .proposals
+                .iter()
+                .filter(|q| q.status == ProposalStatus::Pending)
+                .collect();
             let q = pending.get(rng.below(pending.len()))?;
             match rng.below(3) {
                 0 => c.support_proposal(&q.id, &format!("D{n}")),
@@ -298,12 +337,17 @@ fn effect_agrees_with_apply_and_diff_on_random_edits() {
             };
             let before = server.resolution();
             let effect = server.effect(&update).unwrap();
-            assert!(effect.unknown.is_empty(), "seed {seed} step {n}: {:?}", effect.unknown);
+            assert!(
+                effect.unknown.is_empty(),
+                "seed {seed} step {n}: {:?}",
+                effect.unknown
+            );
             let applied = server.apply(&update).unwrap();
             assert_eq!(applied, effect);
             let after = server.resolution();
             // ids duplicated by concurrent moves are ambiguous to a diff
-            let dup = |r: &Resolution, id: &str| r.paragraphs.iter().filter(|p| p.id == id).count() > 1;
+            let dup =
+                |r: &Resolution, id: &str| r.paragraphs.iter().filter(|p| p.id == id).count() > 1;
             let clear = |t: Touched| -> Touched {
                 t.into_iter()
                     .filter(|(id, _)| !dup(&before, id) && !dup(&after, id))
@@ -315,22 +359,37 @@ fn effect_agrees_with_apply_and_diff_on_random_edits() {
                 strict_checks += 1;
                 if got != want {
                     for (id, _) in want.symmetric_difference(&got) {
-                        let f = |r: &Resolution| r.paragraphs.iter().find(|p| &p.id == id).map(|p| p.text.clone());
-                        eprintln!("{id}: before {:?}\nafter {:?}\neffect {effect:?}", f(&before), f(&after));
+                        let f = |r: &Resolution| {
+                            r.paragraphs
+                                .iter()
+                                .find(|p| &p.id == id)
+                                .map(|p| p.text.clone())
+                        };
+                        eprintln!(
+                            "{id}: before {:?}\nafter {:?}\neffect {effect:?}",
+                            f(&before),
+                            f(&after)
+                        );
                     }
                 }
                 assert_eq!(got, want, "seed {seed} step {n} (synced client {ci})");
             } else {
                 // concurrent edits may lose (e.g. typing into a paragraph
                 // deleted meanwhile): the effect may say more, never less
-                assert!(want.is_subset(&got), "seed {seed} step {n}: {want:?} ⊄ {got:?}");
+                assert!(
+                    want.is_subset(&got),
+                    "seed {seed} step {n}: {want:?} ⊄ {got:?}"
+                );
             }
         }
         assert!(strict_checks > 50);
         // every replica converges with the server
         for c in &mut clients {
             sync(c, &server);
-            let u = c.doc().transact().encode_state_as_update_v1(&server.doc().transact().state_vector());
+            let u = c
+                .doc()
+                .transact()
+                .encode_state_as_update_v1(&server.doc().transact().state_vector());
             server.apply(&u).unwrap();
         }
         for c in &clients {

@@ -1,4 +1,5 @@
 //! Compilation text and drafting checks.
+#![allow(clippy::unwrap_used)]
 mod common;
 
 use common::*;
@@ -34,13 +35,27 @@ fn proposal(
 fn the_compilation_shows_pending_proposals_as_attributed_alternatives() {
     let mut r = sample(1, 3);
     r.proposals = vec![
-        proposal("q1", ProposalAction::Replace, Some("op2"), None, "JPN", "Urges States;"),
+        proposal(
+            "q1",
+            ProposalAction::Replace,
+            Some("op2"),
+            None,
+            "JPN",
+            "Urges States;",
+        ),
         Proposal {
             on_behalf_of: Some("EU".into()),
             supporters: vec!["NOR".into()],
             ..proposal("q2", ProposalAction::Delete, Some("op2"), None, "FRA", "")
         },
-        proposal("q3", ProposalAction::Insert, None, Some("op1"), "BRA", "Invites donors;"),
+        proposal(
+            "q3",
+            ProposalAction::Insert,
+            None,
+            Some("op1"),
+            "BRA",
+            "Invites donors;",
+        ),
         Proposal {
             status: ProposalStatus::Withdrawn,
             ..proposal("q4", ProposalAction::Replace, Some("op1"), None, "USA", "x")
@@ -49,12 +64,21 @@ fn the_compilation_shows_pending_proposals_as_attributed_alternatives() {
     let c = compile(&r);
     let labels: Vec<&str> = c.paragraphs.iter().map(|p| p.label.as_str()).collect();
     assert_eq!(labels, ["PP1", "OP1", "new after OP1", "OP2", "OP3"]);
-    assert!(c.paragraphs[1].alternatives.is_empty(), "withdrawn proposals are not shown");
+    assert!(
+        c.paragraphs[1].alternatives.is_empty(),
+        "withdrawn proposals are not shown"
+    );
     assert_eq!(c.paragraphs[3].alternatives.len(), 2);
     let plain = render_plain(&c);
     assert!(plain.contains("[JPN: Urges States;]"), "{plain}");
-    assert!(plain.contains("[FRA on behalf of EU, supported by NOR: delete]"), "{plain}");
-    assert!(plain.contains("new after OP1 [BRA: Invites donors;]"), "{plain}");
+    assert!(
+        plain.contains("[FRA on behalf of EU, supported by NOR: delete]"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("new after OP1 [BRA: Invites donors;]"),
+        "{plain}"
+    );
     // structured output serialises with the spec's camelCase names
     let v = serde_json::to_value(&c).unwrap();
     assert_eq!(v["paragraphs"][3]["alternatives"][1]["onBehalfOf"], "EU");
@@ -72,7 +96,11 @@ fn drafting_checks_flag_openings_and_endings() {
     let got: Vec<(&str, Rule)> = f.iter().map(|x| (x.label.as_str(), x.rule)).collect();
     assert_eq!(
         got,
-        [("PP2", Rule::ItalicOpening), ("OP1", Rule::Ending), ("OP3", Rule::Ending)]
+        [
+            ("PP2", Rule::ItalicOpening),
+            ("OP1", Rule::Ending),
+            ("OP3", Rule::Ending)
+        ]
     );
     assert_eq!(f[1].paragraph_id, "op1");
 }
@@ -82,8 +110,17 @@ fn sub_paragraph_endings_follow_their_position() {
     let mut r = sample(1, 2);
     // OP2 (the last) introduces (a), (b)
     r.paragraphs[2].text[1].text = " the Secretary-General:".into();
-    r.paragraphs.push(para("a", ParagraphKind::Operative, 1, vec![Run { text: "To report; and".into(), ..run("") }]));
-    r.paragraphs.push(para("b", ParagraphKind::Operative, 1, vec![run("To act;")]));
+    r.paragraphs.push(para(
+        "a",
+        ParagraphKind::Operative,
+        1,
+        vec![Run {
+            text: "To report; and".into(),
+            ..run("")
+        }],
+    ));
+    r.paragraphs
+        .push(para("b", ParagraphKind::Operative, 1, vec![run("To act;")]));
     let f = check(&r);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].label, "OP2(b)");

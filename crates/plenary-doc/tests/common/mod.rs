@@ -1,5 +1,5 @@
 //! Shared fixtures for the integration tests and the bench.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use plenary_doc::{
     Footnote, Meta, Paragraph, ParagraphKind, Resolution, ResolutionDoc, Run, Status,
@@ -39,7 +39,10 @@ pub fn para(id: &str, kind: ParagraphKind, level: u8, runs: Vec<Run>) -> Paragra
 pub fn sample(n_pp: usize, n_op: usize) -> Resolution {
     let mut ps = Vec::new();
     for i in 1..=n_pp {
-        let mut runs = vec![italic("Recalling"), run(&format!(" its resolution {i}/100,"))];
+        let mut runs = vec![
+            italic("Recalling"),
+            run(&format!(" its resolution {i}/100,")),
+        ];
         if i == 1 {
             runs.push(Run {
                 text: "¹".into(),
@@ -55,7 +58,10 @@ pub fn sample(n_pp: usize, n_op: usize) -> Resolution {
             &format!("op{i}"),
             ParagraphKind::Operative,
             0,
-            vec![italic("Requests"), run(&format!(" the Secretary-General to act {i}{end}"))],
+            vec![
+                italic("Requests"),
+                run(&format!(" the Secretary-General to act {i}{end}")),
+            ],
         ));
     }
     Resolution {
@@ -92,5 +98,6 @@ pub fn raw_edit(doc: &yrs::Doc, f: impl FnOnce(&mut yrs::TransactionMut)) -> Vec
 
 /// Full state of a doc as seen by a peer with nothing (sync step 2 resend).
 pub fn full_state(doc: &yrs::Doc) -> Vec<u8> {
-    doc.transact().encode_state_as_update_v1(&StateVector::default())
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
 }
