@@ -1,0 +1,556 @@
+// The editor page: the resolution laid out as the UN prints it, each
+// paragraph bound to its Y.Text, with status badges and locks, proposals and
+// the chair's decisions, presence, and comments in the margin.
+
+import * as Y from 'yjs';
+import type { Awareness } from 'y-protocols/awareness';
+import { TextBinding } from './binding';
+import { CommentsHub, type Comment } from './comments';
+import { Connection, type ConnState } from './connection';
+import { colourOf, h, timeOf } from './dom';
+import { HistoryView } from './history';
+import {
+  decide,
+  docMode,
+  numbering,
+  pId,
+  pKind,
+  pLevel,
+  propose,
+  pStatus,
+  pText,
+  readProposal,
+  roots,
+  str,
+  toggleSupport,
+  type ProposalView,
+  type Roots,
+} from './model';
+import {
+  editRefusal,
+  mayDecide,
+  mayPropose,
+  mayResolveAny,
+  maySetMode,
+  maySetStatus,
+  STATUS_LABEL,
+  STATUSES,
+  type Status,
+} from './policy';
+import { attribution, scopesOf, signOut, type Session } from './session';
+
+interface Peer {
+  clientId: number;
+  name: string;
+  delegation: string;
+  role: string;
+  colour: string;
+  paragraph?: string;
+}
+
+class ParagraphView {
+  readonly row: HTMLElement;
+  readonly textEl: HTMLElement;
+  readonly numEl = h('span.num');
+  readonly labelEl = h('span.label');
+  readonly badgeEl = h('span.badge');
+  readonly peersEl = h('span.peers');
+  readonly toolsEl = h('span.tools');
+  readonly proposalsEl = h('div.proposals');
+  readonly formEl = h('div.propose-slot');
+  readonly marginEl = h('aside.margin');
+  binding?: TextBinding;
+  label = '';
+
+  constructor(
+    readonly map: Y.Map<unknown>,
+    private readonly ed: Editor,
+  ) {
+    this.textEl = h('div.ptext', { role: 'textbox', 'aria-multiline': 'false' });
+    this.row = h(
+      'div.row',
+      h(
+        'div.para',
+        h('div.para-head', this.labelEl, this.badgeEl, this.peersEl, this.toolsEl),
+        h('div.para-body', this.numEl, this.textEl),
+        this.proposalsEl,
+        this.formEl,
+      ),
+      this.marginEl,
+    );
+    const t = pText(map);
+    if (t) {
+      this.binding = new TextBinding(this.textEl, t, {
+        refusal: () => this.refusal(),
+        onRefused: (why) => ed.notify('refused', `You cannot edit ${this.label}: ${why}.`),
+        onFocus: () => ed.conn.setPresence('paragraph', this.id),
+      });
+    }
+    map.observe(() => this.update());
+    this.update();
+  }
+
+  get id(): string {
+    return pId(this.map);
+  }
+
+  refusal(): string | null {
+    return editRefusal(this.ed.session.claims, docMode(this.ed.roots), pStatus(this.map));
+  }
+
+  update(): void {
+    const status = pStatus(this.map);
+    const kind = pKind(this.map);
+    const level = pLevel(this.map);
+    const locked = this.refusal() !== null;
+    this.row.dataset.id = this.id;
+    this.row.dataset.status = status;
+    this.row.className = `row ${kind} level-${level} status-${status}${locked ? ' locked' : ''}`;
+    this.textEl.contentEditable = locked ? 'false' : 'true';
+    this.textEl.title = locked ? `Locked for you: ${this.refusal()}` : '';
+    this.badgeEl.textContent = STATUS_LABEL[status] + (locked ? ' 🔒' : '');
+    this.badgeEl.className = `badge badge-${status}`;
+    const c = this.ed.session.claims;
+    const tools: HTMLElement[] = [];
+    if (maySetStatus(c)) {
+      const sel = h(
+        'select.status-select',
+        { 'aria-label': 'Paragraph status', onchange: (e: Event) => this.ed.setStatus(this, (e.target as HTMLSelectElement).value as Status) },
+        ...STATUSES.map((s) => h('option', { value: s, selected: s === status }, STATUS_LABEL[s])),
+      );
+      tools.push(sel);
+    }
+    if (mayPropose(c)) tools.push(h('button.propose-btn', { type: 'button', onclick: () => this.openProposeForm() }, 'Propose'));
+    tools.push(h('button.comment-btn', { type: 'button', onclick: () => this.ed.openCommentForm(this) }, 'Comment'));
+    this.toolsEl.replaceChildren(...tools);
+  }
+
+  /** A locked paragraph still tells the user why, when they click into it. */
+  attachLockHint(): void {
+    this.textEl.addEventListener('mousedown', () => {
+      const why = this.refusal();
+      if (why) this.ed.notify('refused', `You cannot edit ${this.label}: ${why}.`);
+      else this.ed.conn.setPresence('paragraph', this.id);
+    });
+    this.textEl.addEventListener('keydown', (e) => {
+      const why = this.refusal();
+      if (why && e.key.length === 1) this.ed.notify('refused', `You cannot edit ${this.label}: ${why}.`);
+    });
+  }
+
+  openProposeForm(): void {
+    const current = pText(this.map)?.toString() ?? '';
+    const action = h(
+      'select.propose-action',
+      { 'aria-label': 'Proposal' },
+      h('option', { value: 'replace' }, 'Replace the text with'),
+      h('option', { value: 'insert' }, 'Insert a new paragraph after it'),
+      h('option', { value: 'delete' }, 'Delete the paragraph'),
+    ) as HTMLSelectElement;
+    const text = h('textarea.propose-text', { rows: 4 }) as HTMLTextAreaElement;
+    text.value = current;
+    action.addEventListener('change', () => {
+      text.value = action.value === 'replace' ? current : '';
+      text.disabled = action.value === 'delete';
+    });
+    const form = h(
+      'form.propose-form',
+      {
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const a = action.value as ProposalView['action'];
+          const c = this.ed.session.claims;
+          propose(this.ed.doc, this.ed.roots, {
+            action: a,
+            paragraphId: a === 'insert' ? undefined : this.id,
+            after: a === 'insert' ? this.id : undefined,
+            text: a === 'delete' ? '' : text.value.trim(),
+            delegation: attribution(c),
+            author: c.name,
+          });
+          this.formEl.replaceChildren();
+        },
+      },
+      h('div.form-title', `Proposal of ${attribution(this.ed.session.claims)} on ${this.label}`),
+      action,
+      text,
+      h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
+    );
+    this.formEl.replaceChildren(form);
+    text.focus();
+  }
+
+  destroy(): void {
+    this.binding?.destroy();
+    this.row.remove();
+  }
+}
+
+export class Editor {
+  conn!: Connection;
+  doc!: Y.Doc;
+  roots!: Roots;
+  awareness!: Awareness;
+  comments: CommentsHub;
+  private views = new Map<Y.Map<unknown>, ParagraphView>();
+  private readonly headerEl = h('header.un-header');
+  private readonly titleEl = h('div.un-title');
+  private readonly paragraphsEl = h('div.paragraphs');
+  private readonly footnotesEl = h('footer.footnotes');
+  private readonly presenceEl = h('div.presence');
+  private readonly modeEl = h('span.mode');
+  private readonly connEl = h('span.conn');
+  private readonly noticeEl = h('div.notice', { role: 'alert', hidden: true });
+  private readonly docEl = h('article.un-doc');
+  private readonly editorEl = h('main.workspace');
+  private readonly historyEl = h('section.history-view', { hidden: true });
+  private history?: HistoryView;
+  private commentForm?: { paragraphId: string; el: HTMLElement };
+  private noticeTimer: number | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    readonly session: Session,
+  ) {
+    const c = session.claims;
+    const me = h('span.me', h('span.dot', { style: `background:${colourOf(c.sub)}` }), `${c.name} · ${attribution(c)} · ${c.role}`);
+    const commentsToggle = h('button#toggle-comments', { type: 'button', 'aria-pressed': 'true', onclick: () => this.toggleComments() }, 'Comments');
+    const historyBtn = h('button#toggle-history', { type: 'button', onclick: () => this.toggleHistory() }, 'History');
+    const out = h('button', { type: 'button', onclick: () => { signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
+    root.replaceChildren(
+      h('div.topbar', h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presenceEl, h('span.spacer'), commentsToggle, historyBtn, me, out),
+      this.noticeEl,
+      this.editorEl,
+      this.historyEl,
+    );
+    this.docEl.append(this.headerEl, this.titleEl, this.paragraphsEl, this.footnotesEl);
+    this.editorEl.append(this.docEl);
+    document.body.classList.add('comments-open');
+
+    this.comments = new CommentsHub(session.doc, session.token, scopesOf(c), c, () => this.renderComments(), (reason) =>
+      this.notify('denied', `The server refused your comment: ${reason}`),
+    );
+    this.conn = new Connection(session.doc, session.token, {
+      onDoc: (doc, awareness) => this.bind(doc, awareness),
+      onDenied: (reason) => this.notify('denied', `The server refused your change: ${reason}. Your copy is being reloaded from the server.`),
+      onState: (s, d) => this.connState(s, d),
+      onSynced: () => {
+        document.body.dataset.synced = 'true';
+        this.renderAll();
+      },
+    });
+    this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub) });
+    (window as unknown as Record<string, unknown>).__plenary = this;
+  }
+
+  /** Binds the page to a (fresh) document: first load, or reload after a refusal. */
+  private bind(doc: Y.Doc, awareness: Awareness): void {
+    document.body.dataset.synced = 'false';
+    for (const v of this.views.values()) v.destroy();
+    this.views.clear();
+    this.doc = doc;
+    this.roots = roots(doc);
+    this.awareness = awareness;
+    this.roots.meta.observe(() => this.renderMeta());
+    this.roots.paragraphs.observe(() => this.renderParagraphs());
+    this.roots.footnotes.observeDeep(() => this.renderFootnotes());
+    this.roots.proposals.observeDeep(() => this.renderProposals());
+    awareness.on('change', () => this.renderPresence());
+    this.renderAll();
+  }
+
+  renderAll(): void {
+    this.renderMeta();
+    this.renderParagraphs();
+    this.renderFootnotes();
+  }
+
+  private connState(s: ConnState, detail?: string): void {
+    this.connEl.textContent = s === 'connected' ? '● live' : s === 'refused' ? `○ ${detail ?? 'refused'}` : `○ ${s}`;
+    this.connEl.className = `conn conn-${s}`;
+  }
+
+  notify(kind: 'denied' | 'refused' | 'info', text: string): void {
+    this.noticeEl.hidden = false;
+    this.noticeEl.className = `notice notice-${kind}`;
+    this.noticeEl.replaceChildren(h('span.notice-text', text), h('button.notice-close', { type: 'button', 'aria-label': 'Dismiss', onclick: () => (this.noticeEl.hidden = true) }, '×'));
+    window.clearTimeout(this.noticeTimer);
+    this.noticeTimer = window.setTimeout(() => (this.noticeEl.hidden = true), 15000);
+  }
+
+  private renderMeta(): void {
+    const m = this.roots.meta;
+    const g = (k: string) => str(m, k) ?? '';
+    const c = this.session.claims;
+    const mode = docMode(this.roots);
+    if (maySetMode(c)) {
+      const sel = h(
+        'select#mode-select',
+        { 'aria-label': 'Document mode', onchange: (e: Event) => this.roots.meta.set('mode', (e.target as HTMLSelectElement).value) },
+        h('option', { value: 'open', selected: mode === 'open' }, 'Open mode'),
+        h('option', { value: 'negotiation', selected: mode === 'negotiation' }, 'Negotiation mode'),
+      );
+      this.modeEl.replaceChildren(sel);
+    } else {
+      this.modeEl.replaceChildren(h(`span.mode-badge.mode-${mode}`, mode === 'open' ? 'Open mode' : 'Negotiation mode'));
+    }
+    document.body.dataset.mode = mode;
+    this.headerEl.replaceChildren(
+      h('div.un-top', h('span.un-un', 'United Nations'), h('span.un-symbol', g('symbol'))),
+      h('div.un-organ-row', h('span.un-organ', g('organ')), h('div.un-distr', h('div', g('distribution')), h('div', g('date')), h('div', g('original')))),
+      h('div.un-body', g('body')),
+      h('div.un-session', g('session')),
+      h('div.un-session', g('venue')),
+      h('div.un-agenda', g('agendaItem')),
+      h('div.un-agenda-title', g('agendaTitle')),
+      h('div.un-submitted', g('submittedBy')),
+      h('div.un-intro', g('introduction')),
+    );
+    this.titleEl.replaceChildren(h('h1.un-res-title', g('title')), h('div.un-acting', g('actingBody')));
+    for (const v of this.views.values()) v.update();
+  }
+
+  private renderParagraphs(): void {
+    const maps = this.roots.paragraphs.toArray().filter((m): m is Y.Map<unknown> => m instanceof Y.Map);
+    const keep = new Set(maps);
+    for (const [m, v] of this.views) {
+      if (!keep.has(m)) {
+        v.destroy();
+        this.views.delete(m);
+      }
+    }
+    const nums = numbering(maps.map((m) => ({ kind: pKind(m), level: pLevel(m) })));
+    let prev: HTMLElement | null = null;
+    maps.forEach((m, i) => {
+      let v = this.views.get(m);
+      if (!v) {
+        v = new ParagraphView(m, this);
+        v.attachLockHint();
+        this.views.set(m, v);
+      }
+      v.label = nums[i].label;
+      v.labelEl.textContent = nums[i].label;
+      v.numEl.textContent = nums[i].number;
+      v.row.dataset.label = nums[i].label;
+      // Keep DOM order = document order without touching rows already in place.
+      const want = prev ? prev.nextSibling : this.paragraphsEl.firstChild;
+      if (want !== v.row) this.paragraphsEl.insertBefore(v.row, want);
+      prev = v.row;
+    });
+    this.renderProposals();
+    this.renderPresence();
+    this.renderComments();
+  }
+
+  private renderFootnotes(): void {
+    const order: string[] = [];
+    for (const m of this.roots.paragraphs.toArray()) {
+      const t = m instanceof Y.Map ? pText(m) : undefined;
+      for (const op of (t?.toDelta() ?? []) as { attributes?: { footnote?: string } }[]) {
+        const f = op.attributes?.footnote;
+        if (f && !order.includes(f)) order.push(f);
+      }
+    }
+    for (const k of [...this.roots.footnotes.keys()].sort()) if (!order.includes(k)) order.push(k);
+    const sup = (n: number) => String(n).replace(/\d/g, (d) => '⁰¹²³⁴⁵⁶⁷⁸⁹'[Number(d)]);
+    this.footnotesEl.replaceChildren(
+      ...order
+        .filter((id) => this.roots.footnotes.get(id) instanceof Y.Text)
+        .map((id, i) => h('div.footnote', { id: `fn-${id}` }, h('span.fn-marker', sup(i + 1)), ' ', renderRuns(this.roots.footnotes.get(id) as Y.Text))),
+    );
+  }
+
+  private proposalEl(p: ProposalView): HTMLElement {
+    const c = this.session.claims;
+    const mine = attribution(c) === p.delegation;
+    const buttons: HTMLElement[] = [];
+    if (mayDecide(c)) {
+      buttons.push(h('button.accept', { type: 'button', onclick: () => decide(this.doc, this.roots, p, true, c.name) }, 'Accept'));
+      buttons.push(h('button.reject', { type: 'button', onclick: () => decide(this.doc, this.roots, p, false, c.name) }, 'Reject'));
+    }
+    if (c.role === 'delegate' && !mine) {
+      const on = p.supporters.includes(attribution(c));
+      buttons.push(h('button.support', { type: 'button', onclick: () => toggleSupport(this.doc, p, attribution(c)) }, on ? 'Withdraw support' : 'Support'));
+    }
+    if (mine && c.role !== 'observer') {
+      buttons.push(h('button.withdraw', { type: 'button', onclick: () => p.map.set('status', 'withdrawn') }, 'Withdraw'));
+    }
+    const what = p.action === 'replace' ? 'replace with' : p.action === 'insert' ? 'insert after this paragraph' : p.action === 'delete' ? 'delete this paragraph' : 'move';
+    return h(
+      'div.proposal',
+      { 'data-id': p.id, 'data-delegation': p.delegation },
+      h('div.proposal-head', h('strong', p.delegation), ` proposes to ${what}`, p.supporters.length ? ` · supported by ${p.supporters.join(', ')}` : '', h('span.when', ` ${timeOf(p.createdAt)}`)),
+      p.text ? h('div.proposal-text', `[${p.text}]`) : null,
+      buttons.length ? h('div.proposal-actions', ...buttons) : null,
+    );
+  }
+
+  private renderProposals(): void {
+    const byPara = new Map<string, ProposalView[]>();
+    for (const m of this.roots.proposals.toArray()) {
+      if (!(m instanceof Y.Map)) continue;
+      const p = readProposal(m);
+      if (p.status !== 'pending') continue;
+      const key = p.action === 'insert' ? p.after : p.paragraphId;
+      if (!key) continue;
+      byPara.set(key, [...(byPara.get(key) ?? []), p]);
+    }
+    for (const v of this.views.values()) {
+      const list = byPara.get(v.id) ?? [];
+      v.proposalsEl.replaceChildren(...list.map((p) => this.proposalEl(p)));
+    }
+  }
+
+  private peers(): Peer[] {
+    const out: Peer[] = [];
+    this.awareness.getStates().forEach((s, clientId) => {
+      const u = s.user as { name?: string; delegation?: string; role?: string; colour?: string } | undefined;
+      if (!u?.name) return;
+      out.push({
+        clientId,
+        name: u.name,
+        delegation: u.delegation ?? '',
+        role: u.role ?? '',
+        colour: u.colour ?? '#666',
+        paragraph: typeof s.paragraph === 'string' ? s.paragraph : undefined,
+      });
+    });
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private renderPresence(): void {
+    if (!this.awareness) return;
+    const peers = this.peers();
+    const labelOf = new Map([...this.views.values()].map((v) => [v.id, v.label]));
+    this.presenceEl.replaceChildren(
+      ...peers.map((p) =>
+        h(
+          'span.peer',
+          { 'data-delegation': p.delegation, title: `${p.name} (${p.role})`, style: `border-color:${p.colour}` },
+          h('span.dot', { style: `background:${p.colour}` }),
+          `${p.name} · ${p.delegation}`,
+          p.paragraph && labelOf.get(p.paragraph) ? h('span.where', ` in ${labelOf.get(p.paragraph)}`) : null,
+        ),
+      ),
+    );
+    for (const v of this.views.values()) {
+      const here = peers.filter((p) => p.paragraph === v.id && p.clientId !== this.doc.clientID);
+      v.peersEl.replaceChildren(...here.map((p) => h('span.peer-chip', { style: `background:${p.colour}`, title: p.name }, p.delegation)));
+      v.row.style.setProperty('--peer', here[0]?.colour ?? 'transparent');
+    }
+  }
+
+  setStatus(v: ParagraphView, to: Status): void {
+    const from = pStatus(v.map);
+    if (from === to) return;
+    if (from === 'agreed' && !window.confirm(`Reopen ${v.label}, which is agreed? The reopening is logged.`)) {
+      v.update();
+      return;
+    }
+    v.map.set('status', to);
+  }
+
+  // ---- comments ----
+
+  private toggleComments(): void {
+    const on = document.body.classList.toggle('comments-open');
+    document.getElementById('toggle-comments')?.setAttribute('aria-pressed', String(on));
+  }
+
+  openCommentForm(v: ParagraphView): void {
+    document.body.classList.add('comments-open');
+    const scopes = this.comments.scopes;
+    const scope = h('select.comment-scope', { 'aria-label': 'Who may read it' }, ...scopes.map((s) => h('option', { value: s.key }, s.label))) as HTMLSelectElement;
+    const text = h('textarea.comment-text', { rows: 3, placeholder: `Comment on ${v.label}` }) as HTMLTextAreaElement;
+    const el = h(
+      'form.comment-form',
+      {
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          if (!text.value.trim()) return;
+          this.comments.add(scope.value, v.id, text.value.trim());
+          this.commentForm = undefined;
+          this.renderComments();
+        },
+      },
+      h('label', 'Visible to ', scope),
+      text,
+      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button', { type: 'button', onclick: () => { this.commentForm = undefined; this.renderComments(); } }, 'Cancel')),
+    );
+    this.commentForm = { paragraphId: v.id, el };
+    this.renderComments();
+    text.focus();
+  }
+
+  private commentEl(cm: Comment): HTMLElement {
+    const c = this.session.claims;
+    const mayResolve = mayResolveAny(c) || cm.author === c.sub;
+    const reply = h('input.reply-text', { placeholder: 'Reply…', 'aria-label': 'Reply' }) as HTMLInputElement;
+    const scopeClass = cm.scope.key === 'public' ? 'public' : cm.scope.key.startsWith('group/') ? 'group' : 'private';
+    return h(
+      `div.comment.scope-${scopeClass}${cm.resolved ? '.resolved' : ''}`,
+      { 'data-id': cm.id, 'data-scope': cm.scope.key },
+      h('div.comment-head', h('span.scope-tag', cm.scope.label), h('strong', cm.authorName || cm.author), ` · ${cm.delegation}`, h('span.when', ` ${timeOf(cm.createdAt)}`)),
+      h('div.comment-body', cm.text),
+      ...cm.replies.map((r) => h('div.reply', h('strong', r.authorName || r.author), ` · ${r.delegation}: `, r.text)),
+      cm.resolved
+        ? h('div.resolved-note', `Resolved${cm.resolvedBy ? ` by ${cm.resolvedBy}` : ''} `, mayResolve ? h('button.reopen', { type: 'button', onclick: () => this.comments.resolve(cm, false) }, 'Reopen') : null)
+        : h(
+            'form.reply-form',
+            { onsubmit: (e: Event) => { e.preventDefault(); if (reply.value.trim()) this.comments.reply(cm, reply.value.trim()); } },
+            reply,
+            h('button.reply-btn', { type: 'submit' }, 'Reply'),
+            mayResolve ? h('button.resolve', { type: 'button', onclick: () => this.comments.resolve(cm, true) }, 'Resolve') : null,
+          ),
+    );
+  }
+
+  renderComments(): void {
+    // The comment hub reports its first (empty) documents while it is being built.
+    if (!this.comments) return;
+    // Keep a half-typed reply across re-renders.
+    const active = document.activeElement as HTMLInputElement | null;
+    const keep = active?.classList.contains('reply-text') ? { id: active.closest('.comment')?.getAttribute('data-id'), value: active.value } : null;
+    const byPara = new Map<string, Comment[]>();
+    for (const cm of this.comments.all()) byPara.set(cm.paragraphId, [...(byPara.get(cm.paragraphId) ?? []), cm]);
+    for (const v of this.views.values()) {
+      const list = byPara.get(v.id) ?? [];
+      const form = this.commentForm?.paragraphId === v.id ? this.commentForm.el : null;
+      v.marginEl.replaceChildren(...list.map((cm) => this.commentEl(cm)), ...(form ? [form] : []));
+      v.row.classList.toggle('has-comments', list.length > 0 || !!form);
+    }
+    if (keep?.id) {
+      const input = this.root.querySelector(`.comment[data-id="${keep.id}"] .reply-text`) as HTMLInputElement | null;
+      if (input) {
+        input.value = keep.value;
+        input.focus();
+      }
+    }
+  }
+
+  // ---- history ----
+
+  private toggleHistory(): void {
+    const showing = !this.historyEl.hidden;
+    this.historyEl.hidden = showing;
+    this.editorEl.hidden = !showing;
+    document.body.classList.toggle('history-open', !showing);
+    if (!showing) {
+      this.history ??= new HistoryView(this.historyEl, this.session);
+      void this.history.open();
+    }
+  }
+}
+
+/** Read-only rendering of a Y.Text's runs. */
+export function renderRuns(t: Y.Text): DocumentFragment {
+  const f = document.createDocumentFragment();
+  for (const op of t.toDelta() as { insert?: unknown; attributes?: { italic?: boolean; footnote?: string } }[]) {
+    if (typeof op.insert !== 'string') continue;
+    let n: Node = document.createTextNode(op.insert);
+    if (op.attributes?.footnote) n = h('sup.fn-ref', n);
+    if (op.attributes?.italic) n = h('em', n);
+    f.append(n);
+  }
+  return f;
+}

@@ -1,0 +1,241 @@
+// The SPEC §2 document layout as the page reads and writes it: root names,
+// paragraph fields, derived numbering, and the edits the chair's and the
+// delegations' buttons make (proposals, decisions, status).
+
+import * as Y from 'yjs';
+import type { Mode, Status } from './policy';
+
+export const META = 'meta';
+export const PARAGRAPHS = 'paragraphs';
+export const FOOTNOTES = 'footnotes';
+export const PROPOSALS = 'proposals';
+export const SPONSORS = 'sponsors';
+
+export type Kind = 'preambular' | 'operative';
+
+export interface Roots {
+  meta: Y.Map<unknown>;
+  paragraphs: Y.Array<Y.Map<unknown>>;
+  footnotes: Y.Map<Y.Text>;
+  proposals: Y.Array<Y.Map<unknown>>;
+  sponsors: Y.Array<Y.Map<unknown>>;
+}
+
+export function roots(doc: Y.Doc): Roots {
+  return {
+    meta: doc.getMap(META),
+    paragraphs: doc.getArray(PARAGRAPHS),
+    footnotes: doc.getMap(FOOTNOTES),
+    proposals: doc.getArray(PROPOSALS),
+    sponsors: doc.getArray(SPONSORS),
+  };
+}
+
+export const str = (m: Y.Map<unknown>, k: string): string | undefined => {
+  const v = m.get(k);
+  return typeof v === 'string' ? v : undefined;
+};
+
+export const pId = (m: Y.Map<unknown>): string => str(m, 'id') ?? '';
+export const pKind = (m: Y.Map<unknown>): Kind => (str(m, 'kind') === 'preambular' ? 'preambular' : 'operative');
+export const pLevel = (m: Y.Map<unknown>): number => (typeof m.get('level') === 'number' ? (m.get('level') as number) : 0);
+export const pStatus = (m: Y.Map<unknown>): Status => {
+  const s = str(m, 'status');
+  return s === 'bracketed' || s === 'ad-ref' || s === 'agreed' ? s : 'open';
+};
+export const pText = (m: Y.Map<unknown>): Y.Text | undefined => {
+  const t = m.get('text');
+  return t instanceof Y.Text ? t : undefined;
+};
+export const docMode = (r: Roots): Mode => (str(r.meta, 'mode') === 'negotiation' ? 'negotiation' : 'open');
+
+export interface Numbered {
+  number: string; // "3." / "(b)" / "" (preambular)
+  label: string; // "PP2", "OP3", "OP3(b)"
+}
+
+function letter(i: number): string {
+  let s = '';
+  let n = i;
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return s;
+}
+
+/** Derived numbering, recomputed on every change of order (never stored). */
+export function numbering(items: { kind: Kind; level: number }[]): Numbered[] {
+  let pp = 0;
+  let op = 0;
+  let sub = 0;
+  return items.map(({ kind, level }) => {
+    if (kind === 'preambular') {
+      pp++;
+      return { number: '', label: `PP${pp}` };
+    }
+    if (level > 0 && op > 0) {
+      const l = `(${letter(sub++)})`;
+      return { number: l, label: `OP${op}${l}` };
+    }
+    op++;
+    sub = 0;
+    return { number: `${op}.`, label: `OP${op}` };
+  });
+}
+
+export function newId(doc: Y.Doc, prefix: string): string {
+  return `${prefix}${doc.clientID.toString(36)}-${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}
+
+export interface ProposalView {
+  map: Y.Map<unknown>;
+  id: string;
+  paragraphId?: string;
+  after?: string;
+  action: 'replace' | 'insert' | 'delete' | 'move';
+  text: string;
+  delegation: string;
+  onBehalfOf?: string;
+  supporters: string[];
+  author: string;
+  createdAt: number;
+  status: 'pending' | 'accepted' | 'rejected' | 'withdrawn';
+  decidedBy?: string;
+}
+
+export function readProposal(m: Y.Map<unknown>): ProposalView {
+  const sup = m.get('supporters');
+  const a = str(m, 'action');
+  const s = str(m, 'status');
+  return {
+    map: m,
+    id: str(m, 'id') ?? '',
+    paragraphId: str(m, 'paragraphId'),
+    after: str(m, 'after'),
+    action: a === 'insert' || a === 'delete' || a === 'move' ? a : 'replace',
+    text: str(m, 'text') ?? '',
+    delegation: str(m, 'delegation') ?? '',
+    onBehalfOf: str(m, 'onBehalfOf'),
+    supporters: sup instanceof Y.Array ? sup.toArray().filter((x): x is string => typeof x === 'string') : [],
+    author: str(m, 'author') ?? '',
+    createdAt: typeof m.get('createdAt') === 'number' ? (m.get('createdAt') as number) : 0,
+    status: s === 'accepted' || s === 'rejected' || s === 'withdrawn' ? s : 'pending',
+    decidedBy: str(m, 'decidedBy'),
+  };
+}
+
+/** Creates a proposal in the name of `delegation` (SPEC §2 `proposals`). */
+export function propose(
+  doc: Y.Doc,
+  r: Roots,
+  p: { paragraphId?: string; after?: string; action: ProposalView['action']; text: string; delegation: string; author: string },
+): string {
+  const id = newId(doc, 'pr');
+  doc.transact(() => {
+    const m = new Y.Map<unknown>();
+    r.proposals.push([m]);
+    m.set('id', id);
+    m.set('paragraphId', p.paragraphId ?? null);
+    m.set('after', p.after ?? null);
+    m.set('action', p.action);
+    m.set('text', p.text);
+    m.set('delegation', p.delegation);
+    m.set('onBehalfOf', null);
+    m.set('supporters', new Y.Array<string>());
+    m.set('author', p.author);
+    m.set('createdAt', Date.now());
+    m.set('status', 'pending');
+    m.set('decidedBy', null);
+  });
+  return id;
+}
+
+function paragraphIndex(r: Roots, id: string | undefined): number {
+  if (!id) return -1;
+  return r.paragraphs.toArray().findIndex((m) => pId(m) === id);
+}
+
+/** Replaces a Y.Text's content with `next` by its smallest differing span, so unchanged italics stay. */
+export function replaceText(t: Y.Text, next: string): void {
+  const before = t.toString();
+  let prefix = 0;
+  while (prefix < before.length && prefix < next.length && before[prefix] === next[prefix]) prefix++;
+  let suffix = 0;
+  while (
+    suffix < before.length - prefix &&
+    suffix < next.length - prefix &&
+    before[before.length - 1 - suffix] === next[next.length - 1 - suffix]
+  )
+    suffix++;
+  const del = before.length - prefix - suffix;
+  if (del > 0) t.delete(prefix, del);
+  const ins = next.slice(prefix, next.length - suffix);
+  if (ins) t.insert(prefix, ins, { italic: null, footnote: null });
+}
+
+function copyParagraph(src: Y.Map<unknown>): Y.Map<unknown> {
+  const m = new Y.Map<unknown>();
+  for (const k of ['id', 'kind', 'level', 'status']) m.set(k, src.get(k));
+  const t = new Y.Text();
+  const old = pText(src);
+  if (old) t.applyDelta(old.toDelta());
+  m.set('text', t);
+  return m;
+}
+
+/** The chair's decision: marks the proposal and, when accepted, applies it to the text. */
+export function decide(doc: Y.Doc, r: Roots, p: ProposalView, accept: boolean, by: string): void {
+  doc.transact(() => {
+    p.map.set('status', accept ? 'accepted' : 'rejected');
+    p.map.set('decidedBy', by);
+    if (!accept) return;
+    const at = paragraphIndex(r, p.paragraphId);
+    switch (p.action) {
+      case 'replace': {
+        const t = at >= 0 ? pText(r.paragraphs.get(at)) : undefined;
+        if (t) replaceText(t, p.text);
+        break;
+      }
+      case 'delete':
+        if (at >= 0) r.paragraphs.delete(at, 1);
+        break;
+      case 'insert': {
+        const after = paragraphIndex(r, p.after);
+        const ref = after >= 0 ? r.paragraphs.get(after) : undefined;
+        const m = new Y.Map<unknown>();
+        r.paragraphs.insert(after + 1, [m]);
+        m.set('id', newId(doc, 'p'));
+        m.set('kind', ref ? pKind(ref) : 'operative');
+        m.set('level', ref ? pLevel(ref) : 0);
+        m.set('status', 'open');
+        const t = new Y.Text();
+        m.set('text', t);
+        t.insert(0, p.text, { italic: null, footnote: null });
+        break;
+      }
+      case 'move': {
+        if (at < 0) break;
+        const copy = copyParagraph(r.paragraphs.get(at));
+        r.paragraphs.delete(at, 1);
+        const after = paragraphIndex(r, p.after);
+        r.paragraphs.insert(after + 1, [copy]);
+        break;
+      }
+    }
+  });
+}
+
+export function toggleSupport(doc: Y.Doc, p: ProposalView, delegation: string): void {
+  const sup = p.map.get('supporters');
+  doc.transact(() => {
+    let arr = sup instanceof Y.Array ? (sup as Y.Array<string>) : undefined;
+    if (!arr) {
+      arr = new Y.Array<string>();
+      p.map.set('supporters', arr);
+    }
+    const i = arr.toArray().indexOf(delegation);
+    if (i >= 0) arr.delete(i, 1);
+    else arr.push([delegation]);
+  });
+}
