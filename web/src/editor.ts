@@ -108,7 +108,7 @@ class ParagraphView {
     this.row.className = `row ${kind} level-${level} status-${status}${locked ? ' locked' : ''}`;
     this.textEl.contentEditable = locked ? 'false' : 'true';
     this.textEl.title = locked ? `Locked for you: ${this.refusal()}` : '';
-    this.badgeEl.textContent = STATUS_LABEL[status] + (locked ? ' 🔒' : '');
+    this.badgeEl.textContent = STATUS_LABEL[status] + (locked ? ' · locked' : '');
     this.badgeEl.className = `badge badge-${status}`;
     const c = this.ed.session.claims;
     const tools: HTMLElement[] = [];

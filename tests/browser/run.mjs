@@ -1,0 +1,373 @@
+// Browser tests of the web editor: a real `plenary serve` (binary from
+// PLENARY_BIN, web files from web/dist) and Debian's Chromium driven by
+// playwright-core, with two delegations and a chair in separate browser
+// contexts. Builds nothing. Exits non-zero on the first failure; screenshots
+// go to tests/browser/artifacts/.
+//
+//   PLENARY_BIN=target/debug/plenary node tests/browser/run.mjs
+//
+// Environment: PLENARY_BIN (required), CHROMIUM (default /usr/bin/chromium),
+// PLENARY_WEB_DIR (default web/dist of this repository), HEADED=1 to watch,
+// PLENARY_BROWSER_SKIP_HISTORY=1 to skip the history checks (only while the
+// server has no /api/docs/{doc}/timeline; the skip is printed loudly).
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const artifacts = join(here, 'artifacts');
+const BIN = process.env.PLENARY_BIN;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const WEB_DIR = process.env.PLENARY_WEB_DIR || join(repo, 'web/dist');
+const DOC = 'reducing-reoffending';
+
+if (!BIN || !existsSync(BIN)) {
+  console.error(`PLENARY_BIN must name the plenary binary (got ${JSON.stringify(BIN)})`);
+  process.exit(2);
+}
+if (!existsSync(join(WEB_DIR, 'index.html'))) {
+  console.error(`no web bundle at ${WEB_DIR}: run npm ci && npm run build in web/`);
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+const dataDir = mkdtempSync(join(tmpdir(), 'plenary-browser-'));
+let server;
+let browser;
+const pages = {};
+let failed = false;
+
+function startServer() {
+  return new Promise((ok, fail) => {
+    server = spawn(BIN, ['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--web-dir', WEB_DIR], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PLENARY_LOG: process.env.PLENARY_LOG || 'warn' },
+    });
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`server did not print its address in 20 s:\n${out}`)), 20000);
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[^\s]+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+    server.stderr.on('data', (d) => process.stderr.write(`[server] ${d}`));
+    server.on('exit', (code) => fail(new Error(`server exited (${code}) before listening:\n${out}`)));
+  });
+}
+
+function token(role, name, extra = []) {
+  return execFileSync(BIN, ['token', '--dev', '--data-dir', dataDir, '--role', role, '--name', name, ...extra], { encoding: 'utf8' }).trim();
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; throws `what` after `ms`. */
+async function until(what, fn, ms = 8000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out: ${what}${last instanceof Error ? ` (${last.message})` : ''}`);
+}
+
+const textOf = (page, label) => page.locator(`.row[data-label="${label}"] .ptext`).innerText();
+const allTexts = (page) => page.$$eval('.paragraphs .row', (rows) => rows.map((r) => `${r.dataset.label}|${r.querySelector('.ptext').textContent}`));
+
+async function typeAtEnd(page, label, text) {
+  const el = page.locator(`.row[data-label="${label}"] .ptext`);
+  await el.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(text, { delay: 15 });
+}
+
+async function shot(page, name) {
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  console.log(`  screenshot: ${path}`);
+}
+
+const results = [];
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed = true;
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${e.message}`);
+    for (const [who, p] of Object.entries(pages)) {
+      await p.screenshot({ path: join(artifacts, `failure-${who}.png`), fullPage: true }).catch(() => {});
+    }
+    console.log(`  failure screenshots in ${artifacts}`);
+    throw e;
+  }
+}
+
+async function main() {
+  const base = await startServer();
+  console.log(`server: ${base}`);
+  const tokens = {
+    jpn: token('delegate', 'Delegate of Japan', ['--delegation', 'JPN']),
+    fra: token('delegate', 'Delegate of France', ['--delegation', 'FRA', '--groups', 'EU']),
+    chair: token('chair', 'Chair (Ms. Ortiz)'),
+  };
+  // playwright gives every launch a fresh temporary profile (it refuses --user-data-dir).
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: !process.env.HEADED,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ].filter((a) => !(process.env.HEADED && a === '--headless')),
+  });
+  const open = async (who, url) => {
+    const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => console.log(`  [${who} page error] ${e.message}`));
+    page.on('dialog', (d) => d.accept());
+    pages[who] = page;
+    await page.goto(url);
+    return page;
+  };
+
+  await check('sign-in: a token in the link opens the draft; the sign-in form accepts a pasted token', async () => {
+    const jpn = await open('jpn', `${base}/?doc=${DOC}&token=${tokens.jpn}`);
+    const chair = await open('chair', `${base}/?doc=${DOC}&token=${tokens.chair}`);
+    const fra = await open('fra', `${base}/?doc=${DOC}`);
+    await fra.locator('#token-input').fill(tokens.fra);
+    await fra.locator('#signin-btn').click();
+    for (const p of [jpn, fra, chair]) {
+      await p.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+      await until('paragraphs rendered', async () => (await p.locator('.paragraphs .row').count()) > 10);
+    }
+    if (jpn.url().includes('token=')) throw new Error('the token stayed in the address bar');
+    const title = await jpn.locator('.un-res-title').innerText();
+    if (!/reoffending/i.test(title)) throw new Error(`unexpected title ${title}`);
+    const op1 = await jpn.locator('.row[data-label="OP1"] .num').innerText();
+    if (op1.trim() !== '1.') throw new Error(`OP1 numbered ${op1}`);
+    if ((await jpn.locator('.row[data-label="PP1"] .ptext em').count()) === 0) throw new Error('PP1 has no italic opening');
+  });
+  const { jpn, fra, chair } = pages;
+
+  await check('presence: each page shows the others with their delegation', async () => {
+    for (const p of [jpn, fra, chair]) {
+      await until('three participants', async () => (await p.locator('.presence .peer').count()) >= 3);
+    }
+    await jpn.locator('.row[data-label="OP2"] .ptext').click();
+    await until('JPN shown in OP2 on the FRA page', async () => (await fra.locator('.row[data-label="OP2"] .peer-chip', { hasText: 'JPN' }).count()) === 1);
+  });
+
+  await check('typing: two delegations in different paragraphs, then in the same one, converge', async () => {
+    await Promise.all([typeAtEnd(jpn, 'PP2', ' [JPN edit]'), typeAtEnd(fra, 'OP1', ' [FRA edit]')]);
+    await until('PP2 and OP1 carry both edits on all pages', async () => {
+      for (const p of [jpn, fra, chair]) {
+        if (!(await textOf(p, 'PP2')).includes('[JPN edit]')) return false;
+        if (!(await textOf(p, 'OP1')).includes('[FRA edit]')) return false;
+      }
+      return true;
+    });
+    // Both in OP3 at once: one at the start, one at the end.
+    const startOf = async (page) => {
+      await page.locator('.row[data-label="OP3"] .ptext').click();
+      await page.keyboard.press('Control+Home');
+    };
+    await Promise.all([
+      (async () => { await startOf(jpn); await jpn.keyboard.type('Alpha ', { delay: 20 }); })(),
+      typeAtEnd(fra, 'OP3', ' Omega'),
+    ]);
+    await until('identical text on all pages', async () => {
+      const [a, b, c] = await Promise.all([allTexts(jpn), allTexts(fra), allTexts(chair)]);
+      return JSON.stringify(a) === JSON.stringify(b) && JSON.stringify(b) === JSON.stringify(c);
+    });
+    const op3 = await textOf(fra, 'OP3');
+    if (!op3.startsWith('Alpha ') || !op3.endsWith(' Omega')) throw new Error(`OP3 lost an edit: ${op3}`);
+  });
+
+  await check('a delegate may not edit an agreed paragraph: refused visibly, text unchanged everywhere', async () => {
+    await chair.locator('.row[data-label="OP4"] select.status-select').selectOption('agreed');
+    await until('OP4 agreed on JPN page', async () => (await jpn.locator('.row[data-label="OP4"].status-agreed.locked').count()) === 1);
+    const before = await textOf(chair, 'OP4');
+    await jpn.locator('.row[data-label="OP4"] .ptext').click();
+    await jpn.keyboard.type('XYZ');
+    await until('the refusal is shown', async () => /agreed and locked/.test(await jpn.locator('.notice').innerText()) && (await jpn.locator('.notice').isVisible()));
+    await shot(jpn, 'refused-agreed-paragraph');
+    // The server is the authority: a change forced past the page's lock is refused by the server too.
+    await jpn.evaluate(() => {
+      const ed = window.__plenary;
+      const row = ed.roots.paragraphs.toArray().find((m) => m.get('id') === document.querySelector('.row[data-label="OP4"]').dataset.id);
+      row.get('text').insert(0, 'FORCED ');
+    });
+    await until('the server refusal is shown', async () => /refused your change/.test(await jpn.locator('.notice').innerText()), 8000);
+    await shot(jpn, 'server-permission-denied');
+    await until('JPN page reloaded without the refused change', async () => (await textOf(jpn, 'OP4')) === before, 8000);
+    await sleep(500);
+    for (const p of [fra, chair]) {
+      const t = await textOf(p, 'OP4');
+      if (t !== before) throw new Error(`the refused change reached another page: ${t}`);
+    }
+  });
+
+  await check("comments: delegation JPN's private comment never reaches FRA; public ones do; reply and resolve", async () => {
+    const post = async (page, label, scope, text) => {
+      await page.locator(`.row[data-label="${label}"] .comment-btn`).click();
+      const form = page.locator(`.row[data-label="${label}"] .comment-form`);
+      await form.locator('select.comment-scope').selectOption(scope);
+      await form.locator('textarea').fill(text);
+      await form.locator('.post-comment').click();
+    };
+    await post(jpn, 'PP3', 'delegation/JPN', 'JPN private: we can live with this');
+    await post(jpn, 'PP3', 'public', 'JPN public: suggest shortening');
+    await post(fra, 'PP3', 'group/EU', 'EU coordination: hold until Thursday');
+    await until('JPN sees its two comments', async () => (await jpn.locator('.row[data-label="PP3"] .comment').count()) === 2);
+    await until('FRA sees the public one and its group one', async () => {
+      const t = await fra.locator('.row[data-label="PP3"] .margin').innerText();
+      return t.includes('JPN public') && t.includes('EU coordination');
+    });
+    await fra.locator('.comment', { hasText: 'JPN public' }).locator('.reply-text').fill('FRA: agreed');
+    await fra.locator('.comment', { hasText: 'JPN public' }).locator('.reply-btn').click();
+    await until('reply reaches JPN', async () => (await jpn.locator('.comment', { hasText: 'JPN public' }).innerText()).includes('FRA: agreed'));
+    await chair.locator('.comment', { hasText: 'JPN public' }).locator('.resolve').click();
+    await until('resolved on JPN page', async () => (await jpn.locator('.comment.resolved', { hasText: 'JPN public' }).count()) === 1);
+    await sleep(800);
+    for (const [who, p] of [['FRA', fra], ['chair', chair]]) {
+      const html = await p.content();
+      if (html.includes('JPN private')) throw new Error(`${who}'s page contains JPN's private comment`);
+    }
+    const chairSees = await chair.locator('.paragraphs').innerText();
+    if (chairSees.includes('EU coordination')) throw new Error("the chair (not in EU) sees the EU group's comment");
+    // The server refuses a join of another delegation's scope outright.
+    const status = await fra.evaluate(async ({ doc, tok }) => {
+      return new Promise((res) => {
+        const ws = new WebSocket(`${location.origin.replace('http', 'ws')}/sync/${doc}/comments/delegation/JPN?token=${tok}`);
+        ws.onopen = () => res('open');
+        ws.onerror = () => res('refused');
+      });
+    }, { doc: DOC, tok: tokens.fra });
+    if (status !== 'refused') throw new Error('FRA could open JPN\'s private comment scope');
+  });
+
+  await check('proposals: a delegation proposes, the chair accepts, the text changes on every page', async () => {
+    await jpn.locator('.row[data-label="OP5"] .propose-btn').click();
+    const form = jpn.locator('.row[data-label="OP5"] .propose-form');
+    const proposed = 'Requests the United Nations Office on Drugs and Crime to convene an expert group meeting on reducing reoffending;';
+    await form.locator('textarea').fill(proposed);
+    await form.locator('.submit-proposal').click();
+    const prop = chair.locator('.row[data-label="OP5"] .proposal[data-delegation="JPN"]');
+    await until('the chair sees the proposal', async () => (await prop.count()) === 1);
+    await until('FRA sees it too', async () => (await fra.locator('.row[data-label="OP5"] .proposal[data-delegation="JPN"]').count()) === 1);
+    await fra.locator('.row[data-label="OP5"] .proposal .support').click();
+    await until('support shown to the chair', async () => (await prop.innerText()).includes('supported by FRA'));
+    await prop.locator('.accept').click();
+    await until('text replaced on JPN and FRA pages', async () => (await textOf(jpn, 'OP5')) === proposed && (await textOf(fra, 'OP5')) === proposed);
+    await until('proposal no longer pending', async () => (await jpn.locator('.row[data-label="OP5"] .proposal').count()) === 0);
+    if ((await jpn.locator('.row[data-label="OP5"] .ptext em').innerText()).trim() !== 'Requests') {
+      throw new Error('the italic opening was lost when the proposal was applied');
+    }
+  });
+
+  await check('negotiation mode: the chair switches; delegates can no longer type, only propose', async () => {
+    await chair.locator('#mode-select').selectOption('negotiation');
+    await until('JPN page in negotiation mode', async () => (await jpn.locator('body[data-mode="negotiation"]').count()) === 1);
+    if ((await jpn.locator('.row[data-label="OP6"].locked').count()) !== 1) throw new Error('OP6 not locked for JPN in negotiation mode');
+    await chair.locator('#mode-select').selectOption('open');
+    await until('back to open mode', async () => (await jpn.locator('.row[data-label="OP6"].locked').count()) === 0);
+  });
+
+  await check('screenshots: three participants with comments open', async () => {
+    await fra.locator('.row[data-label="PP3"]').scrollIntoViewIfNeeded();
+    await jpn.locator('.row[data-label="PP3"]').scrollIntoViewIfNeeded();
+    await chair.locator('.row[data-label="OP4"]').scrollIntoViewIfNeeded();
+    await fra.locator('.row[data-label="OP2"] .ptext').click();
+    await sleep(300);
+    await shot(jpn, 'editor-jpn-comments');
+    await shot(fra, 'editor-fra-comments');
+    await shot(chair, 'editor-chair');
+  });
+
+  if (process.env.PLENARY_BROWSER_SKIP_HISTORY) {
+    console.log('SKIPPED history, versions and compare checks (PLENARY_BROWSER_SKIP_HISTORY is set)');
+    return;
+  }
+  await check('history: the timeline slider shows an earlier state, with its author', async () => {
+    await chair.locator('#toggle-history').click();
+    await until('timeline loaded', async () => {
+      const s = await chair.locator('.history-status').innerText();
+      if (/not available/.test(s)) throw new Error(s);
+      return /steps/.test(s);
+    }, 10000);
+    const max = Number(await chair.locator('#history-slider').getAttribute('max'));
+    if (!(max >= 3)) throw new Error(`timeline has only ${max + 1} steps`);
+    await until('latest state shows the accepted proposal', async () => (await chair.locator('.history-doc').innerText()).includes('convene an expert group meeting on reducing reoffending;'));
+    await chair.locator('#history-slider').evaluate((el) => {
+      el.value = '0';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await until('earliest state: no edits yet', async () => {
+      const t = await chair.locator('.history-doc').innerText();
+      return t.includes('Reducing reoffending') && !t.includes('[JPN edit]') && !t.includes('Alpha ');
+    });
+    const author = await chair.locator('.step-author').innerText();
+    if (!author.trim()) throw new Error('no author shown for the step');
+    // A step in the middle: JPN's edit is there, the accepted proposal is not yet.
+    const mid = await chair.$$eval('.history-steps .step', (els) => els.findIndex((e) => /Japan|JPN/.test(e.textContent)));
+    if (mid >= 0) {
+      await chair.locator('#history-slider').evaluate((el, v) => {
+        el.value = String(v);
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, mid);
+      await until('a JPN step is attributed', async () => /Japan|JPN/.test(await chair.locator('.step-author').innerText()));
+    }
+    await shot(chair, 'history-view');
+  });
+
+  await check('versions and compare: the chair names a version and compares it with the current text', async () => {
+    await chair.locator('.version-name').fill('Rev.2');
+    await chair.locator('.version-form button').click();
+    await until('version listed', async () => (await chair.locator('.version', { hasText: 'Rev.2' }).count()) === 1, 8000);
+    await chair.locator('.compare-btn').click();
+    await until('compare result shown', async () => {
+      const t = await chair.locator('.compare-result').innerText();
+      if (/not available/.test(t)) throw new Error(t);
+      return t.length > 0 && !/Comparing/.test(t);
+    });
+    await shot(chair, 'history-compare');
+  });
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  code = 1;
+  if (!failed) console.log(`FAIL setup: ${e.stack || e.message}`);
+} finally {
+  const passed = results.filter((r) => r.ok).length;
+  console.log(`\n${passed}/${results.length} checks passed${code ? ' (stopped at the first failure)' : ''}; screenshots in ${artifacts}`);
+  await browser?.close().catch(() => {});
+  server?.kill('SIGTERM');
+  await sleep(300);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+process.exit(code);
