@@ -228,7 +228,7 @@ impl ResolutionDoc {
     }
 
     /// What `update` would change, without applying it; cost proportional to
-    /// the update (see [`crate::effect`] for how).
+    /// the update (how: the module doc of `src/effect.rs`).
     pub fn effect(&self, update: &[u8]) -> Result<Effect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
         let shared = lock(&self.shared);

@@ -20,6 +20,17 @@
 //!    is a field of the paragraph whose `id` label M carries; `… → text` is a
 //!    text edit; `footnotes → key` a footnote; and so on. Anything else is
 //!    [`Effect::unknown`], which the server denies.
+//! 5. [`ResolutionDoc::effect`] then looks up, for each *inserted*
+//!    paragraph only, the current paragraph with that id: a move whose
+//!    re-inserted content differs from the current one (a stale replica
+//!    reverting a concurrent edit) gets `text`/`fields` set; an insert of an
+//!    id that exists gets `duplicate`. That lookup is the one place the cost
+//!    depends on the document (one scan of the paragraph list per inserted
+//!    paragraph); text edits, status changes and the rest never read it.
+//!
+//! Costs (bench `effect`, 200 paragraphs): ~4 µs for a one-character edit
+//! or a 50-character paste, against ~6–10 ms for copying the document,
+//! applying and diffing.
 //!
 //! # Invariants
 //!
@@ -32,11 +43,16 @@
 //!   ranges is dropped by yrs, and is counted in [`Effect::discarded`].
 //! - A struct naming an id neither the document nor the update holds is
 //!   unknown (yrs would keep it pending): reported in `unknown`.
+//! - Yjs has no move: a move is delete + insert of a map with the same `id`.
+//!   Two replicas moving the same paragraph concurrently therefore leave
+//!   two copies; the second arrives as a `duplicate` insert, which the
+//!   server should deny (or serialize moves: only the chair moves).
 //! - Children of a container deleted by the same update (a paragraph's
 //!   text and fields) fold into the container's deletion; fields written
 //!   into a container created by the same update are its initial values.
 //!
 //! [`ResolutionDoc`]: crate::ResolutionDoc
+//! [`ResolutionDoc::effect`]: crate::ResolutionDoc::effect
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;

@@ -302,3 +302,25 @@ fn local_edits_on_a_clone_of_the_doc_feed_the_index() {
     let u = c.insert_text("pp1", 1, "z", false).unwrap();
     assert_eq!(keys(&s.effect(&u).unwrap().paragraphs), ["pp1"]);
 }
+
+#[test]
+fn applying_mutated_updates_never_panics() {
+    let s = server();
+    let mut c = replica(&s, 10);
+    let updates = [
+        c.insert_text("op1", 0, "Hello there", false).unwrap(),
+        c.set_status("op2", Status::Agreed).unwrap(),
+        c.move_paragraph("op3", Position::Start).unwrap(),
+    ];
+    let state = s.encode_state();
+    for u in &updates {
+        for i in 0..u.len() {
+            for b in [0u8, 1, 0x7f, 0x80, 0xff] {
+                let mut m = u.clone();
+                m[i] = b;
+                let mut target = ResolutionDoc::from_update(&state).unwrap();
+                let _ = target.apply(&m);
+            }
+        }
+    }
+}
