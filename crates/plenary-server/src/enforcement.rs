@@ -132,44 +132,8 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
         _ => format!("paragraph {id}"),
     };
     let mut touched = Vec::new();
-    for (id, pe) in &effect.paragraphs {
-        touched.push(id.clone());
-        let target = name(id);
-        if pe.is_move() {
-            require(p, Action::MoveParagraph, &ctx, &target)?;
-        } else if pe.inserted.is_some() {
-            require(p, Action::InsertParagraph, &ctx, &target)?;
-        } else if pe.deleted {
-            require(p, Action::DeleteParagraph, &ctx, &target)?;
-        }
-        // Unknown paragraphs count as agreed: when in doubt, the strictest rule.
-        let current = doc.paragraph_status(id).map(auth_status).unwrap_or(ParagraphStatus::Agreed);
-        if pe.text || !pe.formats.is_empty() {
-            if pe.inserted.is_none() || pe.is_move() {
-                require(p, Action::EditText { status: current }, &ctx, &target)?;
-            }
-            if pe.formats.contains("footnote") {
-                require(p, Action::EditFootnote, &ctx, &target)?;
-            }
-        }
-        for (field, change) in &pe.fields {
-            if field == "status" {
-                for v in &change.values {
-                    let to = parse_status(v).ok_or_else(|| format!("{target}: invalid status {v} [schema.value]"))?;
-                    require(p, Action::SetParagraphStatus { from: current, to }, &ctx, &target)?;
-                }
-            } else {
-                require(p, Action::ChangeParagraphShape, &ctx, &format!("{target} ({field})"))?;
-            }
-        }
-    }
-    for key in effect.meta.keys() {
-        let action = if key == "mode" { Action::SetMode } else { Action::EditMeta { key: key.clone() } };
-        require(p, action, &ctx, &format!("meta.{key}"))?;
-    }
-    for id in effect.footnotes.keys() {
-        require(p, Action::EditFootnote, &ctx, &format!("footnote {id}"))?;
-    }
+    // Decisions first: a forbidden decision is reported as such, not as the
+    // text edit it would bring with it.
     for (id, pe) in &effect.proposals {
         let target = format!("proposal {id}");
         let existing = doc.proposal(id);
@@ -213,6 +177,44 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
         for s in pe.supporters_added.iter().chain(&pe.supporters_removed) {
             require(p, Action::SupportProposal { supporter: s.clone() }, &ctx, &target)?;
         }
+    }
+    for (id, pe) in &effect.paragraphs {
+        touched.push(id.clone());
+        let target = name(id);
+        if pe.is_move() {
+            require(p, Action::MoveParagraph, &ctx, &target)?;
+        } else if pe.inserted.is_some() {
+            require(p, Action::InsertParagraph, &ctx, &target)?;
+        } else if pe.deleted {
+            require(p, Action::DeleteParagraph, &ctx, &target)?;
+        }
+        // Unknown paragraphs count as agreed: when in doubt, the strictest rule.
+        let current = doc.paragraph_status(id).map(auth_status).unwrap_or(ParagraphStatus::Agreed);
+        if pe.text || !pe.formats.is_empty() {
+            if pe.inserted.is_none() || pe.is_move() {
+                require(p, Action::EditText { status: current }, &ctx, &target)?;
+            }
+            if pe.formats.contains("footnote") {
+                require(p, Action::EditFootnote, &ctx, &target)?;
+            }
+        }
+        for (field, change) in &pe.fields {
+            if field == "status" {
+                for v in &change.values {
+                    let to = parse_status(v).ok_or_else(|| format!("{target}: invalid status {v} [schema.value]"))?;
+                    require(p, Action::SetParagraphStatus { from: current, to }, &ctx, &target)?;
+                }
+            } else {
+                require(p, Action::ChangeParagraphShape, &ctx, &format!("{target} ({field})"))?;
+            }
+        }
+    }
+    for key in effect.meta.keys() {
+        let action = if key == "mode" { Action::SetMode } else { Action::EditMeta { key: key.clone() } };
+        require(p, action, &ctx, &format!("meta.{key}"))?;
+    }
+    for id in effect.footnotes.keys() {
+        require(p, Action::EditFootnote, &ctx, &format!("footnote {id}"))?;
     }
     for change in &effect.sponsors {
         let delegation = match change {

@@ -36,8 +36,10 @@ pub(crate) fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, FrameError> {
     let mut decoder = DecoderV1::new(Cursor::new(frame));
     let reader = MessageReader::new(&mut decoder);
     let mut out = Vec::with_capacity(1);
+    let mut read = 0;
     for msg in reader {
         let msg = msg.map_err(|e| FrameError::Malformed(e.to_string()))?;
+        read += 1;
         match msg {
             Message::Sync(SyncMessage::SyncStep1(sv)) => out.push(Incoming::SyncStep1(sv)),
             Message::Sync(SyncMessage::SyncStep2(bytes)) => {
@@ -51,8 +53,10 @@ pub(crate) fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, FrameError> {
             Message::Auth(_) | Message::Custom(..) => {}
         }
     }
-    if out.is_empty() && frame.is_empty() {
-        return Err(FrameError::Malformed("empty frame".into()));
+    // yrs's reader stops silently at a message cut short; a frame that
+    // yields no message at all is therefore empty or truncated.
+    if read == 0 {
+        return Err(FrameError::Malformed("empty or truncated message".into()));
     }
     Ok(out)
 }

@@ -320,15 +320,17 @@ impl Room {
     }
 }
 
-/// True when the update carries no insertion the document lacks and no deletion.
+/// True when the update carries no insertion the document lacks and no
+/// deletion: a resync of what the server already has. (`Update::state_vector`
+/// only counts runs that start at clock 0, so it cannot answer this.)
 fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
     if !update.delete_set().is_empty() {
         return false;
     }
-    update
-        .state_vector()
-        .iter()
-        .all(|(client, clock)| doc_sv.get(client) >= *clock)
+    update.insertions(true).iter().all(|(client, ranges)| {
+        let have = doc_sv.get(client);
+        ranges.iter().all(|r| r.end <= have)
+    })
 }
 
 async fn run(

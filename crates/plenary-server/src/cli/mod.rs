@@ -30,6 +30,8 @@ enum Command {
     Import(serve::ImportArgs),
     /// Export a stored document or a text file as text, Markdown, HTML, Akoma Ntoso or JSON.
     Export(serve::ExportArgs),
+    /// Load-test a y-protocols server: N clients, K typists, latency and throughput.
+    Bench(plenary_bench::BenchArgs),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -39,6 +41,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Token(args) => token::token(args),
         Command::Import(args) => serve::import(args),
         Command::Export(args) => serve::export(args),
+        Command::Bench(args) => plenary_bench::run(args).map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -48,7 +48,7 @@ async fn the_handshake_refuses_bad_tokens_with_a_reason() {
         }, "none"),
         ("wrong secret", plenary_auth::Minter::hs256(b"another-secret-another-secret-another-secret").unwrap().mint(&base).unwrap(), "signature"),
         ("expired", sign(&Claims { exp: base.iat - 3600, iat: base.iat - 7200, ..base.clone() }), "expired"),
-        ("not yet valid", sign(&Claims { nbf: Some(base.iat + 3600), ..base.clone() }), "not yet valid"),
+        ("not yet valid", sign(&Claims { nbf: Some(base.iat + 3600), ..base.clone() }), "not valid before"),
         ("wrong audience", sign(&Claims { aud: "someone-else".into(), ..base.clone() }), "audience"),
         ("wrong issuer", sign(&Claims { iss: "evil".into(), ..base.clone() }), "issuer"),
         ("tampered claims", {

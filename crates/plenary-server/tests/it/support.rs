@@ -73,8 +73,10 @@ fn paragraph_map<T: ReadTxn>(arr: &ArrayRef, txn: &T, index: u32) -> MapRef {
     }
 }
 
-fn paragraph_text_ref<T: ReadTxn>(doc: &yrs::Doc, txn: &T, index: u32) -> TextRef {
-    let m = paragraph_map(&paragraphs(doc), txn, index);
+/// `doc.get_or_insert_*` opens a write transaction: always get the root
+/// before opening a read transaction.
+fn paragraph_text_ref<T: ReadTxn>(arr: &ArrayRef, txn: &T, index: u32) -> TextRef {
+    let m = paragraph_map(arr, txn, index);
     match m.get(txn, "text") {
         Some(Out::YText(t)) => t,
         other => panic!("paragraph {index} has no text: {other:?}"),
@@ -83,8 +85,9 @@ fn paragraph_text_ref<T: ReadTxn>(doc: &yrs::Doc, txn: &T, index: u32) -> TextRe
 
 /// The plain text of the paragraph at `index`.
 pub fn text_of(doc: &yrs::Doc, index: u32) -> String {
+    let arr = paragraphs(doc);
     let txn = doc.transact();
-    paragraph_text_ref(doc, &txn, index).get_string(&txn)
+    paragraph_text_ref(&arr, &txn, index).get_string(&txn)
 }
 
 /// All paragraph texts, in order.
@@ -94,9 +97,10 @@ pub fn all_texts(doc: &yrs::Doc) -> Vec<String> {
 
 /// Types `s` at character `pos` of paragraph `index` (one transaction).
 pub fn type_at(doc: &yrs::Doc, index: u32, pos: u32, s: &str) {
+    let arr = paragraphs(doc);
     let text = {
         let txn = doc.transact();
-        paragraph_text_ref(doc, &txn, index)
+        paragraph_text_ref(&arr, &txn, index)
     };
     let mut txn = doc.transact_mut();
     text.insert(&mut txn, pos, s);
@@ -104,26 +108,29 @@ pub fn type_at(doc: &yrs::Doc, index: u32, pos: u32, s: &str) {
 
 /// Appends `s` to paragraph `index`.
 pub fn append(doc: &yrs::Doc, index: u32, s: &str) {
+    let arr = paragraphs(doc);
     let len = {
         let txn = doc.transact();
-        paragraph_text_ref(doc, &txn, index).len(&txn)
+        paragraph_text_ref(&arr, &txn, index).len(&txn)
     };
     type_at(doc, index, len, s);
 }
 
 /// Writes a field of the paragraph map at `index` (e.g. `status`).
 pub fn set_field(doc: &yrs::Doc, index: u32, key: &str, value: &str) {
+    let arr = paragraphs(doc);
     let m = {
         let txn = doc.transact();
-        paragraph_map(&paragraphs(doc), &txn, index)
+        paragraph_map(&arr, &txn, index)
     };
     let mut txn = doc.transact_mut();
     m.insert(&mut txn, key.to_string(), value.to_string());
 }
 
 pub fn field(doc: &yrs::Doc, index: u32, key: &str) -> Option<String> {
+    let arr = paragraphs(doc);
     let txn = doc.transact();
-    let m = paragraph_map(&paragraphs(doc), &txn, index);
+    let m = paragraph_map(&arr, &txn, index);
     match m.get(&txn, key) {
         Some(Out::Any(yrs::Any::String(s))) => Some(s.to_string()),
         _ => None,

@@ -183,10 +183,10 @@ async fn a_slow_reader_is_dropped_and_others_are_not_delayed() {
 
     // Big updates fill its socket buffers, then its queue.
     let mut worst = Duration::ZERO;
-    for i in 0..60 {
+    for i in 0..100 {
         let marker = format!(" m{i}");
         let start = Instant::now();
-        append(chair.doc(), 5 + (i % 8), &format!("{}{marker}", "y".repeat(64 * 1024)));
+        append(chair.doc(), 5 + (i % 8), &format!("{}{marker}", "y".repeat(256 * 1024)));
         fast.wait_until(WAIT, |d| text_of(d, 5 + (i % 8)).ends_with(&marker)).await.unwrap();
         worst = worst.max(start.elapsed());
     }
