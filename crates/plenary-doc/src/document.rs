@@ -200,6 +200,14 @@ impl ResolutionDoc {
         self.roots.read(&self.doc.transact())
     }
 
+    /// The typed view with provisional labels (`OP3bis`) against the base
+    /// order stored at the last named version.
+    pub fn resolution_with_base(&self, base: Option<&BaseOrder>) -> Resolution {
+        let mut r = self.resolution();
+        crate::numbering::number_paragraphs(&mut r.paragraphs, base);
+        r
+    }
+
     pub fn mode(&self) -> Mode {
         self.roots.read_meta(&self.doc.transact()).mode
     }

@@ -86,6 +86,18 @@ fn paragraphs_insert_move_delete_keep_stable_ids() {
     assert_eq!(op3.text[0], italic("Requests"));
     d.delete_paragraph("op1").unwrap();
     assert_eq!(ids(&d), ["pp1", "pp2", "op3", id.as_str(), "op2"]);
+    // against the base order of the start, the new paragraph is provisional,
+    // named after the base paragraph it now follows (OP3, moved up)
+    let base = ResolutionDoc::from_resolution(&sample(2, 3))
+        .unwrap()
+        .base_order();
+    let labels: Vec<String> = d
+        .resolution_with_base(Some(&base))
+        .paragraphs
+        .into_iter()
+        .map(|p| p.label)
+        .collect();
+    assert_eq!(labels, ["PP1", "PP2", "OP3", "OP3bis", "OP2"]);
     // a second insert gets a different id
     let (id2, _) = d
         .insert_paragraph(Position::End, ParagraphKind::Operative, 0, &[])
