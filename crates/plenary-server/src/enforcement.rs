@@ -181,6 +181,12 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
     for (id, pe) in &effect.paragraphs {
         touched.push(id.clone());
         let target = name(id);
+        if pe.duplicate {
+            // Two concurrent moves of one paragraph would leave two copies.
+            return Err(format!(
+                "{target}: this paragraph was moved concurrently by someone else; reload and move it again [structure.duplicate]"
+            ));
+        }
         if pe.is_move() {
             require(p, Action::MoveParagraph, &ctx, &target)?;
         } else if pe.inserted.is_some() {
