@@ -228,3 +228,25 @@ async fn sigterm_closes_connections_with_going_away_and_keeps_everything() {
     let again = connect(&server, "term", &Who::observer()).await;
     again.wait_until(WAIT, |d| paragraph_count(d) == 13 && text_of(d, 5).ends_with(" before shutdown")).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_idle_room_unloads_and_reloads_with_everything() {
+    let server = server_with(&["--room-idle-secs", "1"]);
+    let chair = seeded(&server, "idle").await;
+    append(chair.doc(), 5, " kept");
+    let reader = connect(&server, "idle", &Who::observer()).await;
+    reader.wait_until(WAIT, |d| text_of(d, 5).ends_with(" kept")).await.unwrap();
+    chair.close().await;
+    reader.close().await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let m = http_get(&format!("{}/metrics", server.http_url())).await;
+        if m.contains("plenary_rooms_loaded 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "room never unloaded: {m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = connect(&server, "idle", &Who::observer()).await;
+    again.wait_until(WAIT, |d| paragraph_count(d) == 13 && text_of(d, 5).ends_with(" kept")).await.unwrap();
+}
