@@ -1,0 +1,3 @@
+#!/bin/sh
+# Scenario replay: see BENCHMARKS.md.
+exec "$(dirname "$0")/run.py" replay "$@"

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Benchmark scenarios for Plenary side by side with the Yjs reference servers.
+
+One command per scenario (see BENCHMARKS.md):
+  bench/run.py fanout   # (a) 1 document, 200 and 500 clients, 20 and 50 typists at 5 updates/s
+  bench/run.py rooms    # (b) 500 documents x 4 clients
+  bench/run.py cold     # (c) first sync of a document with 100 000 logged updates after a restart
+  bench/run.py replay   # (d) materialise 100 points of history (pending: no history API yet)
+
+Reference servers are installed with npm into a temporary directory at run time;
+nothing of theirs is committed. Results go to bench/results/<scenario>.json and
+a Markdown table on stdout; `fanout` also draws bench/results/fanout-latency.png.
+"""
+import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-bench")
+PLENARY = os.environ.get("PLENARY_BIN", os.path.join(TARGET, "release", "plenary"))
+BASELINE = os.environ.get("BASELINE_BIN", os.path.join(TARGET, "release", "bench-baseline"))
+RESULTS = os.path.join(ROOT, "bench", "results")
+SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
+NPM_PACKAGES = ["y-websocket-server-ref@npm:y-websocket@1.5.4", "@hocuspocus/server@3", "yjs@13", "ws@8"]
+SERVERS = ["plenary", "y-websocket", "hocuspocus", "baseline"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def build():
+    if not os.environ.get("PLENARY_BIN"):
+        subprocess.run(["cargo", "build", "--release", "-p", "plenary-server", "-p", "plenary-bench"],
+                       cwd=ROOT, check=True, env={**os.environ, "CARGO_TARGET_DIR": TARGET})
+
+
+def npm_install(workdir):
+    subprocess.run(["npm", "init", "-y"], cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", *NPM_PACKAGES], cwd=workdir, check=True)
+    shutil.copy(os.path.join(ROOT, "bench", "hocuspocus-server.js"), workdir)
+
+
+class Server:
+    """A server under test: started fresh for every measurement."""
+
+    def __init__(self, kind, workdir, data_dir=None):
+        self.kind, self.workdir = kind, workdir
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="plenary-bench-data-")
+        self.env = {**os.environ, "PLENARY_JWT_SECRET": SECRET, "RUST_LOG": "warn"}
+        self.token = None
+        self.protocol = {"hocuspocus": "hocuspocus", "baseline": "relay"}.get(kind, "yws")
+
+    def start(self):
+        if self.kind == "plenary":
+            cmd = [PLENARY, "serve", "--dev", "--port", "0", "--data-dir", self.data_dir]
+            self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            port = self._read_port()
+            self.url = f"ws://127.0.0.1:{port}/sync"
+            self.token = subprocess.run([PLENARY, "token", "--role", "chair", "--name", "bench", "--data-dir", self.data_dir],
+                                        env=self.env, check=True, capture_output=True, text=True).stdout.strip()
+        elif self.kind == "baseline":
+            self.proc = subprocess.Popen([BASELINE, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.url = f"ws://127.0.0.1:{self._read_port()}/sync"
+        else:
+            port = free_port()
+            script = "node_modules/y-websocket-server-ref/bin/server.js" if self.kind == "y-websocket" else "hocuspocus-server.js"
+            env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "NODE_ENV": "production"}
+            self.proc = subprocess.Popen(["node", script], cwd=self.workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_port(port)
+            self.url = f"ws://127.0.0.1:{port}" + ("/sync" if self.kind == "y-websocket" else "")
+        return self
+
+    def _read_port(self):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            m = re.search(r"listening on http://[\d.]+:(\d+)", line or "")
+            if m:
+                return int(m.group(1))
+            if not line and self.proc.poll() is not None:
+                break
+        raise RuntimeError(f"{self.kind} did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def bench(server, out_json, *extra):
+    cmd = [PLENARY, "bench", "--url", server.url, "--protocol", server.protocol, "--pid", str(server.proc.pid),
+           "--label", server.kind, "--json", out_json, *map(str, extra)]
+    if server.token:
+        cmd += ["--token", server.token]
+    print("$", " ".join(c if not server.token or c != server.token else "$TOKEN" for c in cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    with open(out_json) as f:
+        return json.load(f)
+
+
+def load_table(rows):
+    head = "| server | clients | typists | docs | sent | deliveries/s | delivered | p50 ms | p95 ms | p99 ms | max ms | conn err | RSS MB | CPU % |"
+    lines = [head, "|" + "---|" * head.count("|")[:-1] if False else "|" + "|".join(["---"] * 14) + "|"]
+    for r in rows:
+        s = r.get("server") or {}
+        l = r["latency"]
+        err = r["connect_errors"] + r["unsynced"] + r["dropped"]
+        lines.append(f"| {r['label']} | {r['clients']} | {r['typists']} | {r['docs']} | {r['updates_sent']} | {r['deliveries_per_s']:.0f} | "
+                     f"{r['delivery_ratio']*100:.1f} % | {l['p50_ms']:.2f} | {l['p95_ms']:.2f} | {l['p99_ms']:.2f} | {l['max_ms']:.1f} | {err} | "
+                     f"{s.get('peak_rss_mb', 0):.0f} | {s.get('cpu_percent', 0):.0f} |")
+    return "\n".join(lines)
+
+
+def ratio_table(rows):
+    """Plenary against each other server, per point: deliveries/s ratio and p99 ratio."""
+    out = ["| clients/typists | vs | deliveries/s ratio (Plenary/other) | p99 ratio (Plenary/other) |", "|---|---|---|---|"]
+    points = sorted({(r["clients"], r["typists"], r["docs"]) for r in rows})
+    for p in points:
+        at = {r["label"]: r for r in rows if (r["clients"], r["typists"], r["docs"]) == p}
+        me = at.get("plenary")
+        if not me:
+            continue
+        for other in SERVERS[1:]:
+            o = at.get(other)
+            if not o:
+                continue
+            dr = me["deliveries_per_s"] / o["deliveries_per_s"] if o["deliveries_per_s"] else float("nan")
+            lr = me["latency"]["p99_ms"] / o["latency"]["p99_ms"] if o["latency"]["p99_ms"] else float("nan")
+            out.append(f"| {p[0]}/{p[1]} ({p[2]} docs) | {other} | {dr:.2f} | {lr:.2f} |")
+    return "\n".join(out)
+
+
+def plot(rows, path):
+    try:
+        import matplotlib
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"], check=True)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=False)
+    for ax, pct in zip(axes, ["p50_ms", "p95_ms", "p99_ms"]):
+        for label in SERVERS:
+            pts = sorted((r["clients"], r["latency"][pct]) for r in rows if r["label"] == label and r["docs"] == 1)
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
+        ax.set_title(f"{pct[:3]} latency, 1 document, 10 % typing at 5/s")
+        ax.set_xlabel("clients")
+        ax.set_ylabel("ms")
+        ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def scenario_load(name, points, servers, duration, workdir):
+    rows = []
+    for clients, typists, docs, rate in points:
+        for kind in servers:
+            srv = Server(kind, workdir).start()
+            try:
+                time.sleep(1)
+                out = os.path.join(RESULTS, f"{name}-{kind}-{docs}x{clients}-{typists}.json")
+                r = bench(srv, out, "--docs", docs, "--clients", clients, "--typists", typists, "--rate", rate, "--duration", duration)
+                rows.append(r)
+            except subprocess.CalledProcessError as e:
+                print(f"!! {kind} {clients}/{typists}: {e}", flush=True)
+            finally:
+                srv.stop()
+            time.sleep(1)
+    with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    print()
+    print(load_table(rows))
+    print()
+    print(ratio_table(rows))
+    return rows
+
+
+def scenario_cold(workdir, updates):
+    data = tempfile.mkdtemp(prefix="plenary-bench-cold-")
+    srv = Server("plenary", workdir, data_dir=data).start()
+    try:
+        fill = bench(srv, os.path.join(RESULTS, "cold-fill.json"), "--mode", "fill", "--updates", updates, "--doc-prefix", "cold")
+    finally:
+        srv.stop()
+    srv = Server("plenary", workdir, data_dir=data).start()
+    try:
+        first = bench(srv, os.path.join(RESULTS, "cold-first-sync.json"), "--mode", "first-sync", "--repeat", 3, "--doc-prefix", "cold")
+    finally:
+        srv.stop()
+    print(f"\nfill: {fill['updates']} updates at {fill['updates_per_s']:.0f}/s; first sync after restart (ms): {first['first_sync_ms']}, "
+          f"state {first['step2_bytes']} bytes")
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay"])
+    ap.add_argument("--duration", type=float, default=15)
+    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--points", default="200:20,500:50", help="fanout: clients:typists,…")
+    ap.add_argument("--updates", type=int, default=100_000)
+    ap.add_argument("--no-build", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(RESULTS, exist_ok=True)
+    if a.scenario == "replay":
+        print("(d) replay is pending: Plenary has no history API yet (see BENCHMARKS.md).")
+        return
+    if not a.no_build:
+        build()
+    workdir = tempfile.mkdtemp(prefix="plenary-bench-npm-")
+    try:
+        servers = a.servers.split(",")
+        if any(s in ("y-websocket", "hocuspocus") for s in servers):
+            npm_install(workdir)
+        if a.scenario == "fanout":
+            pts = [(int(c), int(t), 1, 5) for c, t in (p.split(":") for p in a.points.split(","))]
+            rows = scenario_load("fanout", pts, servers, a.duration, workdir)
+            plot(rows, os.path.join(RESULTS, "fanout-latency.png"))
+        elif a.scenario == "rooms":
+            scenario_load("rooms", [(2000, 500, 500, 2)], servers, a.duration, workdir)
+        elif a.scenario == "cold":
+            scenario_cold(workdir, a.updates)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// How frames are laid out on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// Plain y-protocols, one document per socket at `<url>/<doc>` (Plenary, y-websocket).
+    Yws,
+    /// Hocuspocus: every message prefixed by the document name, an auth message first.
+    Hocuspocus,
+    /// y-protocols frames to a relay that keeps no document (`bench-baseline`):
+    /// nobody answers sync step 1, so clients do not wait for a sync.
+    Relay,
+}
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Typists type, everyone receives: fan-out throughput and latency.
+    Load,
+    /// One client writes `--updates` small updates into one document, as fast as acknowledged.
+    Fill,
+    /// Time from connect to the first applied sync step 2 (run after a restart: cold load).
+    FirstSync,
+}
+
+/// `plenary bench`: a load generator for any y-protocols server.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Server url without the document, e.g. ws://127.0.0.1:8080/sync.
+    #[arg(long)]
+    pub url: String,
+    #[arg(long, value_enum, default_value = "yws")]
+    pub protocol: Protocol,
+    #[arg(long, value_enum, default_value = "load")]
+    pub mode: Mode,
+    /// Number of documents; clients are spread round-robin over them.
+    #[arg(long, default_value_t = 1)]
+    pub docs: usize,
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+    /// How many of the clients type (spread round-robin over the documents).
+    #[arg(long, default_value_t = 1)]
+    pub typists: usize,
+    /// Updates per second per typist.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Seconds of typing.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Appended as `?token=`.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Server process to sample RSS and CPU from (/proc).
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Also write the report here as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Label of the server in the report.
+    #[arg(long, default_value = "server")]
+    pub label: String,
+    /// Document name prefix (default: a fresh one per run).
+    #[arg(long)]
+    pub doc_prefix: Option<String>,
+    /// Fill mode: number of updates to write.
+    #[arg(long, default_value_t = 100_000)]
+    pub updates: usize,
+    /// First-sync mode: how many successive connections to time.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Concurrent connection attempts while opening clients.
+    #[arg(long, default_value_t = 64)]
+    pub connect_parallelism: usize,
+}

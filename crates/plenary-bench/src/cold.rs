@@ -1,0 +1,161 @@
+//! Cold load: fill one document with many small updates, restart the
+//! server, then time the first sync.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use yrs::block::ClientID;
+use yrs::{ReadTxn, Transact};
+
+use crate::args::BenchArgs;
+use crate::connection;
+use crate::error::BenchError;
+use crate::latency::Registry;
+use crate::procstat;
+use crate::report::{ColdFigures, Report};
+use crate::typing::{self, Typist};
+use crate::wire::Framing;
+
+/// Updates sent before waiting for the server to have taken them all.
+const WINDOW: usize = 200;
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn doc_name(args: &BenchArgs) -> String {
+    format!("{}-0", crate::load::doc_prefix(args))
+}
+
+pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
+    let doc = doc_name(args);
+    let framing = Framing {
+        protocol: args.protocol,
+        doc: doc.clone(),
+    };
+    let id = 1 + u64::from(rand::random::<u32>());
+    let registry = Arc::new(Registry::default());
+    let (stop_tx, stop) = watch::channel(false);
+    let connect = |typist| {
+        connection::open(
+            &args.url,
+            args.token.as_deref(),
+            framing.clone(),
+            typist,
+            registry.clone(),
+            stop.clone(),
+        )
+    };
+    let no_connection = |reason: String| BenchError::NoConnection {
+        url: args.url.clone(),
+        reason,
+    };
+    let writer = connect(Some((id, typing::new_doc(id))))
+        .await
+        .map_err(no_connection)?;
+    // The observer's document tells when the server has passed everything on.
+    let observer = connect(Some((id + 1, typing::new_doc(id + 1))))
+        .await
+        .map_err(no_connection)?;
+    for c in [&writer, &observer] {
+        if tokio::time::timeout(STEP_TIMEOUT, c.wait_synced()).await != Ok(true) {
+            return Err(BenchError::SyncTimeout(doc.clone()));
+        }
+    }
+    let (Some(wdoc), Some(odoc)) = (writer.doc.clone(), observer.doc.clone()) else {
+        return Err(BenchError::Args(
+            "typist connections carry documents".into(),
+        ));
+    };
+    if let Some(update) = typing::seed(&wdoc) {
+        writer.send(framing.update(&update));
+    }
+    let started = Instant::now();
+    let cpu = args.pid.and_then(|pid| procstat::cpu_mark(pid, started));
+    let mut typist = Typist::new(id, "filler".into());
+    let mut rng = rand::SeedableRng::seed_from_u64(7);
+    let mut written = 0;
+    while written < args.updates {
+        let mut end = 0;
+        for _ in 0..WINDOW.min(args.updates - written) {
+            let Some(edit) = typist.edit(&wdoc, &mut rng) else {
+                break;
+            };
+            writer.send(framing.update(&edit.update));
+            end = edit.end_clock;
+            written += 1;
+        }
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while odoc.transact().state_vector().get(&ClientID::new(id)) < end {
+            if Instant::now() > deadline {
+                return Err(BenchError::SyncTimeout(doc));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let server = match (args.pid, cpu) {
+        (Some(pid), Some(mark)) => procstat::usage(pid, mark, Instant::now()),
+        _ => None,
+    };
+    stop_tx.send_replace(true);
+    writer.finish().await;
+    observer.finish().await;
+    Ok(Report::Cold(ColdFigures {
+        label: args.label.clone(),
+        doc,
+        mode: "fill".into(),
+        updates: written,
+        updates_per_s: written as f64 / elapsed,
+        first_sync_ms: Vec::new(),
+        step2_bytes: 0,
+        server,
+    }))
+}
+
+pub(crate) async fn first_sync(args: &BenchArgs) -> Result<Report, BenchError> {
+    let doc = doc_name(args);
+    let framing = Framing {
+        protocol: args.protocol,
+        doc: doc.clone(),
+    };
+    let registry = Arc::new(Registry::default());
+    let mut times = Vec::new();
+    let mut step2_bytes = 0;
+    for _ in 0..args.repeat.max(1) {
+        let (stop_tx, stop) = watch::channel(false);
+        let started = Instant::now();
+        let conn = connection::open(
+            &args.url,
+            args.token.as_deref(),
+            framing.clone(),
+            None,
+            registry.clone(),
+            stop,
+        )
+        .await
+        .map_err(|reason| BenchError::NoConnection {
+            url: args.url.clone(),
+            reason,
+        })?;
+        if tokio::time::timeout(STEP_TIMEOUT, conn.wait_synced()).await != Ok(true) {
+            return Err(BenchError::SyncTimeout(doc));
+        }
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        stop_tx.send_replace(true);
+        let tally = conn.finish().await;
+        step2_bytes = tally.step2_bytes;
+    }
+    let server = args.pid.and_then(|pid| {
+        let now = Instant::now();
+        procstat::usage(pid, procstat::cpu_mark(pid, now)?, now)
+    });
+    Ok(Report::Cold(ColdFigures {
+        label: args.label.clone(),
+        doc,
+        mode: "first-sync".into(),
+        updates: 0,
+        updates_per_s: 0.0,
+        first_sync_ms: times,
+        step2_bytes,
+        server,
+    }))
+}

@@ -1,0 +1,150 @@
+//! Results as a table for people and JSON for the scripts and the plot.
+
+use serde::Serialize;
+
+use crate::latency::Percentiles;
+use crate::procstat::ServerUsage;
+
+/// Figures of the fan-out scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadFigures {
+    pub label: String,
+    pub protocol: String,
+    pub url: String,
+    pub docs: usize,
+    pub clients: usize,
+    pub typists: usize,
+    pub rate: f64,
+    pub duration_s: f64,
+    /// Connections that could not be opened.
+    pub connect_errors: usize,
+    /// Connections that never received sync step 2.
+    pub unsynced: usize,
+    /// Connections the server closed or broke during the run.
+    pub dropped: usize,
+    pub first_error: Option<String>,
+    pub updates_sent: u64,
+    pub awareness_sent: u64,
+    pub update_frames_received: u64,
+    /// Typist updates seen by another member of the document (one latency sample each).
+    pub deliveries: u64,
+    pub expected_deliveries: u64,
+    pub delivery_ratio: f64,
+    pub deliveries_per_s: f64,
+    pub awareness_received: u64,
+    pub denied: u64,
+    pub latency: Percentiles,
+    pub server: Option<ServerUsage>,
+}
+
+/// Figures of the fill and first-sync modes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColdFigures {
+    pub label: String,
+    pub doc: String,
+    pub mode: String,
+    /// Fill: updates written and accepted per second (seen by an observer).
+    pub updates: usize,
+    pub updates_per_s: f64,
+    /// First sync: milliseconds from opening the socket to sync step 2, per attempt.
+    pub first_sync_ms: Vec<f64>,
+    pub step2_bytes: usize,
+    pub server: Option<ServerUsage>,
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Report {
+    Load(LoadFigures),
+    Cold(ColdFigures),
+}
+
+impl Report {
+    /// A plain-text table.
+    pub fn table(&self) -> String {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        let mut row = |k: &str, v: String| rows.push((k.to_string(), v));
+        match self {
+            Report::Load(f) => {
+                row("server", format!("{} ({}) {}", f.label, f.protocol, f.url));
+                row(
+                    "shape",
+                    format!(
+                        "{} docs, {} clients, {} typists at {}/s, {:.1} s",
+                        f.docs, f.clients, f.typists, f.rate, f.duration_s
+                    ),
+                );
+                row(
+                    "connection errors",
+                    format!(
+                        "{} failed, {} unsynced, {} dropped",
+                        f.connect_errors, f.unsynced, f.dropped
+                    ),
+                );
+                row(
+                    "updates sent",
+                    format!("{} (+{} awareness)", f.updates_sent, f.awareness_sent),
+                );
+                row(
+                    "deliveries",
+                    format!(
+                        "{} of {} expected ({:.1} %)",
+                        f.deliveries,
+                        f.expected_deliveries,
+                        f.delivery_ratio * 100.0
+                    ),
+                );
+                row("deliveries/s", format!("{:.0}", f.deliveries_per_s));
+                let l = &f.latency;
+                row(
+                    "latency ms",
+                    format!(
+                        "p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}  mean {:.2}",
+                        l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.mean_ms
+                    ),
+                );
+                row("awareness received", f.awareness_received.to_string());
+                if f.denied > 0 {
+                    row("permission denied", f.denied.to_string());
+                }
+                if let Some(e) = &f.first_error {
+                    row("first error", e.clone());
+                }
+                server_rows(&mut row, f.server.as_ref());
+            }
+            Report::Cold(f) => {
+                row("server", format!("{} doc {}", f.label, f.doc));
+                row("mode", f.mode.clone());
+                if f.updates > 0 {
+                    row(
+                        "updates",
+                        format!("{} at {:.0}/s", f.updates, f.updates_per_s),
+                    );
+                }
+                if !f.first_sync_ms.is_empty() {
+                    let list: Vec<String> =
+                        f.first_sync_ms.iter().map(|m| format!("{m:.1}")).collect();
+                    row("first sync ms", list.join(", "));
+                    row("sync step 2 bytes", f.step2_bytes.to_string());
+                }
+                server_rows(&mut row, f.server.as_ref());
+            }
+        }
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|(k, v)| format!("{k:<width$}  {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn server_rows(row: &mut impl FnMut(&str, String), server: Option<&ServerUsage>) {
+    if let Some(s) = server {
+        row(
+            "server rss",
+            format!("{:.1} MB (peak {:.1} MB)", s.rss_mb, s.peak_rss_mb),
+        );
+        row("server cpu", format!("{:.0} %", s.cpu_percent));
+    }
+}
