@@ -1,0 +1,158 @@
+//! Materialising an arbitrary point of a 100 000-entry history, and what the history costs in
+//! storage per entry, on the embedded store.
+//!
+//! `CARGO_TARGET_DIR=/work/target-history cargo bench -p plenary-history --bench replay`
+//!
+//! The history: the fixture imported, then 100 000 small edits by three delegations over its
+//! operative paragraphs (a word inserted, the next entry deletes it again; every 500th a status
+//! change), the shape of a long negotiation. The store directory is on /dev/shm when it exists
+//! (the embedded store fsyncs every append; filling the log is not what is measured).
+
+#![allow(clippy::unwrap_used)] // a benchmark that fails should stop loudly
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use plenary_doc::{ResolutionDoc, Status, import_text};
+use plenary_history::{DEFAULT_CHECKPOINT_DISTANCE, History};
+use plenary_store::{EmbeddedStore, LogEntry, Store};
+
+const ENTRIES: u64 = 100_000;
+const DOC: &str = "bench";
+const SAMPLES: u64 = 40;
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                dir_size(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+#[tokio::main]
+async fn main() {
+    let tmp = if std::path::Path::new("/dev/shm").is_dir() {
+        tempfile::tempdir_in("/dev/shm").unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(tmp.path()).unwrap());
+    let fixture = format!(
+        "{}/../../tests/fixtures/reducing-reoffending-2021-rev1.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let imported = import_text(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let mut doc = ResolutionDoc::from_resolution_with_client_id(1, &imported.resolution).unwrap();
+    let ops: Vec<String> = doc
+        .resolution()
+        .paragraphs
+        .iter()
+        .filter(|p| p.label.starts_with("OP"))
+        .map(|p| p.id.clone())
+        .collect();
+    let entry = |update: Vec<u8>, i: u64| LogEntry {
+        update,
+        user: format!("user-{}", i % 3),
+        delegation: Some(["JPN", "EU", "MEX"][(i % 3) as usize].to_owned()),
+        at_ms: 1_700_000_000_000 + i as i64,
+        paragraphs: vec![],
+        node: "bench".to_owned(),
+    };
+    let start = Instant::now();
+    let mut update_bytes = doc.encode_state().len() as u64;
+    store
+        .append(DOC, &entry(doc.encode_state(), 0))
+        .await
+        .unwrap();
+    for i in 1..ENTRIES {
+        let pid = &ops[(i / 2) as usize % ops.len()];
+        let at = 10 + (i / 2 % 50) as u32;
+        let update = if i % 500 == 0 {
+            let s = if i % 1000 == 0 {
+                Status::Open
+            } else {
+                Status::Bracketed
+            };
+            doc.set_status(pid, s).unwrap()
+        } else if i % 2 == 1 {
+            doc.insert_text(pid, at, "amended ", false).unwrap()
+        } else {
+            doc.delete_text(pid, at, 8).unwrap()
+        };
+        update_bytes += update.len() as u64;
+        store.append(DOC, &entry(update, i)).await.unwrap();
+    }
+    let fill = start.elapsed();
+    let log_size = dir_size(tmp.path());
+    println!(
+        "history: {ENTRIES} entries written in {:.1} s; updates average {:.0} B; store {:.1} MiB = {:.0} B per entry (before checkpoints); final state {} B",
+        fill.as_secs_f64(),
+        update_bytes as f64 / ENTRIES as f64,
+        log_size as f64 / 1048576.0,
+        log_size as f64 / ENTRIES as f64,
+        doc.encode_state().len()
+    );
+
+    // Worst case: no checkpoint at all, the last entry replayed from the beginning.
+    let h = History::new(store.clone()).with_checkpoint_distance(u64::MAX);
+    let t = Instant::now();
+    let m = h.materialize(DOC, ENTRIES).await.unwrap();
+    let full = t.elapsed();
+    assert_eq!(m.replayed, ENTRIES);
+    assert_eq!(m.doc.resolution().paragraphs, doc.resolution().paragraphs);
+    println!(
+        "replay from the beginning (no checkpoint): {:.2} s for {ENTRIES} entries ({:.1} µs/entry)",
+        full.as_secs_f64(),
+        full.as_secs_f64() * 1e6 / ENTRIES as f64
+    );
+
+    // With checkpoints every K entries (written by the first pass over the log).
+    let h = History::new(store.clone());
+    let t = Instant::now();
+    h.materialize(DOC, ENTRIES).await.unwrap();
+    println!(
+        "first pass writing a checkpoint every {DEFAULT_CHECKPOINT_DISTANCE} entries: {:.2} s; store now {:.0} B per entry",
+        t.elapsed().as_secs_f64(),
+        dir_size(tmp.path()) as f64 / ENTRIES as f64
+    );
+    let mut worst = 0f64;
+    let mut total = 0f64;
+    let mut max_replayed = 0;
+    for k in 0..SAMPLES {
+        // spread over the whole log, never on a checkpoint
+        let seq = (k * 2_477 + 1) * 997 % ENTRIES + 1;
+        let t = Instant::now();
+        let m = h.materialize(DOC, seq).await.unwrap();
+        let _ = m.doc.resolution();
+        let s = t.elapsed().as_secs_f64();
+        worst = worst.max(s);
+        total += s;
+        max_replayed = max_replayed.max(m.replayed);
+    }
+    println!(
+        "arbitrary point with checkpoints: mean {:.1} ms, worst {:.1} ms over {SAMPLES} points (at most {max_replayed} entries replayed)",
+        total * 1e3 / SAMPLES as f64,
+        worst * 1e3
+    );
+
+    let t = Instant::now();
+    let a = h.attribution(DOC, ENTRIES).await.unwrap();
+    println!(
+        "attribution of the whole history (replayed from the beginning, then cached): {:.2} s, {} paragraphs",
+        t.elapsed().as_secs_f64(),
+        a.len()
+    );
+    let t = Instant::now();
+    h.attribution(DOC, ENTRIES).await.unwrap();
+    println!(
+        "attribution again (cached): {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+}
