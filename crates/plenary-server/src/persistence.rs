@@ -3,7 +3,7 @@
 //!
 //! Architecture invariants:
 //! - `append` returns only once the entry is durable in the store; the room
-//!   applies and broadcasts only after that.
+//!   broadcasts only after that.
 //! - A snapshot is taken at the *watermark*: the highest sequence number `W`
 //!   such that every entry `<= W` is in the document. The log watch delivers
 //!   every entry in order (this node's too), so `W` is simply the last
@@ -167,25 +167,22 @@ impl Persistence {
         RemoteFeed { log, awareness, node: self.node.clone(), watermark: self.watermark.clone() }
     }
 
-    /// Appends an accepted update, attributed to the session's principal.
-    pub(crate) async fn append(
-        &mut self,
-        name: &str,
-        session: &Session,
-        update: &[u8],
-        paragraphs: Vec<String>,
-    ) -> Result<u64, PersistError> {
-        let entry = LogEntry {
+    /// The log entry of an accepted update, attributed to the session's principal.
+    pub(crate) fn entry(&self, session: &Session, update: &[u8], paragraphs: Vec<String>) -> LogEntry {
+        LogEntry {
             update: update.to_vec(),
             user: session.principal.sub.clone(),
-            delegation: session.principal.delegation.clone(),
+            delegation: Some(session.principal.attribution().to_string()),
             at_ms: now_ms(),
             paragraphs,
             node: self.node.clone(),
-        };
-        match timed(self.store.append(name, &entry)).await {
+        }
+    }
+
+    /// Appends one entry; concurrent appends are group-committed by the store.
+    pub(crate) async fn append(&self, name: &str, entry: &LogEntry) -> Result<u64, PersistError> {
+        match timed(self.store.append(name, entry)).await {
             Ok(seq) => {
-                self.appended_since_snapshot += 1;
                 self.state.store_healthy(true);
                 Ok(seq)
             }
@@ -195,6 +192,11 @@ impl Persistence {
                 Err(e)
             }
         }
+    }
+
+    /// Counts entries appended since the last snapshot.
+    pub(crate) fn appended(&mut self, n: u64) {
+        self.appended_since_snapshot += n;
     }
 
     /// Writes a snapshot in the background when enough has changed.

@@ -5,11 +5,13 @@
 //! every accepted update has a single, total order (the order of the log).
 //!
 //! Architecture invariants:
-//! - Every document update a client sends goes through [`Room::accept_update`],
+//! - Every document update a client sends goes through [`Room::accept_updates`],
 //!   and nothing else changes the document but [`Room::apply_remote`] (entries
 //!   another node appended to the shared log). The order there is fixed:
-//!   decode → authorize → append to the log → apply → broadcast. Nothing is
-//!   broadcast or acknowledged that is not in the log.
+//!   decode → authorize → apply → append to the log → broadcast. Nothing is
+//!   broadcast or acknowledged that is not in the log: updates queued
+//!   together are applied in order and group-committed, and nothing else
+//!   runs until the commit returns (see [`Room::accept_updates`]).
 //! - The room never awaits a client: fan-out uses `try_send` on each
 //!   connection's bounded queue, and a connection whose queue is full is
 //!   closed as a slow consumer (it resyncs when it reconnects).
@@ -25,7 +27,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, TransactionMut, Update, UpdateEvent};
 
 use crate::enforcement::{self, Verdict};
-use crate::persistence::{Persistence, PersistError};
+use crate::persistence::Persistence;
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
 use crate::state::ServerState;
@@ -91,7 +93,12 @@ pub(crate) struct Room {
     /// Denials already answered, to reject a resent forbidden update cheaply
     /// and log it once.
     denied: enforcement::DenialCache,
+    /// The document holds changes the store could not keep: unload.
+    poisoned: bool,
 }
+
+/// Updates handled in one group commit at most.
+const MAX_BATCH: usize = 256;
 
 const DELTA_OBSERVER: &str = "plenary-room/deltas";
 
@@ -190,7 +197,7 @@ impl Room {
                 }
                 match msg {
                     Incoming::SyncStep1(sv) => self.sync_step1(conn, &sv),
-                    Incoming::Update { bytes, step2 } => self.accept_update(conn, bytes, step2).await,
+                    Incoming::Update { bytes, step2 } => self.accept_updates(vec![(conn, bytes, step2)]).await,
                     Incoming::Awareness(update) => self.awareness_update(conn, update),
                     Incoming::AwarenessQuery => {
                         if let Ok(update) = self.awareness.update() {
@@ -207,61 +214,80 @@ impl Room {
         self.send_to(conn, protocol::sync_step2(update));
     }
 
-    /// The accepted-update path: decode → authorize → log → apply → broadcast.
-    async fn accept_update(&mut self, conn: ConnId, bytes: Vec<u8>, step2: bool) {
-        let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else { return };
-        let update = match Update::decode_v1(&bytes) {
+    /// Checks one update: `Some(paragraphs touched)` when it may be applied.
+    fn admit(&mut self, conn: ConnId, session: &Session, bytes: &[u8], step2: bool) -> Option<Vec<String>> {
+        let update = match Update::decode_v1(bytes) {
             Ok(u) => u,
             Err(e) => {
                 self.state.metrics.rejected_malformed.inc();
                 self.drop_peer(conn, Some(CloseReason::new(1007, format!("malformed update: {e}"))));
-                return;
+                return None;
             }
         };
         if is_known(&self.doc.doc().transact().state_vector(), &update) {
-            return; // a resync of what we already have: nothing to log or send
+            return None; // a resync of what we already have: nothing to log or send
         }
         // Authorize against the document as it is now, before touching it.
-        let touched = match enforcement::check(&self.doc, &session, &bytes, &mut self.denied) {
-            Verdict::Allow(touched) => touched,
+        match enforcement::check(&self.doc, session, bytes, &mut self.denied) {
+            Verdict::Allow(touched) => Some(touched),
             Verdict::Deny { reason, first_time } => {
                 self.state.metrics.rejected_forbidden.inc();
                 if first_time {
                     tracing::info!(doc = %self.name, user = %session.principal.sub, step2, %reason, "update denied");
                 }
                 self.send_to(conn, protocol::permission_denied(&reason));
-                return;
+                None
             }
             Verdict::Malformed(e) => {
                 self.state.metrics.rejected_malformed.inc();
                 self.drop_peer(conn, Some(CloseReason::new(1007, format!("malformed update: {e}"))));
-                return;
+                None
             }
-        };
-        // Log before anything else sees it.
-        if let Err(e) = self.persistence.append(&self.name, &session, &bytes, touched).await {
-            self.refuse_unavailable(conn, e);
-            return;
         }
-        self.apply(&bytes);
-        self.flush_deltas(Some(conn));
-        self.state.metrics.updates_accepted.inc();
-        self.persistence.after_apply(&self.name, &self.doc);
     }
 
-    /// The store could not keep the update: it is not applied, and the
-    /// client is asked to come back later. Its change stays in its local
-    /// document and is resent by the resync that follows its reconnection,
-    /// so nothing is lost and nothing unsaved is shown to anyone.
-    fn refuse_unavailable(&mut self, conn: ConnId, e: PersistError) {
-        tracing::warn!(doc = %self.name, error = %e, "store unavailable; update refused");
-        self.drop_peer(
-            conn,
-            Some(CloseReason::new(
-                1013,
-                "store unavailable: change not saved; reconnect later to resend it",
-            )),
-        );
+    /// The accepted-update path, for a batch of updates that arrived
+    /// together: each is decoded, authorized and applied in order (a later
+    /// update may build on an earlier one); then the whole batch is appended
+    /// to the log in one group commit; only then is anything broadcast. No
+    /// other command runs in between, so nobody can observe (broadcast or
+    /// sync step 2) a change before it is durable. If the store fails, the
+    /// room holds changes it could not keep: it closes every connection
+    /// (1013; clients resend on reconnection) and unloads without a snapshot.
+    async fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
+        let mut accepted = Vec::with_capacity(batch.len());
+        for (conn, bytes, step2) in batch {
+            let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else { continue };
+            let Some(touched) = self.admit(conn, &session, &bytes, step2) else { continue };
+            self.apply(&bytes);
+            let deltas = std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
+            let entry = self.persistence.entry(&session, &bytes, touched);
+            accepted.push((conn, entry, deltas));
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let appends = accepted.iter().map(|(_, entry, _)| self.persistence.append(&self.name, entry));
+        let results = futures_util::future::join_all(appends).await;
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            tracing::warn!(doc = %self.name, error = %e, "store unavailable; updates refused, room unloading");
+            self.poisoned = true;
+            for id in self.peers.keys().copied().collect::<Vec<_>>() {
+                self.drop_peer(
+                    id,
+                    Some(CloseReason::new(1013, "store unavailable: change not saved; reconnect later to resend it")),
+                );
+            }
+            return;
+        }
+        self.persistence.appended(accepted.len() as u64);
+        for (conn, _, deltas) in accepted {
+            for delta in deltas {
+                self.fan_out(delta, Some(conn));
+            }
+            self.state.metrics.updates_accepted.inc();
+        }
+        self.persistence.after_apply(&self.name, &self.doc);
     }
 
     fn apply(&mut self, bytes: &[u8]) {
@@ -273,9 +299,16 @@ impl Room {
     fn flush_deltas(&mut self, except: Option<ConnId>) {
         let deltas = std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
         for delta in deltas {
-            self.state.metrics.deliveries.add(self.peers.len().saturating_sub(except.is_some() as usize) as u64);
-            self.broadcast(Bytes::from(protocol::update(delta)), except);
+            self.fan_out(delta, except);
         }
+    }
+
+    fn fan_out(&mut self, delta: Vec<u8>, except: Option<ConnId>) {
+        self.state
+            .metrics
+            .deliveries
+            .add(self.peers.len().saturating_sub(usize::from(except.is_some())) as u64);
+        self.broadcast(Bytes::from(protocol::update(delta)), except);
     }
 
     /// Applies an entry another node appended to the shared log.
@@ -370,6 +403,7 @@ async fn run(
         deltas,
         persistence,
         denied: enforcement::DenialCache::default(),
+        poisoned: false,
     };
     state.metrics.rooms_loaded.inc();
     let mut shutdown = state.shutdown.clone();
@@ -381,7 +415,30 @@ async fn run(
         tokio::select! {
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
-                room.handle(cmd).await;
+                // Updates queued together are committed together.
+                let mut batch = Vec::new();
+                let mut next = Some(cmd);
+                while let Some(cmd) = next.take() {
+                    match cmd {
+                        RoomCmd::Message { conn, msg: Incoming::Update { bytes, step2 } } if batch.len() < MAX_BATCH => {
+                            batch.push((conn, bytes, step2));
+                            next = rx.try_recv().ok();
+                        }
+                        other => {
+                            if !batch.is_empty() {
+                                room.accept_updates(std::mem::take(&mut batch)).await;
+                            }
+                            room.handle(other).await;
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    room.accept_updates(batch).await;
+                }
+                if room.poisoned {
+                    state.rooms.forget(&name, generation);
+                    break;
+                }
                 idle_since = if room.peers.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
             }
             Some(event) = remote.next() => {
@@ -413,7 +470,9 @@ async fn run(
             }
         }
     }
-    room.persistence.unload(&name, &room.doc).await;
+    if !room.poisoned {
+        room.persistence.unload(&name, &room.doc).await;
+    }
     let _ = room.doc.doc().unobserve_update_v1(DELTA_OBSERVER);
     state.metrics.rooms_loaded.dec();
 }

@@ -1,0 +1,433 @@
+//! The `/api/docs` handlers.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use plenary_auth::{Action, DocContext, DocMode, Principal, Role, authorize};
+use plenary_doc::{Mode, ProposalStatus, Resolution, ResolutionDoc, import_text};
+use plenary_history::{
+    Comparison, ParagraphAttribution, Point, TimelineEntry, compare as compare_states,
+};
+use plenary_store::{LogEntry, Version};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::Api;
+use super::error::{ApiError, ErrorBody};
+use crate::connection::{request_token, unix_now, valid_doc_name};
+
+/// Most timeline entries one request returns.
+const MAX_TIMELINE: usize = 1_000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TokenQuery {
+    /// The JWT, for clients that cannot set `Authorization: Bearer`.
+    token: Option<String>,
+}
+
+/// Verifies the request's token and, for a document route, that it opens the document.
+fn principal(api: &Api, token: Option<String>, headers: &HeaderMap, doc: Option<&str>) -> Result<Principal, ApiError> {
+    let token = request_token(token, headers).ok_or_else(|| {
+        ApiError::unauthorized("missing token: pass Authorization: Bearer <jwt> or ?token=<jwt>")
+    })?;
+    let principal = api
+        .state
+        .verifier
+        .verify(&token, unix_now())
+        .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
+    if let Some(doc) = doc {
+        if !principal.may_open(doc) {
+            return Err(ApiError::forbidden(format!("your token does not open document {doc}")));
+        }
+    }
+    Ok(principal)
+}
+
+/// A resolution document (comment scopes live under `<doc>/comments/…` and are not listed).
+fn is_resolution(name: &str) -> bool {
+    !name.contains('/')
+}
+
+/// A document as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DocSummary {
+    pub name: String,
+    /// The last log position (number of accepted changes).
+    pub seq: u64,
+}
+
+/// The resolution at a log position, paragraphs labelled against the last version before it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DocView {
+    pub name: String,
+    pub seq: u64,
+    /// The typed view of SPEC §2: `meta`, `paragraphs` (with `label`, `number`), `footnotes`,
+    /// `proposals`, `sponsors`.
+    #[schema(value_type = Object)]
+    pub resolution: Resolution,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateDoc {
+    /// Letters, digits, `.`, `_`, `-`.
+    pub name: String,
+    /// The plain text of a UN draft to import; empty document when absent.
+    pub text: Option<String>,
+}
+
+/// `GET /api/docs`: the documents the token opens.
+#[utoipa::path(get, path = "/api/docs", params(TokenQuery),
+    responses((status = 200, body = Vec<DocSummary>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list(
+    State(api): State<Api>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<DocSummary>>, ApiError> {
+    let p = principal(&api, q.token, &headers, None)?;
+    let mut out = Vec::new();
+    for name in api.state.store.list_docs().await? {
+        if is_resolution(&name) && p.may_open(&name) {
+            let seq = api.state.store.last_seq(&name).await?;
+            out.push(DocSummary { name, seq });
+        }
+    }
+    Ok(Json(out))
+}
+
+/// `POST /api/docs`: create a document, optionally importing a draft (chair, secretariat).
+#[utoipa::path(post, path = "/api/docs", params(TokenQuery), request_body = CreateDoc,
+    responses((status = 201, body = DocSummary), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn create(
+    State(api): State<Api>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    Json(body): Json<CreateDoc>,
+) -> Result<(StatusCode, Json<DocSummary>), ApiError> {
+    if !valid_doc_name(&body.name) || !is_resolution(&body.name) {
+        return Err(ApiError::bad_request(
+            "a document name is letters, digits, '.', '_' and '-' (at most 200)",
+        ));
+    }
+    let p = principal(&api, q.token, &headers, Some(&body.name))?;
+    if !matches!(p.role, Role::Chair | Role::Secretariat) {
+        return Err(ApiError::forbidden("only the chair or the secretariat creates documents"));
+    }
+    if api.state.store.doc_exists(&body.name).await? {
+        return Err(ApiError::conflict(format!("document {} already exists", body.name)));
+    }
+    let doc = match body.text.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(text) => {
+            let imported = import_text(text)
+                .map_err(|e| ApiError::bad_request(format!("the text could not be imported: {e}")))?;
+            ResolutionDoc::from_resolution(&imported.resolution)
+                .map_err(|e| ApiError::bad_request(format!("the text could not be imported: {e}")))?
+        }
+        None => ResolutionDoc::new(),
+    };
+    let entry = LogEntry {
+        update: doc.encode_state(),
+        user: p.sub.clone(),
+        delegation: p.delegation.clone(),
+        at_ms: now_ms(),
+        paragraphs: doc.resolution().paragraphs.into_iter().map(|p| p.id).collect(),
+        node: "api".into(),
+    };
+    let seq = api.state.store.append(&body.name, &entry).await?;
+    Ok((StatusCode::CREATED, Json(DocSummary { name: body.name, seq })))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FormatQuery {
+    /// `json` (default), `text`, `markdown`, `html` or `akn` (Akoma Ntoso XML).
+    format: Option<String>,
+}
+
+fn render(name: &str, seq: u64, r: Resolution, format: Option<&str>) -> Result<Response, ApiError> {
+    let (ctype, body) = match format.unwrap_or("json") {
+        "json" => return Ok(Json(DocView { name: name.to_owned(), seq, resolution: r }).into_response()),
+        "text" => ("text/plain; charset=utf-8", plenary_doc::export_text(&r)),
+        "markdown" => ("text/markdown; charset=utf-8", plenary_doc::export_markdown(&r)),
+        "html" => ("text/html; charset=utf-8", plenary_doc::export_html(&r)),
+        "akn" => ("application/akn+xml", plenary_doc::export_akn(&r)),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown format {other:?}: use json, text, markdown, html or akn"
+            )));
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, ctype)], body).into_response())
+}
+
+/// `GET /api/docs/{doc}`: the current document, as JSON or exported.
+#[utoipa::path(get, path = "/api/docs/{doc}", params(("doc" = String, Path), FormatQuery, TokenQuery),
+    responses((status = 200, body = DocView, description = "JSON, or the export as text/markdown/html/xml"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn get_doc(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(f): Query<FormatQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let seq = api.history.resolve(&doc, &Point::Current).await?;
+    let r = api.history.resolution_at(&doc, seq).await?;
+    render(&doc, seq, r, f.format.as_deref())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TimelineQuery {
+    /// Entries after this log position (default 0).
+    after: Option<u64>,
+    /// At most this many (default and maximum 1000).
+    limit: Option<usize>,
+}
+
+/// `GET /api/docs/{doc}/timeline`: who changed which paragraphs when.
+#[utoipa::path(get, path = "/api/docs/{doc}/timeline", params(("doc" = String, Path), TimelineQuery, TokenQuery),
+    responses((status = 200, body = Vec<TimelineEntry>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn timeline(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(t): Query<TimelineQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<TimelineEntry>>, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let limit = t.limit.unwrap_or(MAX_TIMELINE).clamp(1, MAX_TIMELINE);
+    Ok(Json(api.history.timeline(&doc, t.after.unwrap_or(0), limit).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PointQuery {
+    /// After this log entry.
+    seq: Option<u64>,
+    /// As it stood at this time (ms since the Unix epoch).
+    at_ms: Option<i64>,
+    /// At this named version.
+    version: Option<String>,
+}
+
+/// `GET /api/docs/{doc}/state`: the document as it stood at a point (default: now).
+#[utoipa::path(get, path = "/api/docs/{doc}/state", params(("doc" = String, Path), PointQuery, FormatQuery, TokenQuery),
+    responses((status = 200, body = DocView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn state_at(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(pq): Query<PointQuery>,
+    Query(f): Query<FormatQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let point = match (pq.seq, pq.at_ms, pq.version) {
+        (Some(s), None, None) => Point::Seq(s),
+        (None, Some(t), None) => Point::Time(t),
+        (None, None, Some(v)) => Point::Version(v),
+        (None, None, None) => Point::Current,
+        _ => return Err(ApiError::bad_request("give at most one of seq, at_ms and version")),
+    };
+    let seq = api.history.resolve(&doc, &point).await?;
+    let r = api.history.resolution_at(&doc, seq).await?;
+    render(&doc, seq, r, f.format.as_deref())
+}
+
+/// A named version.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VersionView {
+    pub name: String,
+    pub seq: u64,
+    pub at_ms: i64,
+    pub by: String,
+}
+
+impl From<Version> for VersionView {
+    fn from(v: Version) -> Self {
+        VersionView { name: v.name, seq: v.seq, at_ms: v.at_ms, by: v.by }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct NameVersion {
+    /// e.g. `Rev.1`, `as orally revised`.
+    pub name: String,
+}
+
+/// `GET /api/docs/{doc}/versions`.
+#[utoipa::path(get, path = "/api/docs/{doc}/versions", params(("doc" = String, Path), TokenQuery),
+    responses((status = 200, body = Vec<VersionView>), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn versions(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<VersionView>>, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let vs = api.history.versions(&doc).await?;
+    Ok(Json(vs.into_iter().map(VersionView::from).collect()))
+}
+
+fn doc_context(r: &Resolution) -> DocContext {
+    DocContext {
+        mode: match r.meta.mode {
+            Mode::Open => DocMode::Open,
+            Mode::Negotiation => DocMode::Negotiation,
+        },
+        observers_may_comment: false,
+    }
+}
+
+/// `POST /api/docs/{doc}/versions`: name the current log position (chair, secretariat).
+#[utoipa::path(post, path = "/api/docs/{doc}/versions", params(("doc" = String, Path), TokenQuery),
+    request_body = NameVersion,
+    responses((status = 201, body = VersionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn name_version(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    Json(body): Json<NameVersion>,
+) -> Result<(StatusCode, Json<VersionView>), ApiError> {
+    let p = principal(&api, q.token, &headers, Some(&doc))?;
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::bad_request("a version name is 1 to 200 characters"));
+    }
+    let seq = api.history.resolve(&doc, &Point::Current).await?;
+    let current = api.history.resolution_at(&doc, seq).await?;
+    if let Some(denial) = authorize(&p, &Action::NameVersion, &doc_context(&current)).denial() {
+        return Err(ApiError::forbidden(denial.message.clone()));
+    }
+    let v = Version { name: name.to_owned(), seq, at_ms: now_ms(), by: p.sub.clone() };
+    api.state.store.name_version(&doc, &v).await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CompareQuery {
+    /// A log position or a version name.
+    from: String,
+    /// A log position, a version name or `current` (default).
+    to: Option<String>,
+}
+
+/// A comparison and the positions it compared.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CompareView {
+    pub from_seq: u64,
+    pub to_seq: u64,
+    #[serde(flatten)]
+    pub comparison: Comparison,
+}
+
+/// `GET /api/docs/{doc}/compare`: two points paragraph by paragraph, matched by id.
+#[utoipa::path(get, path = "/api/docs/{doc}/compare", params(("doc" = String, Path), CompareQuery, TokenQuery),
+    responses((status = 200, body = CompareView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn compare(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(c): Query<CompareQuery>,
+    headers: HeaderMap,
+) -> Result<Json<CompareView>, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let from_seq = api.history.resolve(&doc, &Point::parse(&c.from)).await?;
+    let to = c.to.unwrap_or_else(|| "current".into());
+    let to_seq = api.history.resolve(&doc, &Point::parse(&to)).await?;
+    let old = api.history.resolution_at(&doc, from_seq).await?;
+    let new = api.history.resolution_at(&doc, to_seq).await?;
+    Ok(Json(CompareView { from_seq, to_seq, comparison: compare_states(&old, &new) }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AtQuery {
+    /// A log position, a version name or `current` (default).
+    at: Option<String>,
+}
+
+/// Authorship of every paragraph's text at a point.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AttributionView {
+    pub seq: u64,
+    pub paragraphs: Vec<ParagraphAttribution>,
+}
+
+/// `GET /api/docs/{doc}/attribution`: who wrote which runs of each paragraph.
+#[utoipa::path(get, path = "/api/docs/{doc}/attribution", params(("doc" = String, Path), AtQuery, TokenQuery),
+    responses((status = 200, body = AttributionView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn attribution(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(a): Query<AtQuery>,
+    headers: HeaderMap,
+) -> Result<Json<AttributionView>, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let at = a.at.unwrap_or_else(|| "current".into());
+    let seq = api.history.resolve(&doc, &Point::parse(&at)).await?;
+    let paragraphs = api.history.attribution(&doc, seq).await?;
+    Ok(Json(AttributionView { seq, paragraphs }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ProposalQuery {
+    /// Only proposals in this status: `pending`, `accepted`, `rejected`, `withdrawn`.
+    status: Option<String>,
+}
+
+/// `GET /api/docs/{doc}/proposals`: the document's proposals, in order of submission.
+#[utoipa::path(get, path = "/api/docs/{doc}/proposals", params(("doc" = String, Path), ProposalQuery, TokenQuery),
+    responses((status = 200, body = Vec<Object>, description = "Proposals as in SPEC §2"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn proposals(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(pq): Query<ProposalQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let status: Option<ProposalStatus> = match pq.status {
+        None => None,
+        Some(s) => Some(serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
+            ApiError::bad_request(format!("unknown status {s:?}: pending, accepted, rejected or withdrawn"))
+        })?),
+    };
+    let seq = api.history.resolve(&doc, &Point::Current).await?;
+    let r = api.history.resolution_at(&doc, seq).await?;
+    let list: Vec<_> = r.proposals.into_iter().filter(|p| status.is_none_or(|s| p.status == s)).collect();
+    Ok(Json(list).into_response())
+}
