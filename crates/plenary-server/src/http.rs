@@ -17,7 +17,8 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
         .route("/sync/{*doc}", get(sync_handler))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(crate::api::router(&state));
     if let Some(dir) = state.config.web_dir.clone() {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }

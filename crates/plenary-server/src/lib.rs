@@ -7,6 +7,7 @@
 //! shutdown signal from the caller, so tests run it on port 0 with a temp
 //! store and stop it deterministically.
 
+mod api;
 mod config;
 mod connection;
 mod document;

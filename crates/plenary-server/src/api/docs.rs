@@ -28,7 +28,12 @@ pub(crate) struct TokenQuery {
 }
 
 /// Verifies the request's token and, for a document route, that it opens the document.
-fn principal(api: &Api, token: Option<String>, headers: &HeaderMap, doc: Option<&str>) -> Result<Principal, ApiError> {
+fn principal(
+    api: &Api,
+    token: Option<String>,
+    headers: &HeaderMap,
+    doc: Option<&str>,
+) -> Result<Principal, ApiError> {
     let token = request_token(token, headers).ok_or_else(|| {
         ApiError::unauthorized("missing token: pass Authorization: Bearer <jwt> or ?token=<jwt>")
     })?;
@@ -37,10 +42,12 @@ fn principal(api: &Api, token: Option<String>, headers: &HeaderMap, doc: Option<
         .verifier
         .verify(&token, unix_now())
         .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
-    if let Some(doc) = doc {
-        if !principal.may_open(doc) {
-            return Err(ApiError::forbidden(format!("your token does not open document {doc}")));
-        }
+    if let Some(doc) = doc
+        && !principal.may_open(doc)
+    {
+        return Err(ApiError::forbidden(format!(
+            "your token does not open document {doc}"
+        )));
     }
     Ok(principal)
 }
@@ -115,17 +122,24 @@ pub(crate) async fn create(
     }
     let p = principal(&api, q.token, &headers, Some(&body.name))?;
     if !matches!(p.role, Role::Chair | Role::Secretariat) {
-        return Err(ApiError::forbidden("only the chair or the secretariat creates documents"));
+        return Err(ApiError::forbidden(
+            "only the chair or the secretariat creates documents",
+        ));
     }
     if api.state.store.doc_exists(&body.name).await? {
-        return Err(ApiError::conflict(format!("document {} already exists", body.name)));
+        return Err(ApiError::conflict(format!(
+            "document {} already exists",
+            body.name
+        )));
     }
     let doc = match body.text.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(text) => {
-            let imported = import_text(text)
-                .map_err(|e| ApiError::bad_request(format!("the text could not be imported: {e}")))?;
-            ResolutionDoc::from_resolution(&imported.resolution)
-                .map_err(|e| ApiError::bad_request(format!("the text could not be imported: {e}")))?
+            let imported = import_text(text).map_err(|e| {
+                ApiError::bad_request(format!("the text could not be imported: {e}"))
+            })?;
+            ResolutionDoc::from_resolution(&imported.resolution).map_err(|e| {
+                ApiError::bad_request(format!("the text could not be imported: {e}"))
+            })?
         }
         None => ResolutionDoc::new(),
     };
@@ -134,11 +148,22 @@ pub(crate) async fn create(
         user: p.sub.clone(),
         delegation: p.delegation.clone(),
         at_ms: now_ms(),
-        paragraphs: doc.resolution().paragraphs.into_iter().map(|p| p.id).collect(),
+        paragraphs: doc
+            .resolution()
+            .paragraphs
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
         node: "api".into(),
     };
     let seq = api.state.store.append(&body.name, &entry).await?;
-    Ok((StatusCode::CREATED, Json(DocSummary { name: body.name, seq })))
+    Ok((
+        StatusCode::CREATED,
+        Json(DocSummary {
+            name: body.name,
+            seq,
+        }),
+    ))
 }
 
 fn now_ms() -> i64 {
@@ -157,9 +182,19 @@ pub(crate) struct FormatQuery {
 
 fn render(name: &str, seq: u64, r: Resolution, format: Option<&str>) -> Result<Response, ApiError> {
     let (ctype, body) = match format.unwrap_or("json") {
-        "json" => return Ok(Json(DocView { name: name.to_owned(), seq, resolution: r }).into_response()),
+        "json" => {
+            return Ok(Json(DocView {
+                name: name.to_owned(),
+                seq,
+                resolution: r,
+            })
+            .into_response());
+        }
         "text" => ("text/plain; charset=utf-8", plenary_doc::export_text(&r)),
-        "markdown" => ("text/markdown; charset=utf-8", plenary_doc::export_markdown(&r)),
+        "markdown" => (
+            "text/markdown; charset=utf-8",
+            plenary_doc::export_markdown(&r),
+        ),
         "html" => ("text/html; charset=utf-8", plenary_doc::export_html(&r)),
         "akn" => ("application/akn+xml", plenary_doc::export_akn(&r)),
         other => {
@@ -212,7 +247,11 @@ pub(crate) async fn timeline(
 ) -> Result<Json<Vec<TimelineEntry>>, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
     let limit = t.limit.unwrap_or(MAX_TIMELINE).clamp(1, MAX_TIMELINE);
-    Ok(Json(api.history.timeline(&doc, t.after.unwrap_or(0), limit).await?))
+    Ok(Json(
+        api.history
+            .timeline(&doc, t.after.unwrap_or(0), limit)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -245,7 +284,11 @@ pub(crate) async fn state_at(
         (None, Some(t), None) => Point::Time(t),
         (None, None, Some(v)) => Point::Version(v),
         (None, None, None) => Point::Current,
-        _ => return Err(ApiError::bad_request("give at most one of seq, at_ms and version")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give at most one of seq, at_ms and version",
+            ));
+        }
     };
     let seq = api.history.resolve(&doc, &point).await?;
     let r = api.history.resolution_at(&doc, seq).await?;
@@ -263,7 +306,12 @@ pub(crate) struct VersionView {
 
 impl From<Version> for VersionView {
     fn from(v: Version) -> Self {
-        VersionView { name: v.name, seq: v.seq, at_ms: v.at_ms, by: v.by }
+        VersionView {
+            name: v.name,
+            seq: v.seq,
+            at_ms: v.at_ms,
+            by: v.by,
+        }
     }
 }
 
@@ -315,14 +363,21 @@ pub(crate) async fn name_version(
     let p = principal(&api, q.token, &headers, Some(&doc))?;
     let name = body.name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("a version name is 1 to 200 characters"));
+        return Err(ApiError::bad_request(
+            "a version name is 1 to 200 characters",
+        ));
     }
     let seq = api.history.resolve(&doc, &Point::Current).await?;
     let current = api.history.resolution_at(&doc, seq).await?;
     if let Some(denial) = authorize(&p, &Action::NameVersion, &doc_context(&current)).denial() {
         return Err(ApiError::forbidden(denial.message.clone()));
     }
-    let v = Version { name: name.to_owned(), seq, at_ms: now_ms(), by: p.sub.clone() };
+    let v = Version {
+        name: name.to_owned(),
+        seq,
+        at_ms: now_ms(),
+        by: p.sub.clone(),
+    };
     api.state.store.name_version(&doc, &v).await?;
     Ok((StatusCode::CREATED, Json(v.into())))
 }
@@ -363,7 +418,11 @@ pub(crate) async fn compare(
     let to_seq = api.history.resolve(&doc, &Point::parse(&to)).await?;
     let old = api.history.resolution_at(&doc, from_seq).await?;
     let new = api.history.resolution_at(&doc, to_seq).await?;
-    Ok(Json(CompareView { from_seq, to_seq, comparison: compare_states(&old, &new) }))
+    Ok(Json(CompareView {
+        from_seq,
+        to_seq,
+        comparison: compare_states(&old, &new),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -422,12 +481,20 @@ pub(crate) async fn proposals(
     principal(&api, q.token, &headers, Some(&doc))?;
     let status: Option<ProposalStatus> = match pq.status {
         None => None,
-        Some(s) => Some(serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
-            ApiError::bad_request(format!("unknown status {s:?}: pending, accepted, rejected or withdrawn"))
-        })?),
+        Some(s) => Some(
+            serde_json::from_value(serde_json::Value::String(s.clone())).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "unknown status {s:?}: pending, accepted, rejected or withdrawn"
+                ))
+            })?,
+        ),
     };
     let seq = api.history.resolve(&doc, &Point::Current).await?;
     let r = api.history.resolution_at(&doc, seq).await?;
-    let list: Vec<_> = r.proposals.into_iter().filter(|p| status.is_none_or(|s| p.status == s)).collect();
+    let list: Vec<_> = r
+        .proposals
+        .into_iter()
+        .filter(|p| status.is_none_or(|s| p.status == s))
+        .collect();
     Ok(Json(list).into_response())
 }

@@ -25,7 +25,10 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        ApiError { status, detail: detail.into() }
+        ApiError {
+            status,
+            detail: detail.into(),
+        }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
@@ -58,7 +61,10 @@ fn kind(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: kind(self.status).to_owned(), detail: self.detail };
+        let body = ErrorBody {
+            error: kind(self.status).to_owned(),
+            detail: self.detail,
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -79,7 +85,10 @@ impl From<StoreError> for ApiError {
             )),
             other => {
                 tracing::error!(error = %other, "store failure in the API");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the document store failed")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the document store failed",
+                )
             }
         }
     }
@@ -93,7 +102,10 @@ impl From<HistoryError> for ApiError {
             | HistoryError::BeyondLog { .. } => Self::not_found(e.to_string()),
             HistoryError::Corrupt { .. } => {
                 tracing::error!(error = %e, "history replay failed");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the stored history of this document is damaged")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the stored history of this document is damaged",
+                )
             }
             HistoryError::Store(s) => s.into(),
         }

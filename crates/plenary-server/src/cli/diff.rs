@@ -20,7 +20,8 @@ pub(crate) struct DiffArgs {
 }
 
 fn import(path: &PathBuf) -> anyhow::Result<plenary_doc::Resolution> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(plenary_doc::import_text(&text)
         .with_context(|| format!("importing {}", path.display()))?
         .resolution)
@@ -60,7 +61,13 @@ fn render(d: &TextDiff) -> String {
         d.deleted.len()
     );
     for m in &d.changed {
-        let _ = writeln!(out, "\nchanged {} -> {}:\n  {}", m.old_label, m.new_label, inline(m));
+        let _ = writeln!(
+            out,
+            "\nchanged {} -> {}:\n  {}",
+            m.old_label,
+            m.new_label,
+            inline(m)
+        );
     }
     for m in &d.moved {
         let _ = writeln!(out, "\nmoved {} -> {}", m.old_label, m.new_label);

@@ -6,6 +6,7 @@
 //! mints opens the server that configuration runs.
 
 mod config;
+mod diff;
 mod serve;
 mod token;
 
@@ -32,6 +33,8 @@ enum Command {
     Export(serve::ExportArgs),
     /// Load-test a y-protocols server: N clients, K typists, latency and throughput.
     Bench(plenary_bench::BenchArgs),
+    /// Compare two revisions of a draft given as text files, matching paragraphs by similarity.
+    Diff(diff::DiffArgs),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -42,6 +45,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Import(args) => serve::import(args),
         Command::Export(args) => serve::export(args),
         Command::Bench(args) => plenary_bench::run(args).map_err(anyhow::Error::from),
+        Command::Diff(args) => diff::diff(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
