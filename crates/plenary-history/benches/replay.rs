@@ -17,7 +17,8 @@ use plenary_doc::{ResolutionDoc, Status, import_text};
 use plenary_history::{DEFAULT_CHECKPOINT_DISTANCE, History};
 use plenary_store::{EmbeddedStore, LogEntry, Store};
 
-const ENTRIES: u64 = 100_000;
+/// `PLENARY_BENCH_ENTRIES` overrides the history length.
+const DEFAULT_ENTRIES: u64 = 100_000;
 const DOC: &str = "bench";
 const SAMPLES: u64 = 40;
 
@@ -38,6 +39,10 @@ fn dir_size(path: &std::path::Path) -> u64 {
 
 #[tokio::main]
 async fn main() {
+    let entries: u64 = std::env::var("PLENARY_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_ENTRIES);
     let tmp = if std::path::Path::new("/dev/shm").is_dir() {
         tempfile::tempdir_in("/dev/shm").unwrap()
     } else {
@@ -71,7 +76,7 @@ async fn main() {
         .append(DOC, &entry(doc.encode_state(), 0))
         .await
         .unwrap();
-    for i in 1..ENTRIES {
+    for i in 1..entries {
         let pid = &ops[(i / 2) as usize % ops.len()];
         let at = 10 + (i / 2 % 50) as u32;
         let update = if i % 500 == 0 {
@@ -92,42 +97,42 @@ async fn main() {
     let fill = start.elapsed();
     let log_size = dir_size(tmp.path());
     println!(
-        "history: {ENTRIES} entries written in {:.1} s; updates average {:.0} B; store {:.1} MiB = {:.0} B per entry (before checkpoints); final state {} B",
+        "history: {entries} entries written in {:.1} s; updates average {:.0} B; store {:.1} MiB = {:.0} B per entry (before checkpoints); final state {} B",
         fill.as_secs_f64(),
-        update_bytes as f64 / ENTRIES as f64,
+        update_bytes as f64 / entries as f64,
         log_size as f64 / 1048576.0,
-        log_size as f64 / ENTRIES as f64,
+        log_size as f64 / entries as f64,
         doc.encode_state().len()
     );
 
     // Worst case: no checkpoint at all, the last entry replayed from the beginning.
     let h = History::new(store.clone()).with_checkpoint_distance(u64::MAX);
     let t = Instant::now();
-    let m = h.materialize(DOC, ENTRIES).await.unwrap();
+    let m = h.materialize(DOC, entries).await.unwrap();
     let full = t.elapsed();
-    assert_eq!(m.replayed, ENTRIES);
+    assert_eq!(m.replayed, entries);
     assert_eq!(m.doc.resolution().paragraphs, doc.resolution().paragraphs);
     println!(
-        "replay from the beginning (no checkpoint): {:.2} s for {ENTRIES} entries ({:.1} µs/entry)",
+        "replay from the beginning (no checkpoint): {:.2} s for {entries} entries ({:.1} µs/entry)",
         full.as_secs_f64(),
-        full.as_secs_f64() * 1e6 / ENTRIES as f64
+        full.as_secs_f64() * 1e6 / entries as f64
     );
 
     // With checkpoints every K entries (written by the first pass over the log).
     let h = History::new(store.clone());
     let t = Instant::now();
-    h.materialize(DOC, ENTRIES).await.unwrap();
+    h.materialize(DOC, entries).await.unwrap();
     println!(
         "first pass writing a checkpoint every {DEFAULT_CHECKPOINT_DISTANCE} entries: {:.2} s; store now {:.0} B per entry",
         t.elapsed().as_secs_f64(),
-        dir_size(tmp.path()) as f64 / ENTRIES as f64
+        dir_size(tmp.path()) as f64 / entries as f64
     );
     let mut worst = 0f64;
     let mut total = 0f64;
     let mut max_replayed = 0;
     for k in 0..SAMPLES {
         // spread over the whole log, never on a checkpoint
-        let seq = (k * 2_477 + 1) * 997 % ENTRIES + 1;
+        let seq = (k * 2_477 + 1) * 997 % entries + 1;
         let t = Instant::now();
         let m = h.materialize(DOC, seq).await.unwrap();
         let _ = m.doc.resolution();
@@ -143,14 +148,14 @@ async fn main() {
     );
 
     let t = Instant::now();
-    let a = h.attribution(DOC, ENTRIES).await.unwrap();
+    let a = h.attribution(DOC, entries).await.unwrap();
     println!(
         "attribution of the whole history (replayed from the beginning, then cached): {:.2} s, {} paragraphs",
         t.elapsed().as_secs_f64(),
         a.len()
     );
     let t = Instant::now();
-    h.attribution(DOC, ENTRIES).await.unwrap();
+    h.attribution(DOC, entries).await.unwrap();
     println!(
         "attribution again (cached): {:.1} ms",
         t.elapsed().as_secs_f64() * 1e3
