@@ -5,19 +5,26 @@ One command per scenario (see BENCHMARKS.md):
   bench/run.py fanout   # (a) 1 document, 200 and 500 clients, 20 and 50 typists at 5 updates/s
   bench/run.py rooms    # (b) 500 documents x 4 clients
   bench/run.py cold     # (c) first sync of a document with 100 000 logged updates after a restart
-  bench/run.py replay   # (d) materialise 100 points of history (pending: no history API yet)
+  bench/run.py replay   # (d) materialise 100 random points of that history (GET /api/docs/{doc}/state?seq=N)
+  bench/run.py idle     # 1 000 documents, one idle client each: server RSS per 1 000 documents
+  bench/run.py plot     # redraw bench/fanout-latency.png from bench/results/fanout.json
 
 Reference servers are installed with npm into a temporary directory at run time;
 nothing of theirs is committed. Results go to bench/results/<scenario>.json and
-a Markdown table on stdout; `fanout` also draws bench/results/fanout-latency.png.
+a Markdown table on stdout; `fanout` also draws bench/fanout-latency.png.
+`cold` and `replay` run Plenary only (the references keep nothing across a restart);
+`--redis` runs them on a redis-server of their own (temporary, AOF on, free port).
 """
-import argparse, json, os, re, shutil, socket, subprocess, sys, tempfile, time
+import argparse, json, os, random, re, shutil, socket, statistics, subprocess, sys, tempfile, time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-bench")
 PLENARY = os.environ.get("PLENARY_BIN", os.path.join(TARGET, "release", "plenary"))
 BASELINE = os.environ.get("BASELINE_BIN", os.path.join(TARGET, "release", "bench-baseline"))
 RESULTS = os.path.join(ROOT, "bench", "results")
+PLOT = os.path.join(ROOT, "bench", "fanout-latency.png")
+COLD_DOC = "cold-0"  # `plenary bench --mode fill --doc-prefix cold` writes this document
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 NPM_PACKAGES = ["y-websocket-server-ref@npm:y-websocket@1.5.4", "@hocuspocus/server@3", "yjs@13", "ws@8"]
 SERVERS = ["plenary", "y-websocket", "hocuspocus", "baseline"]
@@ -55,19 +62,22 @@ def npm_install(workdir):
 class Server:
     """A server under test: started fresh for every measurement."""
 
-    def __init__(self, kind, workdir, data_dir=None):
-        self.kind, self.workdir = kind, workdir
+    def __init__(self, kind, workdir, data_dir=None, redis=None):
+        self.kind, self.workdir, self.redis = kind, workdir, redis
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="plenary-bench-data-")
-        self.env = {**os.environ, "PLENARY_JWT_SECRET": SECRET, "RUST_LOG": "warn"}
+        self.env = {**os.environ, "PLENARY_JWT_SECRET": SECRET, "PLENARY_LOG": "warn"}
         self.token = None
         self.protocol = {"hocuspocus": "hocuspocus", "baseline": "relay"}.get(kind, "yws")
 
     def start(self):
         if self.kind == "plenary":
             cmd = [PLENARY, "serve", "--dev", "--port", "0", "--data-dir", self.data_dir]
+            if self.redis:
+                cmd += ["--redis", self.redis]
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             port = self._read_port()
             self.url = f"ws://127.0.0.1:{port}/sync"
+            self.http = f"http://127.0.0.1:{port}"
             self.token = subprocess.run([PLENARY, "token", "--role", "chair", "--name", "bench", "--data-dir", self.data_dir],
                                         env=self.env, check=True, capture_output=True, text=True).stdout.strip()
         elif self.kind == "baseline":
@@ -99,6 +109,26 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class Redis:
+    """A redis-server of our own: free port, temporary directory, append-only file on."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="plenary-bench-redis-")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                                      "--appendonly", "yes", "--save", ""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def bench(server, out_json, *extra):
@@ -144,7 +174,7 @@ def ratio_table(rows):
     return "\n".join(out)
 
 
-def plot(rows, path):
+def plot(rows, path=PLOT):
     try:
         import matplotlib
     except ImportError:
@@ -192,53 +222,148 @@ def scenario_load(name, points, servers, duration, workdir):
     return rows
 
 
-def scenario_cold(workdir, updates):
-    data = tempfile.mkdtemp(prefix="plenary-bench-cold-")
-    srv = Server("plenary", workdir, data_dir=data).start()
+def api_get(server, path):
+    req = urllib.request.Request(server.http + path, headers={"Authorization": f"Bearer {server.token}"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.read()
+
+
+def logged_seq(server, doc):
+    """The document's last log position, 0 if it does not exist."""
+    for d in json.loads(api_get(server, "/api/docs")):
+        if d["name"] == doc:
+            return d["seq"]
+    return 0
+
+
+def filled(workdir, data, store, updates, redis):
+    """Fills COLD_DOC with `updates` updates unless a previous run already did (same data dir)."""
+    srv = Server("plenary", workdir, data_dir=data, redis=redis).start()
     try:
-        fill = bench(srv, os.path.join(RESULTS, "cold-fill.json"), "--mode", "fill", "--updates", updates, "--doc-prefix", "cold")
+        have = logged_seq(srv, COLD_DOC)
+        if have >= updates:
+            print(f"{COLD_DOC} already holds {have} log entries in {data}: not refilled", flush=True)
+            return None
+        return bench(srv, os.path.join(RESULTS, f"cold-fill-{store}.json"), "--mode", "fill", "--updates", updates, "--doc-prefix", "cold")
     finally:
         srv.stop()
-    srv = Server("plenary", workdir, data_dir=data).start()
+
+
+def scenario_cold(workdir, updates, data, redis):
+    store = "redis" if redis else "embedded"
+    fill = filled(workdir, data, store, updates, redis)
+    srv = Server("plenary", workdir, data_dir=data, redis=redis).start()
     try:
-        first = bench(srv, os.path.join(RESULTS, "cold-first-sync.json"), "--mode", "first-sync", "--repeat", 3, "--doc-prefix", "cold")
+        first = bench(srv, os.path.join(RESULTS, f"cold-first-sync-{store}.json"), "--mode", "first-sync", "--repeat", 3,
+                      "--doc-prefix", "cold")
+        seq = logged_seq(srv, COLD_DOC)
     finally:
         srv.stop()
-    print(f"\nfill: {fill['updates']} updates at {fill['updates_per_s']:.0f}/s; first sync after restart (ms): {first['first_sync_ms']}, "
-          f"state {first['step2_bytes']} bytes")
-    shutil.rmtree(data, ignore_errors=True)
+    row = {"store": store, "log_entries": seq, "first_sync_ms": first["first_sync_ms"], "step2_bytes": first["step2_bytes"],
+           "fill_updates": fill and fill["updates"], "fill_updates_per_s": fill and fill["updates_per_s"]}
+    with open(os.path.join(RESULTS, f"cold-{store}.json"), "w") as f:
+        json.dump(row, f, indent=1)
+    fill_txt = f"fill {fill['updates']} updates at {fill['updates_per_s']:.0f}/s; " if fill else ""
+    print(f"\n{store}: {fill_txt}{seq} log entries; first sync after restart (ms, cold then warm): "
+          f"{', '.join(f'{m:.1f}' for m in first['first_sync_ms'])}; state {first['step2_bytes']} bytes")
+
+
+def scenario_replay(workdir, updates, data, redis, points):
+    """Materialises `points` random points of COLD_DOC's history through the HTTP API, one request at a time."""
+    store = "redis" if redis else "embedded"
+    filled(workdir, data, store, updates, redis)
+    srv = Server("plenary", workdir, data_dir=data, redis=redis).start()
+    try:
+        last = logged_seq(srv, COLD_DOC)
+        rng = random.Random(8)
+        seqs = [rng.randint(1, last) for _ in range(points)]
+        times = []
+        for n in seqs:
+            t = time.perf_counter()
+            body = api_get(srv, f"/api/docs/{COLD_DOC}/state?seq={n}")
+            times.append((time.perf_counter() - t) * 1000)
+            if json.loads(body)["seq"] != n:
+                raise RuntimeError(f"asked for seq {n}, got {json.loads(body)['seq']}")
+    finally:
+        srv.stop()
+    ordered = sorted(times)
+    pct = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    row = {"store": store, "log_entries": last, "points": points, "first_ms": times[0], "mean_ms": statistics.mean(times),
+           "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": ordered[-1], "seqs": seqs, "times_ms": times}
+    with open(os.path.join(RESULTS, f"replay-{store}.json"), "w") as f:
+        json.dump(row, f, indent=1)
+    print(f"\n{store}: {points} random points of {last} entries: first {times[0]:.1f} ms, mean {row['mean_ms']:.1f}, "
+          f"p50 {row['p50_ms']:.1f}, p99 {row['p99_ms']:.1f}, max {row['max_ms']:.1f} ms")
+
+
+def scenario_idle(workdir, servers, docs):
+    rows = []
+    for kind in servers:
+        srv = Server(kind, workdir).start()
+        try:
+            time.sleep(2)
+            rows.append(bench(srv, os.path.join(RESULTS, f"idle-{kind}-{docs}.json"), "--mode", "idle", "--docs", docs))
+        except subprocess.CalledProcessError as e:
+            print(f"!! {kind} idle: {e}", flush=True)
+        finally:
+            srv.stop()
+        time.sleep(1)
+    with open(os.path.join(RESULTS, "idle.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    print("\n| server | docs (connected) | seed kept | RSS empty MB | RSS loaded MB | MB per 1 000 docs |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['label']} | {r['docs']} ({r['clients']}) | {r['seeded']}/{r['checked']} | {r['rss_empty_mb']:.1f} | "
+              f"{r['rss_loaded_mb']:.1f} | {r['mb_per_1000_docs']:.1f} |")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay"])
+    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay", "idle", "plot"])
     ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--points", default="200:20,500:50", help="fanout: clients:typists,…")
-    ap.add_argument("--updates", type=int, default=100_000)
+    ap.add_argument("--updates", type=int, default=100_000, help="cold/replay: log entries to fill")
+    ap.add_argument("--docs", type=int, help="rooms: documents (default 500, 4 clients each); idle: documents (default 1000)")
+    ap.add_argument("--redis", action="store_true", help="cold/replay: Plenary on a redis-server of our own")
+    ap.add_argument("--data-dir", help="cold/replay: keep the filled data here and reuse it on the next run")
+    ap.add_argument("--replay-points", type=int, default=100, help="replay: points of history")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
-    if a.scenario == "replay":
-        print("(d) replay is pending: Plenary has no history API yet (see BENCHMARKS.md).")
+    if a.scenario == "plot":
+        with open(os.path.join(RESULTS, "fanout.json")) as f:
+            plot(json.load(f))
         return
     if not a.no_build:
         build()
     workdir = tempfile.mkdtemp(prefix="plenary-bench-npm-")
+    redis = None
+    data = a.data_dir or tempfile.mkdtemp(prefix="plenary-bench-cold-")
     try:
-        servers = a.servers.split(",")
+        servers = a.servers.split(",") if a.scenario in ("fanout", "rooms", "idle") else ["plenary"]
         if any(s in ("y-websocket", "hocuspocus") for s in servers):
             npm_install(workdir)
+        if a.redis:
+            redis = Redis()
         if a.scenario == "fanout":
             pts = [(int(c), int(t), 1, 5) for c, t in (p.split(":") for p in a.points.split(","))]
             rows = scenario_load("fanout", pts, servers, a.duration, workdir)
-            plot(rows, os.path.join(RESULTS, "fanout-latency.png"))
+            plot(rows)
         elif a.scenario == "rooms":
-            scenario_load("rooms", [(2000, 500, 500, 2)], servers, a.duration, workdir)
+            docs = a.docs or 500
+            scenario_load("rooms", [(4 * docs, docs, docs, 2)], servers, a.duration, workdir)
         elif a.scenario == "cold":
-            scenario_cold(workdir, a.updates)
+            scenario_cold(workdir, a.updates, data, redis and redis.url)
+        elif a.scenario == "replay":
+            scenario_replay(workdir, a.updates, data, redis and redis.url, a.replay_points)
+        elif a.scenario == "idle":
+            scenario_idle(workdir, servers, a.docs or 1000)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if redis:
+            redis.stop()
+        if not a.data_dir:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ pub enum Mode {
     Fill,
     /// Time from connect to the first applied sync step 2 (run after a restart: cold load).
     FirstSync,
+    /// One client per document (`--docs`) seeds it and stays idle; reports the
+    /// server's memory (`--pid`) before and after, per 1 000 documents.
+    Idle,
 }
 
 /// `plenary bench`: a load generator for any y-protocols server.

@@ -17,6 +17,8 @@ pub enum BenchError {
     Json(serde_json::Error),
     #[error("could not write {0}: {1}")]
     Write(PathBuf, std::io::Error),
+    #[error("cannot read the memory of process {0} (is it running on this machine?)")]
+    NoProcess(u32),
     #[error("invalid arguments: {0}")]
     Args(String),
 }

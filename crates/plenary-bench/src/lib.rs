@@ -20,6 +20,7 @@ mod baseline;
 mod cold;
 mod connection;
 mod error;
+mod idle;
 mod latency;
 mod load;
 mod procstat;
@@ -43,6 +44,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             Mode::Load => load::run_load(&args).await,
             Mode::Fill => cold::fill(&args).await,
             Mode::FirstSync => cold::first_sync(&args).await,
+            Mode::Idle => idle::run_idle(&args).await,
         }
     })?;
     println!("{}", report.table());

@@ -36,14 +36,22 @@ pub(crate) fn cpu_mark(pid: u32, now: Instant) -> Option<CpuMark> {
     })
 }
 
+/// The process's resident memory now (VmRSS), in MB.
+pub(crate) fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_kb(&status, "VmRSS:").map(|kb| kb / 1024.0)
+}
+
+fn status_kb(status: &str, key: &str) -> Option<f64> {
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok()
+}
+
 /// Usage between `start` and now.
 pub(crate) fn usage(pid: u32, start: CpuMark, now: Instant) -> Option<ServerUsage> {
     let end = cpu_mark(pid, now)?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb = |key: &str| -> Option<f64> {
-        let line = status.lines().find(|l| l.starts_with(key))?;
-        line.split_whitespace().nth(1)?.parse::<f64>().ok()
-    };
+    let kb = |key: &str| status_kb(&status, key);
     let seconds = end
         .at
         .saturating_duration_since(start.at)
@@ -69,5 +77,7 @@ mod tests {
         let start = cpu_mark(pid, Instant::now()).unwrap();
         let u = usage(pid, start, Instant::now()).unwrap();
         assert!(u.rss_mb > 0.5, "{u:?}");
+        let now = rss_mb(pid).unwrap();
+        assert!(now > 0.5 && now <= u.peak_rss_mb * 2.0, "{now} vs {u:?}");
     }
 }

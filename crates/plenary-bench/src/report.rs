@@ -52,12 +52,37 @@ pub struct ColdFigures {
     pub server: Option<ServerUsage>,
 }
 
+/// Figures of the idle mode: server memory with many loaded, quiet documents.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdleFigures {
+    pub label: String,
+    pub protocol: String,
+    pub docs: usize,
+    /// Connections open (one per document) while memory was read.
+    pub clients: usize,
+    pub connect_errors: usize,
+    pub unsynced: usize,
+    pub dropped: usize,
+    pub first_error: Option<String>,
+    /// Documents re-read by a fresh connection, and how many of them had their seed.
+    pub checked: usize,
+    pub seeded: usize,
+    /// Seconds to open, sync and seed every document.
+    pub loaded_in_s: f64,
+    /// Server RSS before the first connection and with every document loaded.
+    pub rss_empty_mb: f64,
+    pub rss_loaded_mb: f64,
+    /// (loaded − empty) / clients × 1 000.
+    pub mb_per_1000_docs: f64,
+}
+
 /// What a run measured.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Report {
     Load(LoadFigures),
     Cold(ColdFigures),
+    Idle(IdleFigures),
 }
 
 impl Report {
@@ -129,6 +154,31 @@ impl Report {
                     row("sync step 2 bytes", f.step2_bytes.to_string());
                 }
                 server_rows(&mut row, f.server.as_ref());
+            }
+            Report::Idle(f) => {
+                row("server", format!("{} ({})", f.label, f.protocol));
+                row(
+                    "documents",
+                    format!(
+                        "{} ({} connected, {} failed, {} unsynced, {} dropped), loaded in {:.1} s",
+                        f.docs, f.clients, f.connect_errors, f.unsynced, f.dropped, f.loaded_in_s
+                    ),
+                );
+                row(
+                    "seed kept",
+                    format!("{} of {} re-read documents", f.seeded, f.checked),
+                );
+                if let Some(e) = &f.first_error {
+                    row("first error", e.clone());
+                }
+                row(
+                    "server rss",
+                    format!(
+                        "{:.1} MB empty, {:.1} MB loaded",
+                        f.rss_empty_mb, f.rss_loaded_mb
+                    ),
+                );
+                row("per 1000 docs", format!("{:.1} MB", f.mb_per_1000_docs));
             }
         }
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
