@@ -21,7 +21,8 @@
 //     [--edit insert:<paragraphId>:<index|end>:<text>]... \
 //     [--edit delete:<paragraphId>:<index>:<length>]... \
 //     [--name N --delegation D --color C --paragraph P]   (presence)
-//     [--wait-go]          print "synced", then edit only after a line "go" on stdin
+//     [--wait-go]          print "synced", then edit only after a line "go" on stdin;
+//                          after "done", stay until stdin closes
 //     [--expect-denied]    the edits must be refused with permission-denied
 //     [--expect-text T]... wait until some paragraph's text contains T
 //     [--expect-peer N]... wait until a peer's presence has user.name N
@@ -200,6 +201,16 @@ for (const name of args['expect-peer']) {
     peers().some(({ state }) => state?.user?.name === name))
 }
 emit('done')
+// With --wait-go the driver also says when to leave (it closes our stdin),
+// so it can look at our presence while we are still here.
+if (args['wait-go']) {
+  await new Promise((resolve) => {
+    if (process.stdin.readableEnded) return resolve()
+    process.stdin.on('end', resolve)
+    process.stdin.on('close', resolve)
+    process.stdin.resume()
+  })
+}
 // Leave politely: destroy() withdraws our presence and closes the socket, as
 // closing a tab does; give the close frame a moment to go out.
 provider.destroy()

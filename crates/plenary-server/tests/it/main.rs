@@ -1,0 +1,12 @@
+//! Plenary's integration tests: one binary, real processes and sockets.
+//!
+//! Each module starts its own `plenary serve` on port 0 (and its own
+//! `redis-server` where it needs one) through `plenary-test-support`.
+
+mod support;
+mod comments;
+mod history;
+mod persistence;
+mod policy;
+mod sync;
+mod interop;
