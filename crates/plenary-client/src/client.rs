@@ -83,7 +83,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("client_id", &self.shared.doc.client_id()).finish()
+        f.debug_struct("Client")
+            .field("client_id", &self.shared.doc.client_id())
+            .finish()
     }
 }
 
@@ -136,11 +138,14 @@ impl Client {
         let remote = Origin::from(REMOTE_ORIGIN);
         shared
             .doc
-            .observe_update_v1(OBSERVER_KEY, move |txn: &TransactionMut, e: &UpdateEvent| {
-                if txn.origin() != Some(&remote) {
-                    let _ = out.send(WsMessage::Binary(encode_update(e.update.clone()).into()));
-                }
-            })
+            .observe_update_v1(
+                OBSERVER_KEY,
+                move |txn: &TransactionMut, e: &UpdateEvent| {
+                    if txn.origin() != Some(&remote) {
+                        let _ = out.send(WsMessage::Binary(encode_update(e.update.clone()).into()));
+                    }
+                },
+            )
             .map_err(|e| ClientError::Decode(e.to_string()))?;
 
         let writer = tokio::spawn(async move {
@@ -366,7 +371,8 @@ impl Shared {
                     let update = self.doc.transact().encode_state_as_update_v1(&sv);
                     self.reply(Message::Sync(SyncMessage::SyncStep2(update)));
                 }
-                Message::Sync(SyncMessage::SyncStep2(u)) | Message::Sync(SyncMessage::Update(u)) => {
+                Message::Sync(SyncMessage::SyncStep2(u))
+                | Message::Sync(SyncMessage::Update(u)) => {
                     let is_step2 = bytes.get(1) == Some(&1);
                     if let Ok(update) = Update::decode_v1(&u) {
                         let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);

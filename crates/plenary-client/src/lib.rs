@@ -16,4 +16,4 @@ mod frames;
 
 pub use client::{Client, ClientOptions, CloseInfo, Event};
 pub use error::ClientError;
-pub use frames::{encode_awareness, encode_sync_step1, encode_update, MessageKind, classify};
+pub use frames::{MessageKind, classify, encode_awareness, encode_sync_step1, encode_update};

@@ -40,7 +40,9 @@ pub(crate) fn valid_doc_name(name: &str) -> bool {
             !seg.is_empty()
                 && seg != "."
                 && seg != ".."
-                && seg.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         })
 }
 
@@ -111,7 +113,10 @@ fn close_frame(reason: &CloseReason) -> Message {
     while text.len() > 123 {
         text.pop();
     }
-    Message::Close(Some(CloseFrame { code: reason.code, reason: text.into() }))
+    Message::Close(Some(CloseFrame {
+        code: reason.code,
+        reason: text.into(),
+    }))
 }
 
 async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket) {
@@ -174,19 +179,27 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
                 Ok(msgs) => {
                     let mut room_gone = false;
                     for msg in msgs {
-                        if room.send(RoomCmd::Message { conn: conn.id, msg }).await.is_err() {
+                        if room
+                            .send(RoomCmd::Message { conn: conn.id, msg })
+                            .await
+                            .is_err()
+                        {
                             room_gone = true;
                             break;
                         }
                     }
                     if room_gone {
-                        conn.close.send_replace(Some(CloseReason::new(1012, "document reloading; reconnect")));
+                        conn.close.send_replace(Some(CloseReason::new(
+                            1012,
+                            "document reloading; reconnect",
+                        )));
                         break;
                     }
                 }
                 Err(e) => {
                     state.metrics.rejected_malformed.inc();
-                    conn.close.send_replace(Some(CloseReason::new(1002, e.to_string())));
+                    conn.close
+                        .send_replace(Some(CloseReason::new(1002, e.to_string())));
                     break;
                 }
             },
@@ -194,11 +207,17 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
             Some(Ok(_)) => {} // text, ping, pong: not part of y-protocols
             Some(Err(e)) => {
                 let text = e.to_string();
-                if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+                if text.contains("too long")
+                    || text.contains("too big")
+                    || text.contains("Space limit")
+                {
                     state.metrics.rejected_oversize.inc();
                     conn.close.send_replace(Some(CloseReason::new(
                         1009,
-                        format!("message too big: the limit is {} bytes", state.config.max_message_bytes),
+                        format!(
+                            "message too big: the limit is {} bytes",
+                            state.config.max_message_bytes
+                        ),
                     )));
                 } else {
                     tracing::debug!(error = %text, "websocket read error");

@@ -10,14 +10,20 @@ use yrs::Doc;
 
 pub(crate) enum LiveDoc {
     Resolution(ResolutionDoc),
-    Comments { doc: CommentsDoc, scope: CommentScope },
+    Comments {
+        doc: CommentsDoc,
+        scope: CommentScope,
+    },
 }
 
 impl LiveDoc {
     /// The kind follows the name: `<doc>/comments/<scope>` is a comment scope.
     pub(crate) fn new(name: &str) -> Self {
         match CommentScope::parse_doc_name(name) {
-            Some((_, scope)) => LiveDoc::Comments { doc: CommentsDoc::new(), scope },
+            Some((_, scope)) => LiveDoc::Comments {
+                doc: CommentsDoc::new(),
+                scope,
+            },
             None => LiveDoc::Resolution(ResolutionDoc::new()),
         }
     }

@@ -14,7 +14,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use plenary_auth::{
     Action, CommentScope, Decision, DocContext, DocMode, ParagraphStatus, Principal, authorize,
 };
-use plenary_doc::{CommentsDoc, CommentsEffect, Effect, Mode, ResolutionDoc, SponsorChange, Status};
+use plenary_doc::{
+    CommentsDoc, CommentsEffect, Effect, Mode, ResolutionDoc, SponsorChange, Status,
+};
 use serde_json::Value;
 
 use crate::document::LiveDoc;
@@ -26,7 +28,10 @@ pub(crate) enum Verdict {
     /// Forbidden. `first_time` is false for a resend of an update already
     /// denied (a client resyncing state the server refused): it is answered
     /// again, without being analysed or logged again.
-    Deny { reason: String, first_time: bool },
+    Deny {
+        reason: String,
+        first_time: bool,
+    },
     Malformed(String),
 }
 
@@ -63,10 +68,18 @@ impl DenialCache {
 }
 
 /// Checks one update from `session` against the room's document.
-pub(crate) fn check(doc: &LiveDoc, session: &Session, update: &[u8], cache: &mut DenialCache) -> Verdict {
+pub(crate) fn check(
+    doc: &LiveDoc,
+    session: &Session,
+    update: &[u8],
+    cache: &mut DenialCache,
+) -> Verdict {
     let key = DenialCache::key(session, update);
     if let Some(reason) = cache.reasons.get(&key) {
-        return Verdict::Deny { reason: reason.clone(), first_time: false };
+        return Verdict::Deny {
+            reason: reason.clone(),
+            first_time: false,
+        };
     }
     let result = match doc {
         LiveDoc::Resolution(d) => match d.effect(update) {
@@ -82,7 +95,10 @@ pub(crate) fn check(doc: &LiveDoc, session: &Session, update: &[u8], cache: &mut
         Ok(touched) => Verdict::Allow(touched),
         Err(reason) => {
             cache.remember(key, &reason);
-            Verdict::Deny { reason, first_time: true }
+            Verdict::Deny {
+                reason,
+                first_time: true,
+            }
         }
     }
 }
@@ -108,7 +124,11 @@ fn require(p: &Principal, action: Action, ctx: &DocContext, target: &str) -> Res
     }
 }
 
-fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Result<Vec<String>, String> {
+fn check_resolution(
+    doc: &ResolutionDoc,
+    p: &Principal,
+    effect: &Effect,
+) -> Result<Vec<String>, String> {
     if !effect.unknown.is_empty() {
         return Err(format!(
             "this change writes outside the resolution's schema ({}) [schema.unknown]",
@@ -125,7 +145,11 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
     let labels: std::collections::HashMap<String, String> = if effect.paragraphs.is_empty() {
         Default::default()
     } else {
-        doc.resolution().paragraphs.into_iter().map(|para| (para.id, para.label)).collect()
+        doc.resolution()
+            .paragraphs
+            .into_iter()
+            .map(|para| (para.id, para.label))
+            .collect()
     };
     let name = |id: &str| match labels.get(id) {
         Some(label) if !label.is_empty() => format!("{label} ({id})"),
@@ -137,11 +161,27 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
     for (id, pe) in &effect.proposals {
         let target = format!("proposal {id}");
         let existing = doc.proposal(id);
-        let owner = existing.as_ref().map(|x| x.delegation.clone()).unwrap_or_default();
+        let owner = existing
+            .as_ref()
+            .map(|x| x.delegation.clone())
+            .unwrap_or_default();
         if let Some(fields) = &pe.inserted {
-            let delegation = fields.get("delegation").and_then(Value::as_str).unwrap_or_default();
-            require(p, Action::Propose { delegation: delegation.to_string() }, &ctx, &target)?;
-            let status = fields.get("status").and_then(Value::as_str).unwrap_or("pending");
+            let delegation = fields
+                .get("delegation")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            require(
+                p,
+                Action::Propose {
+                    delegation: delegation.to_string(),
+                },
+                &ctx,
+                &target,
+            )?;
+            let status = fields
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("pending");
             if status != "pending" {
                 require(p, Action::DecideProposal, &ctx, &target)?;
             }
@@ -157,7 +197,14 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
                 "status" => {
                     for v in &change.values {
                         if v.as_str() == Some("withdrawn") {
-                            require(p, Action::WithdrawProposal { proposal_delegation: owner.clone() }, &ctx, &target)?;
+                            require(
+                                p,
+                                Action::WithdrawProposal {
+                                    proposal_delegation: owner.clone(),
+                                },
+                                &ctx,
+                                &target,
+                            )?;
                         } else {
                             require(p, Action::DecideProposal, &ctx, &target)?;
                         }
@@ -165,17 +212,38 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
                 }
                 "decidedBy" => require(p, Action::DecideProposal, &ctx, &target)?,
                 "delegation" => {
-                    require(p, Action::EditProposal { proposal_delegation: owner.clone() }, &ctx, &target)?;
+                    require(
+                        p,
+                        Action::EditProposal {
+                            proposal_delegation: owner.clone(),
+                        },
+                        &ctx,
+                        &target,
+                    )?;
                     for v in &change.values {
                         let d = v.as_str().unwrap_or_default().to_string();
                         require(p, Action::Propose { delegation: d }, &ctx, &target)?;
                     }
                 }
-                _ => require(p, Action::EditProposal { proposal_delegation: owner.clone() }, &ctx, &target)?,
+                _ => require(
+                    p,
+                    Action::EditProposal {
+                        proposal_delegation: owner.clone(),
+                    },
+                    &ctx,
+                    &target,
+                )?,
             }
         }
         for s in pe.supporters_added.iter().chain(&pe.supporters_removed) {
-            require(p, Action::SupportProposal { supporter: s.clone() }, &ctx, &target)?;
+            require(
+                p,
+                Action::SupportProposal {
+                    supporter: s.clone(),
+                },
+                &ctx,
+                &target,
+            )?;
         }
     }
     for (id, pe) in &effect.paragraphs {
@@ -195,7 +263,10 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
             require(p, Action::DeleteParagraph, &ctx, &target)?;
         }
         // Unknown paragraphs count as agreed: when in doubt, the strictest rule.
-        let current = doc.paragraph_status(id).map(auth_status).unwrap_or(ParagraphStatus::Agreed);
+        let current = doc
+            .paragraph_status(id)
+            .map(auth_status)
+            .unwrap_or(ParagraphStatus::Agreed);
         if pe.text || !pe.formats.is_empty() {
             if pe.inserted.is_none() || pe.is_move() {
                 require(p, Action::EditText { status: current }, &ctx, &target)?;
@@ -207,16 +278,31 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
         for (field, change) in &pe.fields {
             if field == "status" {
                 for v in &change.values {
-                    let to = parse_status(v).ok_or_else(|| format!("{target}: invalid status {v} [schema.value]"))?;
-                    require(p, Action::SetParagraphStatus { from: current, to }, &ctx, &target)?;
+                    let to = parse_status(v)
+                        .ok_or_else(|| format!("{target}: invalid status {v} [schema.value]"))?;
+                    require(
+                        p,
+                        Action::SetParagraphStatus { from: current, to },
+                        &ctx,
+                        &target,
+                    )?;
                 }
             } else {
-                require(p, Action::ChangeParagraphShape, &ctx, &format!("{target} ({field})"))?;
+                require(
+                    p,
+                    Action::ChangeParagraphShape,
+                    &ctx,
+                    &format!("{target} ({field})"),
+                )?;
             }
         }
     }
     for key in effect.meta.keys() {
-        let action = if key == "mode" { Action::SetMode } else { Action::EditMeta { key: key.clone() } };
+        let action = if key == "mode" {
+            Action::SetMode
+        } else {
+            Action::EditMeta { key: key.clone() }
+        };
         require(p, action, &ctx, &format!("meta.{key}"))?;
     }
     for id in effect.footnotes.keys() {
@@ -224,14 +310,22 @@ fn check_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Resu
     }
     for change in &effect.sponsors {
         let delegation = match change {
-            SponsorChange::Added { fields } => {
-                fields.get("delegation").and_then(Value::as_str).map(str::to_string)
-            }
+            SponsorChange::Added { fields } => fields
+                .get("delegation")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             SponsorChange::Removed { delegation } | SponsorChange::Edited { delegation, .. } => {
                 delegation.clone()
             }
         };
-        require(p, Action::Cosponsor { delegation: delegation.unwrap_or_default() }, &ctx, "sponsors")?;
+        require(
+            p,
+            Action::Cosponsor {
+                delegation: delegation.unwrap_or_default(),
+            },
+            &ctx,
+            "sponsors",
+        )?;
     }
     touched.sort();
     touched.dedup();
@@ -250,7 +344,10 @@ fn check_comments(
             effect.unknown.join("; ")
         ));
     }
-    let ctx = DocContext { mode: DocMode::Open, observers_may_comment: false };
+    let ctx = DocContext {
+        mode: DocMode::Open,
+        observers_may_comment: false,
+    };
     let mut touched = Vec::new();
     for (id, ce) in &effect.comments {
         let target = format!("comment {id}");
@@ -258,27 +355,58 @@ fn check_comments(
         if let Some(c) = &existing {
             touched.push(c.paragraph_id.clone());
         }
-        let author = existing.as_ref().map(|c| c.author.clone()).unwrap_or_default();
+        let author = existing
+            .as_ref()
+            .map(|c| c.author.clone())
+            .unwrap_or_default();
         if let Some(fields) = &ce.created {
-            require(p, Action::WriteComment { scope: scope.clone() }, &ctx, &target)?;
+            require(
+                p,
+                Action::WriteComment {
+                    scope: scope.clone(),
+                },
+                &ctx,
+                &target,
+            )?;
             check_signed(p, fields, &target)?;
             if let Some(para) = fields.get("paragraphId").and_then(Value::as_str) {
                 touched.push(para.to_string());
             }
         }
         if ce.deleted && ce.created.is_none() {
-            require(p, Action::EditComment { scope: scope.clone(), author_sub: author.clone() }, &ctx, &target)?;
+            require(
+                p,
+                Action::EditComment {
+                    scope: scope.clone(),
+                    author_sub: author.clone(),
+                },
+                &ctx,
+                &target,
+            )?;
         }
         for field in ce.fields.keys() {
             let action = if field == "resolved" || field == "resolvedBy" {
-                Action::ResolveComment { scope: scope.clone(), author_sub: author.clone() }
+                Action::ResolveComment {
+                    scope: scope.clone(),
+                    author_sub: author.clone(),
+                }
             } else {
-                Action::EditComment { scope: scope.clone(), author_sub: author.clone() }
+                Action::EditComment {
+                    scope: scope.clone(),
+                    author_sub: author.clone(),
+                }
             };
             require(p, action, &ctx, &format!("{target} ({field})"))?;
         }
         for reply in &ce.replies_added {
-            require(p, Action::WriteComment { scope: scope.clone() }, &ctx, &target)?;
+            require(
+                p,
+                Action::WriteComment {
+                    scope: scope.clone(),
+                },
+                &ctx,
+                &target,
+            )?;
             check_signed(p, reply, &format!("reply to {target}"))?;
         }
         let reply_author = |rid: &str| {
@@ -289,12 +417,18 @@ fn check_comments(
                 .unwrap_or_default()
         };
         for rid in ce.replies_edited.keys() {
-            let action = Action::EditComment { scope: scope.clone(), author_sub: reply_author(rid) };
+            let action = Action::EditComment {
+                scope: scope.clone(),
+                author_sub: reply_author(rid),
+            };
             require(p, action, &ctx, &format!("reply {rid}"))?;
         }
         for rid in &ce.replies_deleted {
             let author = rid.as_deref().map(reply_author).unwrap_or_default();
-            let action = Action::EditComment { scope: scope.clone(), author_sub: author };
+            let action = Action::EditComment {
+                scope: scope.clone(),
+                author_sub: author,
+            };
             require(p, action, &ctx, &format!("reply to {target}"))?;
         }
     }
@@ -304,10 +438,16 @@ fn check_comments(
 }
 
 /// A new comment or reply must be signed with the writer's own identity.
-fn check_signed(p: &Principal, fields: &serde_json::Map<String, Value>, target: &str) -> Result<(), String> {
+fn check_signed(
+    p: &Principal,
+    fields: &serde_json::Map<String, Value>,
+    target: &str,
+) -> Result<(), String> {
     let author = fields.get("author").and_then(Value::as_str);
     if author != Some(p.sub.as_str()) {
-        return Err(format!("{target}: a comment must carry its writer's own identity as author [comments.author]"));
+        return Err(format!(
+            "{target}: a comment must carry its writer's own identity as author [comments.author]"
+        ));
     }
     let delegation = fields.get("delegation").and_then(Value::as_str);
     if delegation.is_some_and(|d| d != p.attribution()) {

@@ -37,11 +37,17 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
         }
         Ok(Err(e)) => {
             state.store_healthy(false);
-            (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}"))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("store unavailable: {e}"),
+            )
         }
         Err(_) => {
             state.store_healthy(false);
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable: no answer".to_string())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store unavailable: no answer".to_string(),
+            )
         }
     }
 }

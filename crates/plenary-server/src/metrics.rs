@@ -55,24 +55,68 @@ impl Metrics {
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let gauges = [
-            ("plenary_connections", "Open WebSocket connections", self.connections.get()),
-            ("plenary_rooms_loaded", "Documents loaded in memory", self.rooms_loaded.get()),
+            (
+                "plenary_connections",
+                "Open WebSocket connections",
+                self.connections.get(),
+            ),
+            (
+                "plenary_rooms_loaded",
+                "Documents loaded in memory",
+                self.rooms_loaded.get(),
+            ),
         ];
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
         let counters = [
-            ("plenary_updates_accepted_total", "Document updates accepted", &self.updates_accepted),
-            ("plenary_deliveries_total", "Update frames queued to clients", &self.deliveries),
-            ("plenary_updates_forbidden_total", "Updates refused by the policy", &self.rejected_forbidden),
-            ("plenary_messages_malformed_total", "Malformed messages and updates", &self.rejected_malformed),
-            ("plenary_messages_oversize_total", "Messages over the size limit", &self.rejected_oversize),
-            ("plenary_slow_consumers_total", "Connections dropped as slow consumers", &self.slow_consumers),
-            ("plenary_auth_failures_total", "Connections refused at the handshake", &self.auth_failures),
-            ("plenary_store_errors_total", "Store operations that failed", &self.store_errors),
+            (
+                "plenary_updates_accepted_total",
+                "Document updates accepted",
+                &self.updates_accepted,
+            ),
+            (
+                "plenary_deliveries_total",
+                "Update frames queued to clients",
+                &self.deliveries,
+            ),
+            (
+                "plenary_updates_forbidden_total",
+                "Updates refused by the policy",
+                &self.rejected_forbidden,
+            ),
+            (
+                "plenary_messages_malformed_total",
+                "Malformed messages and updates",
+                &self.rejected_malformed,
+            ),
+            (
+                "plenary_messages_oversize_total",
+                "Messages over the size limit",
+                &self.rejected_oversize,
+            ),
+            (
+                "plenary_slow_consumers_total",
+                "Connections dropped as slow consumers",
+                &self.slow_consumers,
+            ),
+            (
+                "plenary_auth_failures_total",
+                "Connections refused at the handshake",
+                &self.auth_failures,
+            ),
+            (
+                "plenary_store_errors_total",
+                "Store operations that failed",
+                &self.store_errors,
+            ),
         ];
         for (name, help, c) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.get());
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.get()
+            );
         }
         out
     }

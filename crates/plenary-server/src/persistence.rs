@@ -123,7 +123,8 @@ impl Persistence {
         let snapshot = timed(store.latest_snapshot(name)).await?;
         let mut seq = 0;
         if let Some(s) = snapshot {
-            doc.load_state(&s.state).map_err(|e| PersistError::Corrupt(e.to_string()))?;
+            doc.load_state(&s.state)
+                .map_err(|e| PersistError::Corrupt(e.to_string()))?;
             seq = s.seq;
         }
         let snapshot_seq = seq;
@@ -164,11 +165,21 @@ impl Persistence {
             }
         };
         let awareness = timed(self.store.subscribe_awareness(name)).await.ok();
-        RemoteFeed { log, awareness, node: self.node.clone(), watermark: self.watermark.clone() }
+        RemoteFeed {
+            log,
+            awareness,
+            node: self.node.clone(),
+            watermark: self.watermark.clone(),
+        }
     }
 
     /// The log entry of an accepted update, attributed to the session's principal.
-    pub(crate) fn entry(&self, session: &Session, update: &[u8], paragraphs: Vec<String>) -> LogEntry {
+    pub(crate) fn entry(
+        &self,
+        session: &Session,
+        update: &[u8],
+        paragraphs: Vec<String>,
+    ) -> LogEntry {
         LogEntry {
             update: update.to_vec(),
             user: session.principal.sub.clone(),
@@ -203,18 +214,27 @@ impl Persistence {
     pub(crate) fn after_apply(&mut self, name: &str, doc: &LiveDoc) {
         let cfg = &self.state.config;
         let due = self.appended_since_snapshot >= cfg.snapshot_every
-            || (self.appended_since_snapshot > 0 && self.last_snapshot.elapsed() >= cfg.snapshot_interval);
+            || (self.appended_since_snapshot > 0
+                && self.last_snapshot.elapsed() >= cfg.snapshot_interval);
         if due {
             self.snapshot(name, doc, false);
         }
     }
 
-    fn snapshot(&mut self, name: &str, doc: &LiveDoc, wait: bool) -> Option<tokio::task::JoinHandle<()>> {
+    fn snapshot(
+        &mut self,
+        name: &str,
+        doc: &LiveDoc,
+        wait: bool,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let seq = self.watermark.load(std::sync::atomic::Ordering::Relaxed);
         if seq == 0 || seq <= self.snapshot_seq && self.appended_since_snapshot == 0 {
             return None;
         }
-        let snapshot = Snapshot { seq, state: doc.encode_state() };
+        let snapshot = Snapshot {
+            seq,
+            state: doc.encode_state(),
+        };
         self.snapshot_seq = seq;
         self.last_snapshot = Instant::now();
         self.appended_since_snapshot = 0;

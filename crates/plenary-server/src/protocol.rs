@@ -17,7 +17,10 @@ pub(crate) enum Incoming {
     SyncStep1(StateVector),
     /// A document update; `step2` when it came as sync step 2 (the answer to
     /// the server's step 1), which is policed exactly like an update.
-    Update { bytes: Vec<u8>, step2: bool },
+    Update {
+        bytes: Vec<u8>,
+        step2: bool,
+    },
     Awareness(AwarenessUpdate),
     AwarenessQuery,
 }
@@ -45,9 +48,10 @@ pub(crate) fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, FrameError> {
             Message::Sync(SyncMessage::SyncStep2(bytes)) => {
                 out.push(Incoming::Update { bytes, step2: true })
             }
-            Message::Sync(SyncMessage::Update(bytes)) => {
-                out.push(Incoming::Update { bytes, step2: false })
-            }
+            Message::Sync(SyncMessage::Update(bytes)) => out.push(Incoming::Update {
+                bytes,
+                step2: false,
+            }),
             Message::Awareness(update) => out.push(Incoming::Awareness(update)),
             Message::AwarenessQuery => out.push(Incoming::AwarenessQuery),
             Message::Auth(_) | Message::Custom(..) => {}

@@ -26,12 +26,12 @@ use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, TransactionMut, Update, UpdateEvent};
 
+use crate::document::LiveDoc;
 use crate::enforcement::{self, Verdict};
 use crate::persistence::Persistence;
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
 use crate::state::ServerState;
-use crate::document::LiveDoc;
 
 pub(crate) type ConnId = u64;
 
@@ -44,7 +44,10 @@ pub(crate) struct CloseReason {
 
 impl CloseReason {
     pub(crate) fn new(code: u16, reason: impl Into<String>) -> Self {
-        Self { code, reason: reason.into() }
+        Self {
+            code,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -66,9 +69,17 @@ impl ConnHandle {
 }
 
 pub(crate) enum RoomCmd {
-    Join { conn: ConnHandle, ready: oneshot::Sender<Result<(), String>> },
-    Leave { conn: ConnId },
-    Message { conn: ConnId, msg: Incoming },
+    Join {
+        conn: ConnHandle,
+        ready: oneshot::Sender<Result<(), String>>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Message {
+        conn: ConnId,
+        msg: Incoming,
+    },
 }
 
 struct Peer {
@@ -111,7 +122,10 @@ impl Room {
     ) -> mpsc::Sender<RoomCmd> {
         let (tx, rx) = mpsc::channel(1024);
         let span = tracing::info_span!("room", doc = %name);
-        tokio::spawn(tracing::Instrument::instrument(run(name, state, generation, rx), span));
+        tokio::spawn(tracing::Instrument::instrument(
+            run(name, state, generation, rx),
+            span,
+        ));
         tx
     }
 
@@ -140,7 +154,9 @@ impl Room {
     }
 
     fn send_to(&mut self, conn: ConnId, frame: Vec<u8>) {
-        let Some(peer) = self.peers.get(&conn) else { return };
+        let Some(peer) = self.peers.get(&conn) else {
+            return;
+        };
         if peer.handle.out.try_send(Bytes::from(frame)).is_err() {
             self.drop_peer(
                 conn,
@@ -154,7 +170,9 @@ impl Room {
 
     /// Removes a connection and its presence, telling the others.
     fn drop_peer(&mut self, conn: ConnId, reason: Option<CloseReason>) {
-        let Some(peer) = self.peers.remove(&conn) else { return };
+        let Some(peer) = self.peers.remove(&conn) else {
+            return;
+        };
         if let Some(reason) = reason {
             peer.handle.close(reason);
         }
@@ -165,16 +183,27 @@ impl Room {
             self.awareness_owner.remove(id);
             self.awareness.remove_state(ClientID::new(*id));
         }
-        let ids: Vec<ClientID> = peer.awareness_ids.iter().map(|i| ClientID::new(*i)).collect();
+        let ids: Vec<ClientID> = peer
+            .awareness_ids
+            .iter()
+            .map(|i| ClientID::new(*i))
+            .collect();
         if let Ok(update) = self.awareness.update_with_clients(ids) {
             self.broadcast(Bytes::from(protocol::awareness(update)), None);
         }
-        self.persistence.publish_awareness(&self.name, &peer.awareness_ids, &self.awareness);
+        self.persistence
+            .publish_awareness(&self.name, &peer.awareness_ids, &self.awareness);
     }
 
     fn join(&mut self, conn: ConnHandle) {
         let id = conn.id;
-        self.peers.insert(id, Peer { handle: conn, awareness_ids: HashSet::new() });
+        self.peers.insert(
+            id,
+            Peer {
+                handle: conn,
+                awareness_ids: HashSet::new(),
+            },
+        );
         let sv = self.doc.doc().transact().state_vector();
         self.send_to(id, protocol::sync_step1(sv));
         if let Ok(update) = self.awareness.update() {
@@ -197,7 +226,9 @@ impl Room {
                 }
                 match msg {
                     Incoming::SyncStep1(sv) => self.sync_step1(conn, &sv),
-                    Incoming::Update { bytes, step2 } => self.accept_updates(vec![(conn, bytes, step2)]).await,
+                    Incoming::Update { bytes, step2 } => {
+                        self.accept_updates(vec![(conn, bytes, step2)]).await
+                    }
                     Incoming::Awareness(update) => self.awareness_update(conn, update),
                     Incoming::AwarenessQuery => {
                         if let Ok(update) = self.awareness.update() {
@@ -215,12 +246,21 @@ impl Room {
     }
 
     /// Checks one update: `Some(paragraphs touched)` when it may be applied.
-    fn admit(&mut self, conn: ConnId, session: &Session, bytes: &[u8], step2: bool) -> Option<Vec<String>> {
+    fn admit(
+        &mut self,
+        conn: ConnId,
+        session: &Session,
+        bytes: &[u8],
+        step2: bool,
+    ) -> Option<Vec<String>> {
         let update = match Update::decode_v1(bytes) {
             Ok(u) => u,
             Err(e) => {
                 self.state.metrics.rejected_malformed.inc();
-                self.drop_peer(conn, Some(CloseReason::new(1007, format!("malformed update: {e}"))));
+                self.drop_peer(
+                    conn,
+                    Some(CloseReason::new(1007, format!("malformed update: {e}"))),
+                );
                 return None;
             }
         };
@@ -240,7 +280,10 @@ impl Room {
             }
             Verdict::Malformed(e) => {
                 self.state.metrics.rejected_malformed.inc();
-                self.drop_peer(conn, Some(CloseReason::new(1007, format!("malformed update: {e}"))));
+                self.drop_peer(
+                    conn,
+                    Some(CloseReason::new(1007, format!("malformed update: {e}"))),
+                );
                 None
             }
         }
@@ -257,17 +300,24 @@ impl Room {
     async fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
         let mut accepted = Vec::with_capacity(batch.len());
         for (conn, bytes, step2) in batch {
-            let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else { continue };
-            let Some(touched) = self.admit(conn, &session, &bytes, step2) else { continue };
+            let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else {
+                continue;
+            };
+            let Some(touched) = self.admit(conn, &session, &bytes, step2) else {
+                continue;
+            };
             self.apply(&bytes);
-            let deltas = std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
+            let deltas =
+                std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
             let entry = self.persistence.entry(&session, &bytes, touched);
             accepted.push((conn, entry, deltas));
         }
         if accepted.is_empty() {
             return;
         }
-        let appends = accepted.iter().map(|(_, entry, _)| self.persistence.append(&self.name, entry));
+        let appends = accepted
+            .iter()
+            .map(|(_, entry, _)| self.persistence.append(&self.name, entry));
         let results = futures_util::future::join_all(appends).await;
         if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
             tracing::warn!(doc = %self.name, error = %e, "store unavailable; updates refused, room unloading");
@@ -275,7 +325,10 @@ impl Room {
             for id in self.peers.keys().copied().collect::<Vec<_>>() {
                 self.drop_peer(
                     id,
-                    Some(CloseReason::new(1013, "store unavailable: change not saved; reconnect later to resend it")),
+                    Some(CloseReason::new(
+                        1013,
+                        "store unavailable: change not saved; reconnect later to resend it",
+                    )),
                 );
             }
             return;
@@ -304,10 +357,11 @@ impl Room {
     }
 
     fn fan_out(&mut self, delta: Vec<u8>, except: Option<ConnId>) {
-        self.state
-            .metrics
-            .deliveries
-            .add(self.peers.len().saturating_sub(usize::from(except.is_some())) as u64);
+        self.state.metrics.deliveries.add(
+            self.peers
+                .len()
+                .saturating_sub(usize::from(except.is_some())) as u64,
+        );
         self.broadcast(Bytes::from(protocol::update(delta)), except);
     }
 
@@ -319,10 +373,12 @@ impl Room {
 
     fn awareness_update(&mut self, conn: ConnId, mut update: AwarenessUpdate) {
         // Keep only the entries this connection may speak for.
-        update.clients.retain(|id, _| match self.awareness_owner.get(&id.get()) {
-            Some(owner) => *owner == conn,
-            None => true,
-        });
+        update
+            .clients
+            .retain(|id, _| match self.awareness_owner.get(&id.get()) {
+                Some(owner) => *owner == conn,
+                None => true,
+            });
         if update.clients.is_empty() {
             return;
         }
@@ -342,7 +398,9 @@ impl Room {
 
     /// Awareness from another node: applied and passed on to local peers.
     fn remote_awareness(&mut self, frame: &[u8]) {
-        let Ok(msgs) = protocol::decode_frame(frame) else { return };
+        let Ok(msgs) = protocol::decode_frame(frame) else {
+            return;
+        };
         for msg in msgs {
             if let Incoming::Awareness(update) = msg {
                 if self.awareness.apply_update(update).is_ok() {
@@ -389,9 +447,14 @@ async fn run(
     };
     let deltas = Arc::new(Mutex::new(Vec::new()));
     let sink = deltas.clone();
-    let _ = doc.doc().observe_update_v1(DELTA_OBSERVER, move |_: &TransactionMut, e: &UpdateEvent| {
-        sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.update.clone());
-    });
+    let _ = doc.doc().observe_update_v1(
+        DELTA_OBSERVER,
+        move |_: &TransactionMut, e: &UpdateEvent| {
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.update.clone());
+        },
+    );
     let awareness = Awareness::new(doc.doc().clone());
     let mut room = Room {
         name: name.clone(),
@@ -483,4 +546,3 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         None => std::future::pending().await,
     }
 }
-

@@ -52,7 +52,14 @@ impl Rooms {
         for _ in 0..8 {
             let (tx, generation) = self.get_or_spawn(state, doc);
             let (ready, answer) = oneshot::channel();
-            if tx.send(RoomCmd::Join { conn: conn.clone(), ready }).await.is_err() {
+            if tx
+                .send(RoomCmd::Join {
+                    conn: conn.clone(),
+                    ready,
+                })
+                .await
+                .is_err()
+            {
                 self.forget(doc, generation);
                 continue;
             }

@@ -85,7 +85,10 @@ impl RedisServer {
             match self.start() {
                 Ok(()) => return,
                 Err(failure) if Instant::now() >= deadline => {
-                    panic!("could not restart redis-server on port {}: {failure}", self.port)
+                    panic!(
+                        "could not restart redis-server on port {}: {failure}",
+                        self.port
+                    )
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
@@ -136,7 +139,10 @@ impl Drop for RedisServer {
 fn free_port() -> u16 {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port on localhost");
-    listener.local_addr().expect("local address of a bound listener").port()
+    listener
+        .local_addr()
+        .expect("local address of a bound listener")
+        .port()
 }
 
 /// Sends an inline PING and expects `+PONG` (a server still loading its AOF answers

@@ -55,7 +55,10 @@ impl TestServer {
             .arg(self.data.path())
             .env("PLENARY_JWT_SECRET", TEST_SECRET)
             .env_remove("PLENARY_REDIS")
-            .env("PLENARY_LOG", std::env::var("PLENARY_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "PLENARY_LOG",
+                std::env::var("PLENARY_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(url) = &self.options.redis {
@@ -117,8 +120,13 @@ impl TestServer {
 
     /// SIGTERM, then waits for a clean exit; returns whether it exited successfully.
     pub fn terminate(&mut self, timeout: Duration) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = child.try_wait() {

@@ -34,7 +34,11 @@ impl Who {
         Who::new(Role::Secretariat, "Secretariat", None)
     }
     pub fn delegate(delegation: &str) -> Who {
-        Who::new(Role::Delegate, &format!("Delegate of {delegation}"), Some(delegation))
+        Who::new(
+            Role::Delegate,
+            &format!("Delegate of {delegation}"),
+            Some(delegation),
+        )
     }
     pub fn observer() -> Who {
         Who::new(Role::Observer, "Observer", None)

@@ -80,7 +80,9 @@ pub(crate) struct FileConfig {
 
 impl FileConfig {
     pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
-        let Some(path) = path else { return Ok(FileConfig::default()) };
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
@@ -119,8 +121,12 @@ pub(crate) fn token_config(common: &CommonArgs, file: &FileConfig) -> anyhow::Re
         .clone()
         .or_else(|| file.jwt_audience.clone())
         .unwrap_or_else(|| DEFAULT_AUDIENCE.into());
-    let secret = std::env::var("PLENARY_JWT_SECRET").ok().or_else(|| file.jwt_secret.clone());
-    let public = std::env::var("PLENARY_JWT_PUBLIC_KEY").ok().or_else(|| file.jwt_public_key.clone());
+    let secret = std::env::var("PLENARY_JWT_SECRET")
+        .ok()
+        .or_else(|| file.jwt_secret.clone());
+    let public = std::env::var("PLENARY_JWT_PUBLIC_KEY")
+        .ok()
+        .or_else(|| file.jwt_public_key.clone());
     let dev = common.dev || file.dev.unwrap_or(false);
     let (key, signing, source) = match (secret, public) {
         (Some(_), Some(_)) => bail!("set PLENARY_JWT_SECRET or PLENARY_JWT_PUBLIC_KEY, not both"),
@@ -137,7 +143,11 @@ pub(crate) fn token_config(common: &CommonArgs, file: &FileConfig) -> anyhow::Re
                 std::fs::read_to_string(&public)
                     .with_context(|| format!("reading public key file {public}"))?
             };
-            (VerifyKey::public_pem(&pem)?, None, "PLENARY_JWT_PUBLIC_KEY".to_string())
+            (
+                VerifyKey::public_pem(&pem)?,
+                None,
+                "PLENARY_JWT_PUBLIC_KEY".to_string(),
+            )
         }
         (None, None) if dev => {
             let dir = data_dir(common, file);
@@ -145,7 +155,10 @@ pub(crate) fn token_config(common: &CommonArgs, file: &FileConfig) -> anyhow::Re
             (
                 VerifyKey::Hs256Secret(secret.clone().into_bytes()),
                 Some(SigningKey::Hs256Secret(secret.into_bytes())),
-                format!("development secret in {}", dir.join(DEV_SECRET_FILE).display()),
+                format!(
+                    "development secret in {}",
+                    dir.join(DEV_SECRET_FILE).display()
+                ),
             )
         }
         (None, None) => bail!(
@@ -154,7 +167,12 @@ pub(crate) fn token_config(common: &CommonArgs, file: &FileConfig) -> anyhow::Re
         ),
     };
     Ok(TokenConfig {
-        verify: AuthConfig { key, issuer, audience, leeway_secs: 30 },
+        verify: AuthConfig {
+            key,
+            issuer,
+            audience,
+            leeway_secs: 30,
+        },
         signing,
         source,
     })

@@ -15,7 +15,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "plenary", version, about = "Real-time co-drafting of UN-style resolutions")]
+#[command(
+    name = "plenary",
+    version,
+    about = "Real-time co-drafting of UN-style resolutions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

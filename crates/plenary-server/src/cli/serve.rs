@@ -16,7 +16,8 @@ use super::token::unix_now;
 
 /// The demo document created when the store is empty.
 pub(crate) const DEMO_DOC: &str = "reducing-reoffending";
-const DEMO_TEXT: &str = include_str!("../../../../tests/fixtures/reducing-reoffending-2021-rev1.txt");
+const DEMO_TEXT: &str =
+    include_str!("../../../../tests/fixtures/reducing-reoffending-2021-rev1.txt");
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -29,7 +30,9 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PLENARY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let json = std::env::var("PLENARY_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -39,7 +42,11 @@ fn init_logging() {
 
 async fn open_store(redis: Option<&str>, dir: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match redis {
-        Some(url) => Arc::new(RedisStore::connect(url).await.context("connecting to Redis")?),
+        Some(url) => Arc::new(
+            RedisStore::connect(url)
+                .await
+                .context("connecting to Redis")?,
+        ),
         None => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             Arc::new(EmbeddedStore::open(dir).context("opening the embedded store")?)
@@ -48,7 +55,12 @@ async fn open_store(redis: Option<&str>, dir: &std::path::Path) -> anyhow::Resul
 }
 
 /// Stores a resolution as a new document (one log entry by `system`).
-async fn store_resolution(store: &dyn Store, name: &str, r: &Resolution, node: &str) -> anyhow::Result<u64> {
+async fn store_resolution(
+    store: &dyn Store,
+    name: &str,
+    r: &Resolution,
+    node: &str,
+) -> anyhow::Result<u64> {
     let doc = ResolutionDoc::from_resolution(r).context("building the document")?;
     let entry = LogEntry {
         update: doc.encode_state(),
@@ -66,7 +78,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let file = FileConfig::load(args.common.config.as_deref())?;
     let tokens = token_config(&args.common, &file)?;
     let dir = data_dir(&args.common, &file);
-    let bind = args.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1".into());
+    let bind = args
+        .bind
+        .or(file.bind)
+        .unwrap_or_else(|| "127.0.0.1".into());
     let port = args.port.or(file.port).unwrap_or(8080);
     let redis = args.redis.or(file.redis);
     let mut config = ServerConfig::new(tokens.verify.clone());
@@ -93,7 +108,13 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let store = open_store(redis.as_deref(), &dir).await?;
         if !args.no_demo && store.list_docs().await?.is_empty() {
             let imported = plenary_doc::import_text(DEMO_TEXT).context("importing the demo")?;
-            store_resolution(store.as_ref(), DEMO_DOC, &imported.resolution, &config.node_id).await?;
+            store_resolution(
+                store.as_ref(),
+                DEMO_DOC,
+                &imported.resolution,
+                &config.node_id,
+            )
+            .await?;
             tracing::info!(doc = DEMO_DOC, "created the demo document");
         }
         let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
@@ -102,7 +123,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         // Tests and scripts read this line to find the port.
         println!("listening on http://{addr}");
-        println!("store: {}", if redis.is_some() { "redis" } else { "embedded" });
+        println!(
+            "store: {}",
+            if redis.is_some() { "redis" } else { "embedded" }
+        );
         println!("tokens: {}", tokens.source);
         if dev {
             print_dev_tokens(&tokens, addr)?;
@@ -120,11 +144,18 @@ fn default_web_dir() -> Option<PathBuf> {
         PathBuf::from("web/dist"),
         PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/dist")),
     ];
-    candidates.into_iter().find(|p| p.join("index.html").is_file())
+    candidates
+        .into_iter()
+        .find(|p| p.join("index.html").is_file())
 }
 
-fn print_dev_tokens(tokens: &super::config::TokenConfig, addr: std::net::SocketAddr) -> anyhow::Result<()> {
-    let Some(signing) = &tokens.signing else { return Ok(()) };
+fn print_dev_tokens(
+    tokens: &super::config::TokenConfig,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let Some(signing) = &tokens.signing else {
+        return Ok(());
+    };
     let minter = Minter::new(signing)?;
     let people: [(Role, &str, Option<&str>, &[&str]); 5] = [
         (Role::Chair, "Chair (Ms. Ortiz)", None, &[]),
@@ -231,7 +262,8 @@ pub(crate) struct ExportArgs {
 pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     let resolution = match (&args.doc, &args.from) {
         (_, Some(path)) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             plenary_doc::import_text(&text)?.resolution
         }
         (Some(name), None) => {

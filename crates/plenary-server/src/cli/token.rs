@@ -37,7 +37,9 @@ pub(crate) fn token(args: TokenArgs) -> anyhow::Result<()> {
     let file = FileConfig::load(args.common.config.as_deref())?;
     let cfg = token_config(&args.common, &file)?;
     let Some(signing) = cfg.signing else {
-        bail!("the server verifies with a public key; mint tokens with the matching private key at your identity provider")
+        bail!(
+            "the server verifies with a public key; mint tokens with the matching private key at your identity provider"
+        )
     };
     let ttl = parse_ttl(&args.ttl)?;
     let request = TokenRequest {
@@ -50,7 +52,9 @@ pub(crate) fn token(args: TokenArgs) -> anyhow::Result<()> {
         ttl,
     };
     let claims = request.into_claims(&cfg.verify.issuer, &cfg.verify.audience, unix_now())?;
-    let token = Minter::new(&signing)?.mint(&claims).context("signing the token")?;
+    let token = Minter::new(&signing)?
+        .mint(&claims)
+        .context("signing the token")?;
     println!("{token}");
     Ok(())
 }

@@ -16,32 +16,53 @@ fn sub(who: &Who) -> String {
 
 /// Writes a comment from `who` into its client's scope document.
 fn comment(client: &Client, who: &Who, text: &str, author_override: Option<&str>) -> String {
-    let state = client.doc().transact().encode_state_as_update_v1(&StateVector::default());
+    let state = client
+        .doc()
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
     let mut mirror = CommentsDoc::from_update(&state).unwrap();
     let (id, update) = mirror
         .add_comment(&NewComment {
             paragraph_id: "p6".into(),
             anchor: None,
             text: text.into(),
-            author: author_override.map(str::to_string).unwrap_or_else(|| sub(who)),
+            author: author_override
+                .map(str::to_string)
+                .unwrap_or_else(|| sub(who)),
             author_name: who.name.clone(),
-            delegation: who.delegation.clone().unwrap_or_else(|| who.role.label().to_string()),
+            delegation: who
+                .delegation
+                .clone()
+                .unwrap_or_else(|| who.role.label().to_string()),
             created_at: 1,
         })
         .unwrap();
-    client.doc().transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+    client
+        .doc()
+        .transact_mut()
+        .apply_update(Update::decode_v1(&update).unwrap())
+        .unwrap();
     id
 }
 
 fn has_comment_text(doc: &yrs::Doc, text: &str) -> bool {
-    let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
-    CommentsDoc::from_update(&state).unwrap().comments().iter().any(|c| c.text == text)
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    CommentsDoc::from_update(&state)
+        .unwrap()
+        .comments()
+        .iter()
+        .any(|c| c.text == text)
 }
 
 async fn recording(server: &TestServer, doc: &str, who: &Who) -> Client {
     let c = Client::connect_with(
         &server.ws_url(doc, &who.token()),
-        ClientOptions { record_frames: true, ..Default::default() },
+        ClientOptions {
+            record_frames: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -69,9 +90,16 @@ async fn private_and_group_comments_never_reach_other_delegations() {
         }
     }
     // Joining someone else's scope is refused before the upgrade.
-    for (who, scope) in [(&fra, "delegation/JPN"), (&fra, "group/G77"), (&Who::chair(), "delegation/JPN"), (&jpn, "group/EU")] {
+    for (who, scope) in [
+        (&fra, "delegation/JPN"),
+        (&fra, "group/G77"),
+        (&Who::chair(), "delegation/JPN"),
+        (&jpn, "group/EU"),
+    ] {
         match Client::connect(&server.ws_url(&format!("cm/comments/{scope}"), &who.token())).await {
-            Err(plenary_client::ClientError::Rejected { status, .. }) => assert_eq!(status, 403, "{scope}"),
+            Err(plenary_client::ClientError::Rejected { status, .. }) => {
+                assert_eq!(status, 403, "{scope}")
+            }
             other => panic!("{scope}: expected 403, got {other:?}"),
         }
     }
@@ -88,11 +116,26 @@ async fn private_and_group_comments_never_reach_other_delegations() {
 
     // Public and own-group comments arrive where they should …
     let fra_public = &listeners[0];
-    fra_public.wait_until(WAIT, |d| has_comment_text(d, "PUBLIC-JPN-remark")).await.unwrap();
-    listeners[1].wait_until(WAIT, |d| has_comment_text(d, "EU-only-line")).await.unwrap();
+    fra_public
+        .wait_until(WAIT, |d| has_comment_text(d, "PUBLIC-JPN-remark"))
+        .await
+        .unwrap();
+    listeners[1]
+        .wait_until(WAIT, |d| has_comment_text(d, "EU-only-line"))
+        .await
+        .unwrap();
     // … and a reader of JPN's own scope (a second JPN delegate) sees its notes.
-    let jpn2 = connect(&server, "cm/comments/delegation/JPN", &jpn.clone().named("Second delegate of JPN")).await;
-    jpn2.wait_until(WAIT, |d| has_comment_text(d, "SECRET-JPN-fallback-position")).await.unwrap();
+    let jpn2 = connect(
+        &server,
+        "cm/comments/delegation/JPN",
+        &jpn.clone().named("Second delegate of JPN"),
+    )
+    .await;
+    jpn2.wait_until(WAIT, |d| {
+        has_comment_text(d, "SECRET-JPN-fallback-position")
+    })
+    .await
+    .unwrap();
 
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Not one byte of JPN's private or group notes in any frame anyone else received.
@@ -108,7 +151,11 @@ async fn private_and_group_comments_never_reach_other_delegations() {
     }
     // The chair and the observer (public only) never saw the EU group line either.
     for l in &listeners[3..] {
-        assert!(!l.frames().iter().any(|f| f.windows(12).any(|w| w == b"EU-only-line")));
+        assert!(
+            !l.frames()
+                .iter()
+                .any(|f| f.windows(12).any(|w| w == b"EU-only-line"))
+        );
     }
 }
 
@@ -121,7 +168,9 @@ async fn comment_authorship_is_enforced() {
     let a = connect(&server, "ca/comments/public", &jpn).await;
     let id = comment(&a, &jpn, "JPN view", None);
     let b = connect(&server, "ca/comments/public", &fra).await;
-    b.wait_until(WAIT, |d| has_comment_text(d, "JPN view")).await.unwrap();
+    b.wait_until(WAIT, |d| has_comment_text(d, "JPN view"))
+        .await
+        .unwrap();
 
     // FRA signs a comment as JPN: refused.
     let mut events = b.events();
@@ -138,8 +187,13 @@ async fn comment_authorship_is_enforced() {
     let chair = connect(&server, "ca/comments/public", &Who::chair()).await;
     resolve(&chair, &id, "Chair");
     a.wait_until(WAIT, |d| {
-        let state = d.transact().encode_state_as_update_v1(&StateVector::default());
-        CommentsDoc::from_update(&state).unwrap().comment(&id).is_some_and(|c| c.resolved)
+        let state = d
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        CommentsDoc::from_update(&state)
+            .unwrap()
+            .comment(&id)
+            .is_some_and(|c| c.resolved)
     })
     .await
     .unwrap();
@@ -152,13 +206,21 @@ async fn comment_authorship_is_enforced() {
 }
 
 fn resolve(c: &Client, id: &str, by: &str) {
-    let state = c.doc().transact().encode_state_as_update_v1(&StateVector::default());
+    let state = c
+        .doc()
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
     let mut mirror = CommentsDoc::from_update(&state).unwrap();
     let update = mirror.resolve(id, true, by).unwrap();
-    c.doc().transact_mut().apply_update(Update::decode_v1(&update).unwrap()).unwrap();
+    c.doc()
+        .transact_mut()
+        .apply_update(Update::decode_v1(&update).unwrap())
+        .unwrap();
 }
 
-async fn next_denial(events: &mut tokio::sync::broadcast::Receiver<plenary_client::Event>) -> String {
+async fn next_denial(
+    events: &mut tokio::sync::broadcast::Receiver<plenary_client::Event>,
+) -> String {
     tokio::time::timeout(WAIT, async {
         loop {
             if let Ok(plenary_client::Event::Denied(r)) = events.recv().await {

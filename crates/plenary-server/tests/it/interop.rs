@@ -311,9 +311,12 @@ async fn stock_y_websocket_and_rust_client_converge_and_see_each_others_presence
         "the stock client did not see the Rust client's presence: {seen_by_node:?}"
     );
     // Node stays until its stdin closes, so its presence is still there.
-    rust.wait_until(NODE_WAIT, |_| rust.awareness_states().contains(&(node_id, node_presence.clone())))
-        .await
-        .ok();
+    rust.wait_until(NODE_WAIT, |_| {
+        rust.awareness_states()
+            .contains(&(node_id, node_presence.clone()))
+    })
+    .await
+    .ok();
     assert!(
         rust.awareness_states().contains(&(node_id, node_presence)),
         "the Rust client did not see the stock client's presence: {:?}",

@@ -3,10 +3,10 @@
 //! Each module starts its own `plenary serve` on port 0 (and its own
 //! `redis-server` where it needs one) through `plenary-test-support`.
 
-mod support;
 mod comments;
 mod history;
+mod interop;
 mod persistence;
 mod policy;
+mod support;
 mod sync;
-mod interop;

@@ -32,7 +32,10 @@ async fn sigkill_mid_stream_loses_nothing_any_client_saw() {
     let mut server = server();
     let chair = seeded(&server, "crash").await;
     let witness = connect(&server, "crash", &Who::observer()).await;
-    witness.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+    witness
+        .wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
 
     // Stream edits and kill the server while they flow.
     let writer = tokio::spawn(async move {
@@ -48,14 +51,26 @@ async fn sigkill_mid_stream_loses_nothing_any_client_saw() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let seen = sv(witness.doc());
     let seen_texts = all_texts(witness.doc());
-    assert!(seen_texts.join("").contains(" k1"), "the witness saw edits before the crash");
+    assert!(
+        seen_texts.join("").contains(" k1"),
+        "the witness saw edits before the crash"
+    );
 
     server.restart();
     let after = connect(&server, "crash", &Who::observer()).await;
-    after.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
-    assert!(covers(&sv(after.doc()), &seen), "the restarted server lacks updates a client had received");
+    after
+        .wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    assert!(
+        covers(&sv(after.doc()), &seen),
+        "the restarted server lacks updates a client had received"
+    );
     for (i, (before, now)) in seen_texts.iter().zip(all_texts(after.doc())).enumerate() {
-        assert!(now.starts_with(before.as_str()), "paragraph {i} lost text: had {before:?}, now {now:?}");
+        assert!(
+            now.starts_with(before.as_str()),
+            "paragraph {i} lost text: had {before:?}, now {now:?}"
+        );
     }
 }
 
@@ -66,15 +81,25 @@ async fn redis_restart_refuses_then_resumes_and_loses_nothing() {
     let chair = seeded(&server, "rr").await;
     append(chair.doc(), 5, " before-outage");
     let witness = connect(&server, "rr", &Who::observer()).await;
-    witness.wait_until(WAIT, |d| text_of(d, 5).ends_with(" before-outage")).await.unwrap();
+    witness
+        .wait_until(WAIT, |d| text_of(d, 5).ends_with(" before-outage"))
+        .await
+        .unwrap();
 
     redis.stop();
     append(chair.doc(), 6, " during-outage");
     // The server refuses what it cannot keep: the writer is asked to come back later.
-    let close = chair.wait_closed(Duration::from_secs(20)).await.unwrap().expect("a close frame");
+    let close = chair
+        .wait_closed(Duration::from_secs(20))
+        .await
+        .unwrap()
+        .expect("a close frame");
     assert_eq!(close.code, 1013, "{close:?}");
     assert!(close.reason.contains("store unavailable"), "{close:?}");
-    assert!(!text_of(witness.doc(), 6).contains("during-outage"), "an unsaved change was broadcast");
+    assert!(
+        !text_of(witness.doc(), 6).contains("during-outage"),
+        "an unsaved change was broadcast"
+    );
     let ready = crate::sync::http_get(&format!("{}/readyz", server.http_url())).await;
     assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
 
@@ -92,7 +117,10 @@ async fn redis_restart_refuses_then_resumes_and_loses_nothing() {
     // refused change is resent by the resync and now accepted.
     let again = Client::connect_with(
         &server.ws_url("rr", &Who::chair().token()),
-        ClientOptions { doc: Some(chair.doc().clone()), ..Default::default() },
+        ClientOptions {
+            doc: Some(chair.doc().clone()),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -102,11 +130,19 @@ async fn redis_restart_refuses_then_resumes_and_loses_nothing() {
     // keep); readers reconnect too, as y-websocket does, and see everything.
     let reader = Client::connect_with(
         &server.ws_url("rr", &Who::observer().token()),
-        ClientOptions { doc: Some(witness.doc().clone()), ..Default::default() },
+        ClientOptions {
+            doc: Some(witness.doc().clone()),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
-    reader.wait_until(Duration::from_secs(20), |d| text_of(d, 6).ends_with(" during-outage")).await.unwrap();
+    reader
+        .wait_until(Duration::from_secs(20), |d| {
+            text_of(d, 6).ends_with(" during-outage")
+        })
+        .await
+        .unwrap();
     let fresh = connect(&server, "rr", &Who::observer()).await;
     assert!(text_of(fresh.doc(), 5).ends_with(" before-outage"));
     assert!(text_of(fresh.doc(), 6).ends_with(" during-outage"));
@@ -120,17 +156,29 @@ async fn two_nodes_share_documents_and_presence_and_survive_a_node_loss() {
     let chair = seeded(&a, "nodes").await;
     let on_a = connect(&a, "nodes", &Who::delegate("JPN")).await;
     let on_b = connect(&b, "nodes", &Who::delegate("FRA")).await;
-    on_b.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+    on_b.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
 
     append(on_a.doc(), 5, " from-A");
     append(on_b.doc(), 6, " from-B");
-    on_b.wait_until(WAIT, |d| text_of(d, 5).ends_with(" from-A")).await.unwrap();
-    on_a.wait_until(WAIT, |d| text_of(d, 6).ends_with(" from-B")).await.unwrap();
+    on_b.wait_until(WAIT, |d| text_of(d, 5).ends_with(" from-A"))
+        .await
+        .unwrap();
+    on_a.wait_until(WAIT, |d| text_of(d, 6).ends_with(" from-B"))
+        .await
+        .unwrap();
 
     // Presence crosses nodes.
-    on_a.set_awareness(&serde_json::json!({"user": {"name": "Delegate of Japan", "delegation": "JPN"}}));
+    on_a.set_awareness(
+        &serde_json::json!({"user": {"name": "Delegate of Japan", "delegation": "JPN"}}),
+    );
     let deadline = Instant::now() + WAIT;
-    while !on_b.awareness_states().iter().any(|(_, s)| s["user"]["delegation"] == "JPN") {
+    while !on_b
+        .awareness_states()
+        .iter()
+        .any(|(_, s)| s["user"]["delegation"] == "JPN")
+    {
         assert!(Instant::now() < deadline, "presence did not cross nodes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -144,19 +192,28 @@ async fn two_nodes_share_documents_and_presence_and_survive_a_node_loss() {
     for i in 0..20 {
         append(on_a.doc(), 7, &format!(" a{i}"));
     }
-    on_b.wait_until(WAIT, |d| text_of(d, 7).ends_with(" a19")).await.unwrap();
+    on_b.wait_until(WAIT, |d| text_of(d, 7).ends_with(" a19"))
+        .await
+        .unwrap();
     a.kill();
     append(on_a.doc(), 8, " written-while-A-was-dying");
     let moved = Client::connect_with(
         &b.ws_url("nodes", &Who::delegate("JPN").token()),
-        ClientOptions { doc: Some(on_a.doc().clone()), ..Default::default() },
+        ClientOptions {
+            doc: Some(on_a.doc().clone()),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
     drop(on_a);
     drop(chair);
     moved.wait_synced(WAIT).await.unwrap();
-    on_b.wait_until(WAIT, |d| text_of(d, 8).ends_with(" written-while-A-was-dying")).await.unwrap();
+    on_b.wait_until(WAIT, |d| {
+        text_of(d, 8).ends_with(" written-while-A-was-dying")
+    })
+    .await
+    .unwrap();
     let fresh = connect(&b, "nodes", &Who::observer()).await;
     assert_eq!(all_texts(fresh.doc()), all_texts(moved.doc()));
     assert!(text_of(fresh.doc(), 7).ends_with(" a19"));

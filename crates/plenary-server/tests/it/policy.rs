@@ -21,7 +21,10 @@ fn b64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -35,29 +38,77 @@ async fn the_handshake_refuses_bad_tokens_with_a_reason() {
     let url = |token: &str| server.ws_url("hs", token);
     let base = Who::delegate("JPN").claims();
 
-    let (status, body) = ws_error(Client::connect(&format!("ws://{}/sync/hs", server.addr())).await);
+    let (status, body) =
+        ws_error(Client::connect(&format!("ws://{}/sync/hs", server.addr())).await);
     assert_eq!(status, 401);
     assert!(body.contains("missing token"), "{body}");
 
     let cases: Vec<(&str, String, &str)> = vec![
         ("garbage", "not.a.jwt".into(), "invalid token"),
-        ("alg none", {
-            let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
-            let payload = b64(serde_json::to_string(&base).unwrap().as_bytes());
-            format!("{header}.{payload}.")
-        }, "none"),
-        ("wrong secret", plenary_auth::Minter::hs256(b"another-secret-another-secret-another-secret").unwrap().mint(&base).unwrap(), "signature"),
-        ("expired", sign(&Claims { exp: base.iat - 3600, iat: base.iat - 7200, ..base.clone() }), "expired"),
-        ("not yet valid", sign(&Claims { nbf: Some(base.iat + 3600), ..base.clone() }), "not valid before"),
-        ("wrong audience", sign(&Claims { aud: "someone-else".into(), ..base.clone() }), "audience"),
-        ("wrong issuer", sign(&Claims { iss: "evil".into(), ..base.clone() }), "issuer"),
-        ("tampered claims", {
-            let good = sign(&base);
-            let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
-            let chair = Claims { role: plenary_auth::Role::Chair, ..base.clone() };
-            parts[1] = b64(serde_json::to_string(&chair).unwrap().as_bytes());
-            parts.join(".")
-        }, "signature"),
+        (
+            "alg none",
+            {
+                let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+                let payload = b64(serde_json::to_string(&base).unwrap().as_bytes());
+                format!("{header}.{payload}.")
+            },
+            "none",
+        ),
+        (
+            "wrong secret",
+            plenary_auth::Minter::hs256(b"another-secret-another-secret-another-secret")
+                .unwrap()
+                .mint(&base)
+                .unwrap(),
+            "signature",
+        ),
+        (
+            "expired",
+            sign(&Claims {
+                exp: base.iat - 3600,
+                iat: base.iat - 7200,
+                ..base.clone()
+            }),
+            "expired",
+        ),
+        (
+            "not yet valid",
+            sign(&Claims {
+                nbf: Some(base.iat + 3600),
+                ..base.clone()
+            }),
+            "not valid before",
+        ),
+        (
+            "wrong audience",
+            sign(&Claims {
+                aud: "someone-else".into(),
+                ..base.clone()
+            }),
+            "audience",
+        ),
+        (
+            "wrong issuer",
+            sign(&Claims {
+                iss: "evil".into(),
+                ..base.clone()
+            }),
+            "issuer",
+        ),
+        (
+            "tampered claims",
+            {
+                let good = sign(&base);
+                let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+                let chair = Claims {
+                    role: plenary_auth::Role::Chair,
+                    ..base.clone()
+                };
+                parts[1] = b64(serde_json::to_string(&chair).unwrap().as_bytes());
+                parts.join(".")
+            },
+            "signature",
+        ),
     ];
     for (what, token, expect) in cases {
         let (status, body) = ws_error(Client::connect(&url(&token)).await);
@@ -73,7 +124,10 @@ async fn the_handshake_refuses_bad_tokens_with_a_reason() {
     // The same token opens a matching document, via the Authorization header too.
     let ok = Client::connect_with(
         &format!("ws://{}/sync/res-42", server.addr()),
-        ClientOptions { bearer_token: Some(other), ..Default::default() },
+        ClientOptions {
+            bearer_token: Some(other),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -82,17 +136,13 @@ async fn the_handshake_refuses_bad_tokens_with_a_reason() {
 
 /// Sends an edit from `who` and expects a denial naming `rule`; checks that
 /// nobody else saw it and that the connection still works afterwards.
-async fn denied(
-    server: &TestServer,
-    doc: &str,
-    who: &Who,
-    rule: &str,
-    edit: impl Fn(&yrs::Doc),
-) {
+async fn denied(server: &TestServer, doc: &str, who: &Who, rule: &str, edit: impl Fn(&yrs::Doc)) {
     let witness = connect(server, doc, &Who::observer()).await;
     let before = all_texts(witness.doc());
     let c = connect(server, doc, who).await;
-    c.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+    c.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
     let mut events = c.events();
     edit(c.doc());
     let reason = tokio::time::timeout(WAIT, async {
@@ -108,18 +158,41 @@ async fn denied(
     assert!(!c.is_closed(), "the connection must stay usable");
     // A fresh client (from the store) sees nothing of it.
     let fresh = connect(server, doc, &Who::observer()).await;
-    assert_eq!(all_texts(fresh.doc()), before, "a denied edit reached the document");
+    assert_eq!(
+        all_texts(fresh.doc()),
+        before,
+        "a denied edit reached the document"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(all_texts(witness.doc()), before, "a denied edit was broadcast");
+    assert_eq!(
+        all_texts(witness.doc()),
+        before,
+        "a denied edit was broadcast"
+    );
 }
 
-async fn allowed(server: &TestServer, doc: &str, who: &Who, edit: impl Fn(&yrs::Doc), seen: impl Fn(&yrs::Doc) -> bool) {
+async fn allowed(
+    server: &TestServer,
+    doc: &str,
+    who: &Who,
+    edit: impl Fn(&yrs::Doc),
+    seen: impl Fn(&yrs::Doc) -> bool,
+) {
     let c = connect(server, doc, who).await;
-    c.wait_until(WAIT, |d| paragraph_count(d) >= 13).await.unwrap();
+    c.wait_until(WAIT, |d| paragraph_count(d) >= 13)
+        .await
+        .unwrap();
     edit(c.doc());
     let witness = connect(server, doc, &Who::observer()).await;
-    witness.wait_until(WAIT, seen).await.unwrap_or_else(|e| panic!("allowed edit never arrived: {e}"));
-    assert!(c.denials().is_empty(), "unexpected denial: {:?}", c.denials());
+    witness
+        .wait_until(WAIT, seen)
+        .await
+        .unwrap_or_else(|e| panic!("allowed edit never arrived: {e}"));
+    assert!(
+        c.denials().is_empty(),
+        "unexpected denial: {:?}",
+        c.denials()
+    );
 }
 
 #[tokio::test]
@@ -131,46 +204,164 @@ async fn the_matrix_over_websockets() {
     set_field(chair.doc(), 6, "status", "ad-ref");
     set_field(chair.doc(), 7, "status", "bracketed");
     let w = connect(&server, "m", &Who::observer()).await;
-    w.wait_until(WAIT, |d| field(d, 7, "status").as_deref() == Some("bracketed")).await.unwrap();
+    w.wait_until(WAIT, |d| {
+        field(d, 7, "status").as_deref() == Some("bracketed")
+    })
+    .await
+    .unwrap();
 
     // Delegates: open and bracketed text yes; ad-ref and agreed no.
-    allowed(&server, "m", &Who::delegate("JPN"), |d| append(d, 8, " JPN-open"), |d| text_of(d, 8).ends_with(" JPN-open")).await;
-    allowed(&server, "m", &Who::delegate("JPN"), |d| append(d, 7, " JPN-br"), |d| text_of(d, 7).ends_with(" JPN-br")).await;
-    denied(&server, "m", &Who::delegate("JPN"), "delegate.agreed-paragraph", |d| append(d, 5, " nope")).await;
-    denied(&server, "m", &Who::delegate("JPN"), "delegate.ad-ref-paragraph", |d| append(d, 6, " nope")).await;
+    allowed(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        |d| append(d, 8, " JPN-open"),
+        |d| text_of(d, 8).ends_with(" JPN-open"),
+    )
+    .await;
+    allowed(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        |d| append(d, 7, " JPN-br"),
+        |d| text_of(d, 7).ends_with(" JPN-br"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "delegate.agreed-paragraph",
+        |d| append(d, 5, " nope"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "delegate.ad-ref-paragraph",
+        |d| append(d, 6, " nope"),
+    )
+    .await;
     // Observers edit nothing.
-    denied(&server, "m", &Who::observer(), "observer.read-only", |d| append(d, 8, " nope")).await;
-    // Status, structure, metadata, mode: not for delegates.
-    denied(&server, "m", &Who::delegate("JPN"), "status.chair-only", |d| set_field(d, 8, "status", "agreed")).await;
-    denied(&server, "m", &Who::delegate("JPN"), "meta.chair-or-secretariat", |d| set_meta(d, "title", "Hijacked")).await;
-    denied(&server, "m", &Who::delegate("JPN"), "mode.chair-only", |d| set_meta(d, "mode", "negotiation")).await;
-    denied(&server, "m", &Who::delegate("JPN"), "structure.chair-only", |d| {
-        let arr = paragraphs(d);
-        let mut txn = yrs::Transact::transact_mut(d);
-        yrs::Array::remove(&arr, &mut txn, 9);
+    denied(&server, "m", &Who::observer(), "observer.read-only", |d| {
+        append(d, 8, " nope")
     })
+    .await;
+    // Status, structure, metadata, mode: not for delegates.
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "status.chair-only",
+        |d| set_field(d, 8, "status", "agreed"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "meta.chair-or-secretariat",
+        |d| set_meta(d, "title", "Hijacked"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "mode.chair-only",
+        |d| set_meta(d, "mode", "negotiation"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "structure.chair-only",
+        |d| {
+            let arr = paragraphs(d);
+            let mut txn = yrs::Transact::transact_mut(d);
+            yrs::Array::remove(&arr, &mut txn, 9);
+        },
+    )
     .await;
     // Secretariat: metadata and technical edits yes, agreed text and status no.
-    allowed(&server, "m", &Who::secretariat(), |d| set_meta(d, "symbol", "E/CN.15/2021/L.4/Rev.2"), |d| {
-        let meta = d.get_or_insert_map("meta");
-        let txn = yrs::Transact::transact(d);
-        yrs::Map::get(&meta, &txn, "symbol").map(|v| v.to_string(&txn)).as_deref() == Some("E/CN.15/2021/L.4/Rev.2")
+    allowed(
+        &server,
+        "m",
+        &Who::secretariat(),
+        |d| set_meta(d, "symbol", "E/CN.15/2021/L.4/Rev.2"),
+        |d| {
+            let meta = d.get_or_insert_map("meta");
+            let txn = yrs::Transact::transact(d);
+            yrs::Map::get(&meta, &txn, "symbol")
+                .map(|v| v.to_string(&txn))
+                .as_deref()
+                == Some("E/CN.15/2021/L.4/Rev.2")
+        },
+    )
+    .await;
+    allowed(
+        &server,
+        "m",
+        &Who::secretariat(),
+        |d| append(d, 6, " (tech)"),
+        |d| text_of(d, 6).ends_with(" (tech)"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::secretariat(),
+        "secretariat.agreed-paragraph",
+        |d| append(d, 5, " nope"),
+    )
+    .await;
+    denied(
+        &server,
+        "m",
+        &Who::secretariat(),
+        "status.chair-only",
+        |d| set_field(d, 8, "status", "bracketed"),
+    )
+    .await;
+    denied(&server, "m", &Who::secretariat(), "mode.chair-only", |d| {
+        set_meta(d, "mode", "negotiation")
     })
     .await;
-    allowed(&server, "m", &Who::secretariat(), |d| append(d, 6, " (tech)"), |d| text_of(d, 6).ends_with(" (tech)")).await;
-    denied(&server, "m", &Who::secretariat(), "secretariat.agreed-paragraph", |d| append(d, 5, " nope")).await;
-    denied(&server, "m", &Who::secretariat(), "status.chair-only", |d| set_field(d, 8, "status", "bracketed")).await;
-    denied(&server, "m", &Who::secretariat(), "mode.chair-only", |d| set_meta(d, "mode", "negotiation")).await;
     // The chair edits agreed text and switches the mode.
-    allowed(&server, "m", &Who::chair(), |d| append(d, 5, " (chair)"), |d| text_of(d, 5).ends_with(" (chair)")).await;
-    allowed(&server, "m", &Who::chair(), |d| set_meta(d, "mode", "negotiation"), |d| {
-        let meta = d.get_or_insert_map("meta");
-        let txn = yrs::Transact::transact(d);
-        yrs::Map::get(&meta, &txn, "mode").map(|v| v.to_string(&txn)).as_deref() == Some("negotiation")
-    })
+    allowed(
+        &server,
+        "m",
+        &Who::chair(),
+        |d| append(d, 5, " (chair)"),
+        |d| text_of(d, 5).ends_with(" (chair)"),
+    )
+    .await;
+    allowed(
+        &server,
+        "m",
+        &Who::chair(),
+        |d| set_meta(d, "mode", "negotiation"),
+        |d| {
+            let meta = d.get_or_insert_map("meta");
+            let txn = yrs::Transact::transact(d);
+            yrs::Map::get(&meta, &txn, "mode")
+                .map(|v| v.to_string(&txn))
+                .as_deref()
+                == Some("negotiation")
+        },
+    )
     .await;
     // Negotiation mode: delegates may no longer edit open text.
-    denied(&server, "m", &Who::delegate("JPN"), "delegate.negotiation-mode", |d| append(d, 8, " nope")).await;
+    denied(
+        &server,
+        "m",
+        &Who::delegate("JPN"),
+        "delegate.negotiation-mode",
+        |d| append(d, 8, " nope"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -179,7 +370,9 @@ async fn proposals_delegates_propose_the_chair_decides() {
     let chair_client = seeded(&server, "prop").await;
     set_meta(chair_client.doc(), "mode", "negotiation");
     let jpn = connect(&server, "prop", &Who::delegate("JPN")).await;
-    jpn.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+    jpn.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
 
     // JPN proposes a replacement for OP1, through the doc crate's own operation
     // applied to a mirror of JPN's state, sent as a plain update.
@@ -202,21 +395,33 @@ async fn proposals_delegates_propose_the_chair_decides() {
     let (pid, update) = mirror.add_proposal(&proposal).unwrap();
     let apply = |c: &Client, u: &[u8]| {
         let u = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(u).unwrap();
-        yrs::Transact::transact_mut(c.doc()).apply_update(u).unwrap();
+        yrs::Transact::transact_mut(c.doc())
+            .apply_update(u)
+            .unwrap();
     };
     apply(&jpn, &update);
-    let chair_sees = |pid: String| move |d: &yrs::Doc| {
-        let r = plenary_doc::ResolutionDoc::from_update(&state_of(d)).unwrap();
-        r.proposal(&pid).is_some()
+    let chair_sees = |pid: String| {
+        move |d: &yrs::Doc| {
+            let r = plenary_doc::ResolutionDoc::from_update(&state_of(d)).unwrap();
+            r.proposal(&pid).is_some()
+        }
     };
-    chair_client.wait_until(WAIT, chair_sees(pid.clone())).await.unwrap();
+    chair_client
+        .wait_until(WAIT, chair_sees(pid.clone()))
+        .await
+        .unwrap();
     assert!(jpn.denials().is_empty(), "{:?}", jpn.denials());
 
     // A delegate proposing in another delegation's name is refused.
     let fra = connect(&server, "prop", &Who::delegate("FRA")).await;
     fra.wait_until(WAIT, chair_sees(pid.clone())).await.unwrap();
     let mut fra_mirror = plenary_doc::ResolutionDoc::from_update(&state_of(fra.doc())).unwrap();
-    let (_, forged) = fra_mirror.add_proposal(&plenary_doc::Proposal { delegation: "JPN".into(), ..proposal.clone() }).unwrap();
+    let (_, forged) = fra_mirror
+        .add_proposal(&plenary_doc::Proposal {
+            delegation: "JPN".into(),
+            ..proposal.clone()
+        })
+        .unwrap();
     let mut events = fra.events();
     apply(&fra, &forged);
     let reason = wait_denial(&mut events).await;
@@ -228,13 +433,20 @@ async fn proposals_delegates_propose_the_chair_decides() {
     let reason = wait_denial(&mut events).await;
     assert!(reason.contains("proposal.chair-decides"), "{reason}");
 
-    let mut chair_mirror = plenary_doc::ResolutionDoc::from_update(&state_of(chair_client.doc())).unwrap();
+    let mut chair_mirror =
+        plenary_doc::ResolutionDoc::from_update(&state_of(chair_client.doc())).unwrap();
     let accept = chair_mirror.decide_proposal(&pid, true, "Chair").unwrap();
     apply(&chair_client, &accept);
-    jpn.wait_until(WAIT, |d| text_of(d, 5) == "Encourages Member States to adopt national strategies;").await.unwrap();
+    jpn.wait_until(WAIT, |d| {
+        text_of(d, 5) == "Encourages Member States to adopt national strategies;"
+    })
+    .await
+    .unwrap();
 }
 
-async fn wait_denial(events: &mut tokio::sync::broadcast::Receiver<plenary_client::Event>) -> String {
+async fn wait_denial(
+    events: &mut tokio::sync::broadcast::Receiver<plenary_client::Event>,
+) -> String {
     tokio::time::timeout(WAIT, async {
         loop {
             if let Ok(plenary_client::Event::Denied(r)) = events.recv().await {
@@ -248,5 +460,6 @@ async fn wait_denial(events: &mut tokio::sync::broadcast::Receiver<plenary_clien
 
 fn state_of(d: &yrs::Doc) -> Vec<u8> {
     use yrs::{ReadTxn, Transact};
-    d.transact().encode_state_as_update_v1(&yrs::StateVector::default())
+    d.transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default())
 }

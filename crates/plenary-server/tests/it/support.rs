@@ -17,12 +17,17 @@ pub fn server() -> TestServer {
 pub fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(
         bin(),
-        ServerOptions { args: args.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+        ServerOptions {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
     )
 }
 
 pub async fn connect(server: &TestServer, doc: &str, who: &Who) -> Client {
-    let client = Client::connect(&server.ws_url(doc, &who.token())).await.expect("connect");
+    let client = Client::connect(&server.ws_url(doc, &who.token()))
+        .await
+        .expect("connect");
     client.wait_synced(WAIT).await.expect("synced");
     client
 }
@@ -34,14 +39,22 @@ use yrs::{Array, ArrayRef, GetString, Map, MapRef, Out, ReadTxn, Text, TextRef, 
 /// The fixture, imported.
 pub fn fixture() -> Resolution {
     let text = include_str!("../../../../tests/fixtures/reducing-reoffending-2021-rev1.txt");
-    plenary_doc::import_text(text).expect("fixture imports").resolution
+    plenary_doc::import_text(text)
+        .expect("fixture imports")
+        .resolution
 }
 
 /// Writes a whole resolution into a (chair's) client document, as one update.
 pub fn seed(client: &Client, resolution: &Resolution) {
-    let state = ResolutionDoc::from_resolution(resolution).expect("build").encode_state();
+    let state = ResolutionDoc::from_resolution(resolution)
+        .expect("build")
+        .encode_state();
     let update = Update::decode_v1(&state).expect("decode");
-    client.doc().transact_mut().apply_update(update).expect("apply");
+    client
+        .doc()
+        .transact_mut()
+        .apply_update(update)
+        .expect("apply");
 }
 
 /// A chair seeds `doc` with the fixture and waits until the server has it.

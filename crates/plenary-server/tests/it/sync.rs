@@ -14,8 +14,12 @@ async fn two_clients_converge_on_different_and_same_paragraphs() {
     let chair = seeded(&server, "two").await;
     let a = connect(&server, "two", &Who::delegate("JPN")).await;
     let b = connect(&server, "two", &Who::delegate("FRA")).await;
-    a.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
-    b.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+    a.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    b.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
 
     // Different paragraphs, concurrently.
     for i in 0..20 {
@@ -32,14 +36,25 @@ async fn two_clients_converge_on_different_and_same_paragraphs() {
         c.wait_until(WAIT, move |d| all_texts(d) == want).await
     }
     // Each side must end with both sides' text; then all three agree.
-    a.wait_until(WAIT, |d| text_of(d, 6).ends_with(" b19") && text_of(d, 7).contains("B19 ")).await.unwrap();
-    b.wait_until(WAIT, |d| text_of(d, 5).ends_with(" a19") && text_of(d, 7).contains("A19 ")).await.unwrap();
+    a.wait_until(WAIT, |d| {
+        text_of(d, 6).ends_with(" b19") && text_of(d, 7).contains("B19 ")
+    })
+    .await
+    .unwrap();
+    b.wait_until(WAIT, |d| {
+        text_of(d, 5).ends_with(" a19") && text_of(d, 7).contains("A19 ")
+    })
+    .await
+    .unwrap();
     converged(&a, &b).await.unwrap();
     converged(&chair, &a).await.unwrap();
     assert_eq!(all_texts(a.doc()), all_texts(b.doc()));
     let op3 = text_of(a.doc(), 7);
     for i in 0..20 {
-        assert!(op3.contains(&format!("A{i} ")) && op3.contains(&format!("B{i} ")), "{op3}");
+        assert!(
+            op3.contains(&format!("A{i} ")) && op3.contains(&format!("B{i} ")),
+            "{op3}"
+        );
     }
 }
 
@@ -53,7 +68,9 @@ async fn fifty_clients_converge() {
         clients.push(connect(&server, "fifty", &who).await);
     }
     for c in &clients {
-        c.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+        c.wait_until(WAIT, |d| paragraph_count(d) == 13)
+            .await
+            .unwrap();
     }
     // Half type in their own paragraph (5..13), half all in OP1 (index 5).
     for round in 0..5 {
@@ -68,11 +85,16 @@ async fn fifty_clients_converge() {
         let all = all_texts(d).join("|");
         (0..50).all(|i| all.contains(&format!(" c{i}r4")))
     };
-    reference.wait_until(Duration::from_secs(30), all_there).await.unwrap();
+    reference
+        .wait_until(Duration::from_secs(30), all_there)
+        .await
+        .unwrap();
     let want = all_texts(reference.doc());
     for c in &clients {
         let want = want.clone();
-        c.wait_until(Duration::from_secs(30), move |d| all_texts(d) == want).await.unwrap();
+        c.wait_until(Duration::from_secs(30), move |d| all_texts(d) == want)
+            .await
+            .unwrap();
     }
 }
 
@@ -82,7 +104,9 @@ async fn late_joiner_gets_the_full_state() {
     let chair = seeded(&server, "late").await;
     append(chair.doc(), 12, " As amended.");
     let late = connect(&server, "late", &Who::observer()).await;
-    late.wait_until(WAIT, |d| text_of(d, 12).ends_with(" As amended.")).await.unwrap();
+    late.wait_until(WAIT, |d| text_of(d, 12).ends_with(" As amended."))
+        .await
+        .unwrap();
     assert_eq!(all_texts(late.doc()), all_texts(chair.doc()));
     assert!(text_of(late.doc(), 0).starts_with("Recalling the outcome of the Fourteenth"));
 }
@@ -95,21 +119,39 @@ async fn awareness_appears_and_disappears() {
     let b = connect(&server, "aw", &Who::delegate("FRA")).await;
     a.set_awareness(&serde_json::json!({"user": {"name": "Delegate of Japan", "delegation": "JPN", "color": "#c00"}, "paragraph": "p6"}));
     let deadline = Instant::now() + WAIT;
-    while !b.awareness_states().iter().any(|(_, s)| s["user"]["delegation"] == "JPN") {
+    while !b
+        .awareness_states()
+        .iter()
+        .any(|(_, s)| s["user"]["delegation"] == "JPN")
+    {
         assert!(Instant::now() < deadline, "b never saw a's presence");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // A late joiner sees it too.
     let c = connect(&server, "aw", &Who::observer()).await;
     let deadline = Instant::now() + WAIT;
-    while !c.awareness_states().iter().any(|(_, s)| s["paragraph"] == "p6") {
-        assert!(Instant::now() < deadline, "late joiner never saw a's presence");
+    while !c
+        .awareness_states()
+        .iter()
+        .any(|(_, s)| s["paragraph"] == "p6")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "late joiner never saw a's presence"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     a.close().await;
     let deadline = Instant::now() + WAIT;
-    while b.awareness_states().iter().any(|(_, s)| s["user"]["delegation"] == "JPN") {
-        assert!(Instant::now() < deadline, "a's presence outlived its connection");
+    while b
+        .awareness_states()
+        .iter()
+        .any(|(_, s)| s["user"]["delegation"] == "JPN")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "a's presence outlived its connection"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -126,7 +168,10 @@ async fn oversize_message_closes_only_its_sender() {
     assert!(close.reason.contains("too big"), "{close:?}");
     // Nothing of it was applied: others keep working on the old text.
     append(b.doc(), 6, " still here");
-    chair.wait_until(WAIT, |d| text_of(d, 6).ends_with(" still here")).await.unwrap();
+    chair
+        .wait_until(WAIT, |d| text_of(d, 6).ends_with(" still here"))
+        .await
+        .unwrap();
     assert!(!text_of(chair.doc(), 5).contains("xxxx"));
     let fresh = connect(&server, "big", &Who::observer()).await;
     assert!(!text_of(fresh.doc(), 5).contains("xxxx"));
@@ -161,12 +206,18 @@ async fn garbage_and_malformed_updates_are_rejected_while_others_keep_working() 
     odd.send_raw(vec![7, 3, 1, 2, 3]);
     odd.send_text("hello");
     append(odd.doc(), 8, " after noise");
-    other.wait_until(WAIT, |d| text_of(d, 8).ends_with(" after noise")).await.unwrap();
+    other
+        .wait_until(WAIT, |d| text_of(d, 8).ends_with(" after noise"))
+        .await
+        .unwrap();
     assert!(!odd.is_closed());
 
     // The room is not poisoned.
     append(chair.doc(), 9, " fine");
-    other.wait_until(WAIT, |d| text_of(d, 9).ends_with(" fine")).await.unwrap();
+    other
+        .wait_until(WAIT, |d| text_of(d, 9).ends_with(" fine"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -174,25 +225,41 @@ async fn a_slow_reader_is_dropped_and_others_are_not_delayed() {
     let server = server_with(&["--outgoing-queue", "16"]);
     let chair = seeded(&server, "slow").await;
     let fast = connect(&server, "slow", &Who::delegate("FRA")).await;
-    fast.wait_until(WAIT, |d| paragraph_count(d) == 13).await.unwrap();
+    fast.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
 
     // A raw client that sends its sync step 1 and then never reads.
     let url = server.ws_url("slow", &Who::observer().token());
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    ws.send(Message::Binary(vec![0, 0, 1, 0].into())).await.unwrap();
+    ws.send(Message::Binary(vec![0, 0, 1, 0].into()))
+        .await
+        .unwrap();
 
     // Big updates fill its socket buffers, then its queue.
     let mut worst = Duration::ZERO;
     for i in 0..100 {
         let marker = format!(" m{i}");
         let start = Instant::now();
-        append(chair.doc(), 5 + (i % 8), &format!("{}{marker}", "y".repeat(256 * 1024)));
-        fast.wait_until(WAIT, |d| text_of(d, 5 + (i % 8)).ends_with(&marker)).await.unwrap();
+        append(
+            chair.doc(),
+            5 + (i % 8),
+            &format!("{}{marker}", "y".repeat(256 * 1024)),
+        );
+        fast.wait_until(WAIT, |d| text_of(d, 5 + (i % 8)).ends_with(&marker))
+            .await
+            .unwrap();
         worst = worst.max(start.elapsed());
     }
-    assert!(worst < Duration::from_secs(2), "a fast client waited {worst:?} behind a slow one");
+    assert!(
+        worst < Duration::from_secs(2),
+        "a fast client waited {worst:?} behind a slow one"
+    );
     let metrics = reqwest_metrics(&server).await;
-    assert!(metrics.contains("plenary_slow_consumers_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("plenary_slow_consumers_total 1"),
+        "{metrics}"
+    );
     drop(ws);
 }
 
@@ -204,11 +271,16 @@ async fn reqwest_metrics(server: &TestServer) -> String {
 pub async fn http_get(url: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -220,13 +292,25 @@ async fn sigterm_closes_connections_with_going_away_and_keeps_everything() {
     let chair = seeded(&server, "term").await;
     append(chair.doc(), 5, " before shutdown");
     let reader = connect(&server, "term", &Who::observer()).await;
-    reader.wait_until(WAIT, |d| text_of(d, 5).ends_with(" before shutdown")).await.unwrap();
+    reader
+        .wait_until(WAIT, |d| text_of(d, 5).ends_with(" before shutdown"))
+        .await
+        .unwrap();
     assert!(server.terminate(Duration::from_secs(15)), "clean exit");
-    let close = reader.wait_closed(WAIT).await.unwrap().expect("close frame");
+    let close = reader
+        .wait_closed(WAIT)
+        .await
+        .unwrap()
+        .expect("close frame");
     assert_eq!(close.code, 1001, "{close:?}");
     server.restart();
     let again = connect(&server, "term", &Who::observer()).await;
-    again.wait_until(WAIT, |d| paragraph_count(d) == 13 && text_of(d, 5).ends_with(" before shutdown")).await.unwrap();
+    again
+        .wait_until(WAIT, |d| {
+            paragraph_count(d) == 13 && text_of(d, 5).ends_with(" before shutdown")
+        })
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -235,7 +319,10 @@ async fn an_idle_room_unloads_and_reloads_with_everything() {
     let chair = seeded(&server, "idle").await;
     append(chair.doc(), 5, " kept");
     let reader = connect(&server, "idle", &Who::observer()).await;
-    reader.wait_until(WAIT, |d| text_of(d, 5).ends_with(" kept")).await.unwrap();
+    reader
+        .wait_until(WAIT, |d| text_of(d, 5).ends_with(" kept"))
+        .await
+        .unwrap();
     chair.close().await;
     reader.close().await;
     let deadline = Instant::now() + WAIT;
@@ -248,5 +335,10 @@ async fn an_idle_room_unloads_and_reloads_with_everything() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let again = connect(&server, "idle", &Who::observer()).await;
-    again.wait_until(WAIT, |d| paragraph_count(d) == 13 && text_of(d, 5).ends_with(" kept")).await.unwrap();
+    again
+        .wait_until(WAIT, |d| {
+            paragraph_count(d) == 13 && text_of(d, 5).ends_with(" kept")
+        })
+        .await
+        .unwrap();
 }
