@@ -8,7 +8,7 @@
 //! is before the update, so a paragraph's status is the one the client saw
 //! or a stricter one.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use plenary_auth::{
@@ -35,12 +35,12 @@ pub(crate) enum Verdict {
     Malformed(String),
 }
 
-/// Recently denied updates (by hash of their bytes), per room.
+/// Recently denied updates (by hash of sender and bytes), per room, with
+/// the reason they were denied.
 #[derive(Default)]
 pub(crate) struct DenialCache {
-    seen: HashSet<u64>,
     order: VecDeque<u64>,
-    reasons: std::collections::HashMap<u64, String>,
+    reasons: HashMap<u64, String>,
 }
 
 const DENIAL_CACHE: usize = 256;
@@ -54,15 +54,13 @@ impl DenialCache {
     }
 
     fn remember(&mut self, key: u64, reason: &str) {
-        if self.seen.insert(key) {
+        if self.reasons.insert(key, reason.to_string()).is_none() {
             self.order.push_back(key);
-            self.reasons.insert(key, reason.to_string());
-            if self.order.len() > DENIAL_CACHE {
-                if let Some(old) = self.order.pop_front() {
-                    self.seen.remove(&old);
-                    self.reasons.remove(&old);
-                }
-            }
+        }
+        if self.order.len() > DENIAL_CACHE
+            && let Some(old) = self.order.pop_front()
+        {
+            self.reasons.remove(&old);
         }
     }
 }

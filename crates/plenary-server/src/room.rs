@@ -206,10 +206,10 @@ impl Room {
         );
         let sv = self.doc.doc().transact().state_vector();
         self.send_to(id, protocol::sync_step1(sv));
-        if let Ok(update) = self.awareness.update() {
-            if !update.clients.is_empty() {
-                self.send_to(id, protocol::awareness(update));
-            }
+        if let Ok(update) = self.awareness.update()
+            && !update.clients.is_empty()
+        {
+            self.send_to(id, protocol::awareness(update));
         }
     }
 
@@ -402,10 +402,10 @@ impl Room {
             return;
         };
         for msg in msgs {
-            if let Incoming::Awareness(update) = msg {
-                if self.awareness.apply_update(update).is_ok() {
-                    self.broadcast(Bytes::copy_from_slice(frame), None);
-                }
+            if let Incoming::Awareness(update) = msg
+                && self.awareness.apply_update(update).is_ok()
+            {
+                self.broadcast(Bytes::copy_from_slice(frame), None);
             }
         }
     }

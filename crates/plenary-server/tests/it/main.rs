@@ -3,6 +3,10 @@
 //! Each module starts its own `plenary serve` on port 0 (and its own
 //! `redis-server` where it needs one) through `plenary-test-support`.
 
+// A test that cannot set up or observe what it needs has nothing better to
+// do than fail loudly: unwrap is the point here.
+#![allow(clippy::unwrap_used)]
+
 mod comments;
 mod history;
 mod interop;
