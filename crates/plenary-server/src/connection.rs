@@ -24,6 +24,13 @@ use crate::room::{CloseReason, ConnHandle, RoomCmd};
 use crate::session::Session;
 use crate::state::ServerState;
 
+/// Initial read buffer per connection (it grows for larger messages).
+const READ_BUFFER: usize = 8 * 1024;
+/// Bytes buffered before tungstenite writes to the socket (the writer also
+/// flushes after each burst).
+const WRITE_BUFFER: usize = 64 * 1024;
+/// Frames written per flush at most.
+const WRITE_BURST: usize = 64;
 /// How long a single frame may take to reach a client before it is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -102,8 +109,12 @@ pub(crate) async fn sync_handler(
     }
     let limit = state.config.max_message_bytes;
     let session = Arc::new(Session { principal, doc });
+    // Most frames are keystrokes of a few bytes: tungstenite's default
+    // 128 KiB read buffer per connection would dominate an idle room's memory.
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| serve(state, session, socket))
 }
 
@@ -154,8 +165,23 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
                 }
                 frame = out_rx.recv() => {
                     let Some(frame) = frame else { break };
+                    // Everything already queued goes out with one flush: one
+                    // syscall for a burst instead of one per frame.
+                    let mut burst = vec![frame];
+                    while burst.len() < WRITE_BURST {
+                        match out_rx.try_recv() {
+                            Ok(f) => burst.push(f),
+                            Err(_) => break,
+                        }
+                    }
+                    let write = async {
+                        for f in burst {
+                            sink.feed(Message::Binary(f)).await?;
+                        }
+                        sink.flush().await
+                    };
                     tokio::select! {
-                        sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Binary(frame))) => {
+                        sent = tokio::time::timeout(SEND_TIMEOUT, write) => {
                             if !matches!(sent, Ok(Ok(()))) { break; }
                         }
                         _ = writer_close.changed() => {
