@@ -372,7 +372,13 @@ impl Room {
     }
 
     fn awareness_update(&mut self, conn: ConnId, mut update: AwarenessUpdate) {
-        // Keep only the entries this connection may speak for.
+        let Some(peer) = self.peers.get(&conn) else {
+            return;
+        };
+        let delegation = peer.handle.session.principal.attribution().to_string();
+        // Keep only the entries this connection may speak for: y-websocket
+        // clients re-send every state they hear of, and nobody may rewrite or
+        // remove someone else's presence.
         update
             .clients
             .retain(|id, _| match self.awareness_owner.get(&id.get()) {
@@ -382,6 +388,13 @@ impl Room {
         if update.clients.is_empty() {
             return;
         }
+        // Presence says which delegation someone speaks for: that comes from
+        // the token, not from the client.
+        for entry in update.clients.values_mut() {
+            if let Some(fixed) = stamp_delegation(&entry.json, &delegation) {
+                entry.json = fixed.into();
+            }
+        }
         if let Some(peer) = self.peers.get_mut(&conn) {
             for id in update.clients.keys() {
                 peer.awareness_ids.insert(id.get());
@@ -389,7 +402,7 @@ impl Room {
             }
         }
         let frame = protocol::awareness(update.clone());
-        if self.awareness.apply_update(update.clone()).is_err() {
+        if self.awareness.apply_update(update).is_err() {
             return;
         }
         self.persistence.forward_awareness(&self.name, &frame);
@@ -397,17 +410,40 @@ impl Room {
     }
 
     /// Awareness from another node: applied and passed on to local peers.
+    /// Its client ids belong to that node ([`REMOTE_OWNER`]), so a local
+    /// client echoing them cannot take them over.
     fn remote_awareness(&mut self, frame: &[u8]) {
         let Ok(msgs) = protocol::decode_frame(frame) else {
             return;
         };
         for msg in msgs {
-            if let Incoming::Awareness(update) = msg
-                && self.awareness.apply_update(update).is_ok()
-            {
-                self.broadcast(Bytes::copy_from_slice(frame), None);
+            if let Incoming::Awareness(update) = msg {
+                for id in update.clients.keys() {
+                    self.awareness_owner.entry(id.get()).or_insert(REMOTE_OWNER);
+                }
+                if self.awareness.apply_update(update).is_ok() {
+                    self.broadcast(Bytes::copy_from_slice(frame), None);
+                }
             }
         }
+    }
+}
+
+/// The owner of awareness ids announced on another node (connection ids start at 1).
+const REMOTE_OWNER: ConnId = 0;
+
+/// Rewrites `user.delegation` of a presence state to the token's, when the
+/// client wrote another one. `None` when there is nothing to change.
+fn stamp_delegation(json: &str, delegation: &str) -> Option<String> {
+    let mut state: serde_json::Value = serde_json::from_str(json).ok()?;
+    let user = state.get_mut("user")?.as_object_mut()?;
+    match user.get("delegation") {
+        Some(serde_json::Value::String(d)) if d == delegation => None,
+        Some(_) => {
+            user.insert("delegation".into(), delegation.into());
+            Some(state.to_string())
+        }
+        None => None,
     }
 }
 

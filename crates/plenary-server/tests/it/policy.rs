@@ -463,3 +463,189 @@ fn state_of(d: &yrs::Doc) -> Vec<u8> {
     d.transact()
         .encode_state_as_update_v1(&yrs::StateVector::default())
 }
+
+/// Edits `client`'s document through a `ResolutionDoc` mirror of it, as a
+/// client built on the doc crate would, and sends the resulting update.
+fn via_mirror(client: &Client, op: impl FnOnce(&mut plenary_doc::ResolutionDoc) -> Vec<u8>) {
+    let mut mirror = plenary_doc::ResolutionDoc::from_update(&state_of(client.doc())).unwrap();
+    let update = op(&mut mirror);
+    let u = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&update).unwrap();
+    yrs::Transact::transact_mut(client.doc())
+        .apply_update(u)
+        .unwrap();
+}
+
+fn mirror_of(client: &Client) -> plenary_doc::Resolution {
+    plenary_doc::ResolutionDoc::from_update(&state_of(client.doc()))
+        .unwrap()
+        .resolution()
+}
+
+async fn expect_denial(client: &Client, rule: &str, act: impl FnOnce(&Client)) {
+    let mut events = client.events();
+    act(client);
+    let reason = wait_denial(&mut events).await;
+    assert!(reason.contains(rule), "expected {rule}, got: {reason}");
+}
+
+#[tokio::test]
+async fn footnotes_sponsors_support_and_withdrawal() {
+    let server = server();
+    let chair = seeded(&server, "rows").await;
+    let footnote_text = |r: &plenary_doc::Resolution| {
+        r.footnotes[0]
+            .text
+            .iter()
+            .map(|x| x.text.as_str())
+            .collect::<String>()
+    };
+
+    // Footnotes: the secretariat yes, a delegate no.
+    let sec = connect(&server, "rows", &Who::secretariat()).await;
+    via_mirror(&sec, |m| {
+        let id = m.resolution().footnotes[0].id.clone();
+        m.set_footnote_text(&id, &[plenary_doc::Run::plain("A/CONF.234/16, corrected.")])
+            .unwrap()
+    });
+    chair
+        .wait_until(WAIT, |d| {
+            let r = plenary_doc::ResolutionDoc::from_update(&state_of(d))
+                .unwrap()
+                .resolution();
+            footnote_text(&r) == "A/CONF.234/16, corrected."
+        })
+        .await
+        .unwrap();
+    let jpn = connect(&server, "rows", &Who::delegate("JPN")).await;
+    jpn.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    expect_denial(&jpn, "footnote.chair-or-secretariat", |c| {
+        via_mirror(c, |m| {
+            let id = m.resolution().footnotes[0].id.clone();
+            m.set_footnote_text(&id, &[plenary_doc::Run::plain("JPN footnote")])
+                .unwrap()
+        })
+    })
+    .await;
+
+    // Co-sponsorship: in one's own name only.
+    let jpn = connect(&server, "rows", &Who::delegate("JPN")).await;
+    via_mirror(&jpn, |m| {
+        m.add_sponsor(&plenary_doc::Sponsor {
+            delegation: "JPN".into(),
+            signed_by: "Delegate of JPN".into(),
+            at: 1,
+        })
+        .unwrap()
+    });
+    chair
+        .wait_until(WAIT, |d| {
+            let r = plenary_doc::ResolutionDoc::from_update(&state_of(d))
+                .unwrap()
+                .resolution();
+            r.sponsors.iter().any(|s| s.delegation == "JPN")
+        })
+        .await
+        .unwrap();
+    assert!(jpn.denials().is_empty(), "{:?}", jpn.denials());
+    let fra = connect(&server, "rows", &Who::delegate("FRA")).await;
+    expect_denial(&fra, "cosponsor.own-delegation", |c| {
+        via_mirror(c, |m| {
+            m.add_sponsor(&plenary_doc::Sponsor {
+                delegation: "DEU".into(),
+                signed_by: "FRA".into(),
+                at: 1,
+            })
+            .unwrap()
+        })
+    })
+    .await;
+
+    // A JPN proposal: FRA supports it in its own name (yes) and in DEU's (no);
+    // FRA may not withdraw it; JPN may.
+    let jpn = connect(&server, "rows", &Who::delegate("JPN")).await;
+    let mut pid = String::new();
+    via_mirror(&jpn, |m| {
+        let op1 = m.resolution().paragraphs[5].id.clone();
+        let (id, u) = m
+            .add_proposal(&plenary_doc::Proposal {
+                id: String::new(),
+                paragraph_id: Some(op1),
+                after: None,
+                action: plenary_doc::ProposalAction::Delete,
+                text: String::new(),
+                delegation: "JPN".into(),
+                on_behalf_of: None,
+                supporters: vec![],
+                author: "Delegate of JPN".into(),
+                created_at: 1,
+                status: plenary_doc::ProposalStatus::Pending,
+                decided_by: None,
+            })
+            .unwrap();
+        pid = id;
+        u
+    });
+    let fra = connect(&server, "rows", &Who::delegate("FRA")).await;
+    let pid2 = pid.clone();
+    fra.wait_until(WAIT, move |d| {
+        plenary_doc::ResolutionDoc::from_update(&state_of(d))
+            .unwrap()
+            .proposal(&pid2)
+            .is_some()
+    })
+    .await
+    .unwrap();
+    via_mirror(&fra, |m| m.support_proposal(&pid, "FRA").unwrap());
+    let pid3 = pid.clone();
+    chair
+        .wait_until(WAIT, move |d| {
+            plenary_doc::ResolutionDoc::from_update(&state_of(d))
+                .unwrap()
+                .proposal(&pid3)
+                .is_some_and(|p| p.supporters.contains(&"FRA".to_string()))
+        })
+        .await
+        .unwrap();
+    let fra = connect(&server, "rows", &Who::delegate("FRA")).await;
+    fra.wait_until(WAIT, |d| mirror_doc_has_supporter(d))
+        .await
+        .unwrap();
+    expect_denial(&fra, "support.own-delegation", |c| {
+        via_mirror(c, |m| m.support_proposal(&pid, "DEU").unwrap())
+    })
+    .await;
+    let fra = connect(&server, "rows", &Who::delegate("FRA")).await;
+    fra.wait_until(WAIT, |d| mirror_doc_has_supporter(d))
+        .await
+        .unwrap();
+    expect_denial(&fra, "proposal.own-delegation", |c| {
+        via_mirror(c, |m| m.withdraw_proposal(&pid).unwrap())
+    })
+    .await;
+    let jpn = connect(&server, "rows", &Who::delegate("JPN")).await;
+    jpn.wait_until(WAIT, |d| mirror_doc_has_supporter(d))
+        .await
+        .unwrap();
+    via_mirror(&jpn, |m| m.withdraw_proposal(&pid).unwrap());
+    chair
+        .wait_until(WAIT, |_| {
+            mirror_of(&chair)
+                .proposals
+                .iter()
+                .any(|p| p.status == plenary_doc::ProposalStatus::Withdrawn)
+        })
+        .await
+        .unwrap();
+    assert!(jpn.denials().is_empty(), "{:?}", jpn.denials());
+}
+
+fn mirror_doc_has_supporter(d: &yrs::Doc) -> bool {
+    plenary_doc::ResolutionDoc::from_update(&state_of(d))
+        .unwrap()
+        .resolution()
+        .proposals
+        .iter()
+        .any(|p| p.supporters.contains(&"FRA".to_string()))
+}

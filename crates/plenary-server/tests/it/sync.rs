@@ -141,6 +141,27 @@ async fn awareness_appears_and_disappears() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Presence names the delegation of the token, whatever the client claims.
+    let spoof = connect(&server, "aw", &Who::delegate("DEU")).await;
+    spoof.set_awareness(&serde_json::json!({"user": {"name": "Not really", "delegation": "USA"}}));
+    let deadline = Instant::now() + WAIT;
+    while !b
+        .awareness_states()
+        .iter()
+        .any(|(_, s)| s["user"]["name"] == "Not really")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "b never saw the spoofer's presence"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let claimed: Vec<_> = b
+        .awareness_states()
+        .into_iter()
+        .filter(|(_, s)| s["user"]["name"] == "Not really")
+        .collect();
+    assert_eq!(claimed[0].1["user"]["delegation"], "DEU", "{claimed:?}");
     a.close().await;
     let deadline = Instant::now() + WAIT;
     while b
