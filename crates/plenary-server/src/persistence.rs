@@ -190,17 +190,30 @@ impl Persistence {
         }
     }
 
-    /// Appends one entry; concurrent appends are group-committed by the store.
-    pub(crate) async fn append(&self, name: &str, entry: &LogEntry) -> Result<u64, PersistError> {
-        match timed(self.store.append(name, entry)).await {
-            Ok(seq) => {
-                self.state.store_healthy(true);
-                Ok(seq)
-            }
-            Err(e) => {
-                self.state.metrics.store_errors.inc();
-                self.state.store_healthy(false);
-                Err(e)
+    /// A group commit of `entries`, to run on its own task: the appends are
+    /// issued together so the store can commit them at once. Resolves to the
+    /// number of entries once all are durable, or to the first error.
+    pub(crate) fn commit(
+        &self,
+        name: &str,
+        entries: Vec<LogEntry>,
+    ) -> impl std::future::Future<Output = Result<usize, PersistError>> + Send + 'static {
+        let store = self.store.clone();
+        let state = self.state.clone();
+        let name = name.to_string();
+        async move {
+            let appends = entries.iter().map(|e| timed(store.append(&name, e)));
+            let results = futures_util::future::join_all(appends).await;
+            match results.into_iter().find_map(Result::err) {
+                None => {
+                    state.store_healthy(true);
+                    Ok(entries.len())
+                }
+                Some(e) => {
+                    state.metrics.store_errors.inc();
+                    state.store_healthy(false);
+                    Err(e)
+                }
             }
         }
     }

@@ -28,10 +28,11 @@ use yrs::{ClientID, ReadTxn, StateVector, Transact, TransactionMut, Update, Upda
 
 use crate::document::LiveDoc;
 use crate::enforcement::{self, Verdict};
-use crate::persistence::Persistence;
+use crate::persistence::{PersistError, Persistence};
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
 use crate::state::ServerState;
+use plenary_store::LogEntry;
 
 pub(crate) type ConnId = u64;
 
@@ -106,6 +107,21 @@ pub(crate) struct Room {
     denied: enforcement::DenialCache,
     /// The document holds changes the store could not keep: unload.
     poisoned: bool,
+    /// Applied updates waiting for the next group commit.
+    queued: Vec<Pending>,
+    /// The deltas of the group commit in flight, by sender.
+    committing: Option<Vec<(ConnId, Vec<Vec<u8>>)>>,
+    /// Where the commit task reports.
+    commit_done: mpsc::Sender<Result<usize, PersistError>>,
+    /// Sync step 1 requests waiting until everything applied is durable.
+    deferred_step1: Vec<(ConnId, StateVector)>,
+}
+
+/// An applied update waiting for the store.
+struct Pending {
+    conn: ConnId,
+    entry: LogEntry,
+    deltas: Vec<Vec<u8>>,
 }
 
 /// Updates handled in one group commit at most.
@@ -225,9 +241,13 @@ impl Room {
                     return;
                 }
                 match msg {
+                    // A sync step 2 shows the whole document: only durable state.
+                    Incoming::SyncStep1(sv) if !self.is_durable() => {
+                        self.deferred_step1.push((conn, sv))
+                    }
                     Incoming::SyncStep1(sv) => self.sync_step1(conn, &sv),
                     Incoming::Update { bytes, step2 } => {
-                        self.accept_updates(vec![(conn, bytes, step2)]).await
+                        self.accept_updates(vec![(conn, bytes, step2)])
                     }
                     Incoming::Awareness(update) => self.awareness_update(conn, update),
                     Incoming::AwarenessQuery => {
@@ -291,14 +311,13 @@ impl Room {
 
     /// The accepted-update path, for a batch of updates that arrived
     /// together: each is decoded, authorized and applied in order (a later
-    /// update may build on an earlier one); then the whole batch is appended
-    /// to the log in one group commit; only then is anything broadcast. No
-    /// other command runs in between, so nobody can observe (broadcast or
-    /// sync step 2) a change before it is durable. If the store fails, the
-    /// room holds changes it could not keep: it closes every connection
-    /// (1013; clients resend on reconnection) and unloads without a snapshot.
-    async fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
-        let mut accepted = Vec::with_capacity(batch.len());
+    /// update may build on an earlier one), and its log entry queued. The
+    /// queue is group-committed to the store while the room goes on with the
+    /// next batch; a batch's deltas are broadcast only when its commit
+    /// returns, in log order, and a sync step 1 is answered only when
+    /// nothing is waiting for the store. So nobody observes a change before
+    /// it is durable, and no commit waits for the room.
+    fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
         for (conn, bytes, step2) in batch {
             let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else {
                 continue;
@@ -310,16 +329,41 @@ impl Room {
             let deltas =
                 std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
             let entry = self.persistence.entry(&session, &bytes, touched);
-            accepted.push((conn, entry, deltas));
+            self.queued.push(Pending {
+                conn,
+                entry,
+                deltas,
+            });
         }
-        if accepted.is_empty() {
+        self.start_commit();
+    }
+
+    /// Starts committing what is queued, unless a commit is in flight (one
+    /// at a time keeps the log in the order the room applied).
+    fn start_commit(&mut self) {
+        if self.committing.is_some() || self.queued.is_empty() {
             return;
         }
-        let appends = accepted
-            .iter()
-            .map(|(_, entry, _)| self.persistence.append(&self.name, entry));
-        let results = futures_util::future::join_all(appends).await;
-        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+        let batch = std::mem::take(&mut self.queued);
+        let (entries, fanout): (Vec<LogEntry>, Vec<(ConnId, Vec<Vec<u8>>)>) = batch
+            .into_iter()
+            .map(|p| (p.entry, (p.conn, p.deltas)))
+            .unzip();
+        self.committing = Some(fanout);
+        let commit = self.persistence.commit(&self.name, entries);
+        let done = self.commit_done.clone();
+        tokio::spawn(async move {
+            let _ = done.send(commit.await).await;
+        });
+    }
+
+    /// A group commit returned: broadcast its deltas, or, if the store
+    /// failed, give up the room (it holds changes it could not keep).
+    fn commit_finished(&mut self, result: Result<usize, PersistError>) {
+        let Some(fanout) = self.committing.take() else {
+            return;
+        };
+        if let Err(e) = result {
             tracing::warn!(doc = %self.name, error = %e, "store unavailable; updates refused, room unloading");
             self.poisoned = true;
             for id in self.peers.keys().copied().collect::<Vec<_>>() {
@@ -333,14 +377,25 @@ impl Room {
             }
             return;
         }
-        self.persistence.appended(accepted.len() as u64);
-        for (conn, _, deltas) in accepted {
+        self.persistence.appended(fanout.len() as u64);
+        for (conn, deltas) in fanout {
             for delta in deltas {
                 self.fan_out(delta, Some(conn));
             }
             self.state.metrics.updates_accepted.inc();
         }
-        self.persistence.after_apply(&self.name, &self.doc);
+        self.start_commit();
+        if self.is_durable() {
+            for (conn, sv) in std::mem::take(&mut self.deferred_step1) {
+                self.sync_step1(conn, &sv);
+            }
+            self.persistence.after_apply(&self.name, &self.doc);
+        }
+    }
+
+    /// Nothing applied is waiting for the store.
+    fn is_durable(&self) -> bool {
+        self.committing.is_none() && self.queued.is_empty()
     }
 
     fn apply(&mut self, bytes: &[u8]) {
@@ -492,6 +547,7 @@ async fn run(
         },
     );
     let awareness = Awareness::new(doc.doc().clone());
+    let (commit_done, mut commits) = mpsc::channel(4);
     let mut room = Room {
         name: name.clone(),
         state: state.clone(),
@@ -503,6 +559,10 @@ async fn run(
         persistence,
         denied: enforcement::DenialCache::default(),
         poisoned: false,
+        queued: Vec::new(),
+        committing: None,
+        commit_done,
+        deferred_step1: Vec::new(),
     };
     state.metrics.rooms_loaded.inc();
     let mut shutdown = state.shutdown.clone();
@@ -525,20 +585,23 @@ async fn run(
                         }
                         other => {
                             if !batch.is_empty() {
-                                room.accept_updates(std::mem::take(&mut batch)).await;
+                                room.accept_updates(std::mem::take(&mut batch));
                             }
                             room.handle(other).await;
                         }
                     }
                 }
                 if !batch.is_empty() {
-                    room.accept_updates(batch).await;
+                    room.accept_updates(batch);
                 }
+                idle_since = if room.peers.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
+            }
+            Some(result) = commits.recv() => {
+                room.commit_finished(result);
                 if room.poisoned {
                     state.rooms.forget(&name, generation);
                     break;
                 }
-                idle_since = if room.peers.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
             }
             Some(event) = remote.next() => {
                 match event {
@@ -549,7 +612,7 @@ async fn run(
             _ = sleep_until(idle_deadline) => {
                 // Unload only if nobody raced in: the registry entry goes first,
                 // then whatever is queued is still served below.
-                if rx.is_empty() {
+                if rx.is_empty() && room.is_durable() {
                     state.rooms.forget(&name, generation);
                     rx.close();
                     while let Some(cmd) = rx.recv().await {
@@ -561,6 +624,11 @@ async fn run(
                 }
             }
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                // What is applied gets committed (and sent) before we go.
+                while room.committing.is_some() {
+                    let Some(result) = commits.recv().await else { break };
+                    room.commit_finished(result);
+                }
                 for id in room.peers.keys().copied().collect::<Vec<_>>() {
                     room.drop_peer(id, Some(CloseReason::new(1001, "server shutting down")));
                 }
