@@ -62,9 +62,13 @@ pub async fn run(
             let _ = stopped.wait_for(|s| *s).await;
         })
         .await?;
-    // Rooms saw the same signal: wait for their final snapshots.
+    // Rooms saw the same signal: wait until they have written their final
+    // snapshots and every connection has sent its "going away".
     let deadline = tokio::time::Instant::now() + grace;
-    while !state.rooms.is_empty() && tokio::time::Instant::now() < deadline {
+    let busy = |s: &state::ServerState| {
+        !s.rooms.is_empty() || s.metrics.rooms_loaded.get() > 0 || s.metrics.connections.get() > 0
+    };
+    while busy(&state) && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     Ok(())
