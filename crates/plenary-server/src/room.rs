@@ -110,12 +110,15 @@ pub(crate) struct Room {
     /// Applied updates waiting for the next group commit.
     queued: Vec<Pending>,
     /// The deltas of the group commit in flight, by sender.
-    committing: Option<Vec<(ConnId, Vec<Vec<u8>>)>>,
+    committing: Option<Vec<Fanout>>,
     /// Where the commit task reports.
     commit_done: mpsc::Sender<Result<usize, PersistError>>,
     /// Sync step 1 requests waiting until everything applied is durable.
     deferred_step1: Vec<(ConnId, StateVector)>,
 }
+
+/// The deltas one connection's update produced, to send to everyone else.
+type Fanout = (ConnId, Vec<Vec<u8>>);
 
 /// An applied update waiting for the store.
 struct Pending {
@@ -345,7 +348,7 @@ impl Room {
             return;
         }
         let batch = std::mem::take(&mut self.queued);
-        let (entries, fanout): (Vec<LogEntry>, Vec<(ConnId, Vec<Vec<u8>>)>) = batch
+        let (entries, fanout): (Vec<LogEntry>, Vec<Fanout>) = batch
             .into_iter()
             .map(|p| (p.entry, (p.conn, p.deltas)))
             .unzip();

@@ -217,17 +217,3 @@ fn resolve(c: &Client, id: &str, by: &str) {
         .apply_update(Update::decode_v1(&update).unwrap())
         .unwrap();
 }
-
-async fn next_denial(
-    events: &mut tokio::sync::broadcast::Receiver<plenary_client::Event>,
-) -> String {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(plenary_client::Event::Denied(r)) = events.recv().await {
-                return r;
-            }
-        }
-    })
-    .await
-    .expect("a permission-denied message")
-}

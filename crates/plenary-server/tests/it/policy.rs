@@ -143,18 +143,7 @@ async fn denied(server: &TestServer, doc: &str, who: &Who, rule: &str, edit: imp
     c.wait_until(WAIT, |d| paragraph_count(d) == 13)
         .await
         .unwrap();
-    let mut events = c.events();
-    edit(c.doc());
-    let reason = tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(plenary_client::Event::Denied(r)) = events.recv().await {
-                return r;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no permission-denied for rule {rule}"));
-    assert!(reason.contains(rule), "expected rule {rule}, got: {reason}");
+    expect_denial(&c, rule, |c| edit(c.doc())).await;
     assert!(!c.is_closed(), "the connection must stay usable");
     // A fresh client (from the store) sees nothing of it.
     let fresh = connect(server, doc, &Who::observer()).await;
@@ -374,13 +363,11 @@ async fn proposals_delegates_propose_the_chair_decides() {
         .await
         .unwrap();
 
-    // JPN proposes a replacement for OP1, through the doc crate's own operation
-    // applied to a mirror of JPN's state, sent as a plain update.
-    let mut mirror = plenary_doc::ResolutionDoc::from_update(&state_of(jpn.doc())).unwrap();
-    let op1 = mirror.resolution().paragraphs[5].id.clone();
+    // JPN proposes a replacement for OP1 with the doc crate's own operation,
+    // applied to a mirror of its state and sent as a plain update.
     let proposal = plenary_doc::Proposal {
         id: String::new(),
-        paragraph_id: Some(op1.clone()),
+        paragraph_id: Some(mirror_of(&jpn).paragraphs[5].id.clone()),
         after: None,
         action: plenary_doc::ProposalAction::Replace,
         text: "Encourages Member States to adopt national strategies;".into(),
@@ -392,76 +379,58 @@ async fn proposals_delegates_propose_the_chair_decides() {
         status: plenary_doc::ProposalStatus::Pending,
         decided_by: None,
     };
-    let (pid, update) = mirror.add_proposal(&proposal).unwrap();
-    let apply = |c: &Client, u: &[u8]| {
-        let u = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(u).unwrap();
-        yrs::Transact::transact_mut(c.doc())
-            .apply_update(u)
-            .unwrap();
-    };
-    apply(&jpn, &update);
-    let chair_sees = |pid: String| {
+    let mut pid = String::new();
+    via_mirror(&jpn, |m| {
+        let (id, update) = m.add_proposal(&proposal).unwrap();
+        pid = id;
+        update
+    });
+    let has_proposal = |pid: String| {
         move |d: &yrs::Doc| {
-            let r = plenary_doc::ResolutionDoc::from_update(&state_of(d)).unwrap();
-            r.proposal(&pid).is_some()
+            plenary_doc::ResolutionDoc::from_update(&state_of(d))
+                .unwrap()
+                .proposal(&pid)
+                .is_some()
         }
     };
     chair_client
-        .wait_until(WAIT, chair_sees(pid.clone()))
+        .wait_until(WAIT, has_proposal(pid.clone()))
         .await
         .unwrap();
     assert!(jpn.denials().is_empty(), "{:?}", jpn.denials());
 
-    // A delegate proposing in another delegation's name is refused.
+    // A delegate proposing in another delegation's name is refused, and so is
+    // a delegate deciding a proposal.
     let fra = connect(&server, "prop", &Who::delegate("FRA")).await;
-    fra.wait_until(WAIT, chair_sees(pid.clone())).await.unwrap();
-    let mut fra_mirror = plenary_doc::ResolutionDoc::from_update(&state_of(fra.doc())).unwrap();
-    let (_, forged) = fra_mirror
-        .add_proposal(&plenary_doc::Proposal {
-            delegation: "JPN".into(),
-            ..proposal.clone()
-        })
+    fra.wait_until(WAIT, has_proposal(pid.clone()))
+        .await
         .unwrap();
-    let mut events = fra.events();
-    apply(&fra, &forged);
-    let reason = wait_denial(&mut events).await;
-    assert!(reason.contains("proposal.own-delegation"), "{reason}");
+    let forged = plenary_doc::Proposal {
+        delegation: "JPN".into(),
+        ..proposal.clone()
+    };
+    expect_denial(&fra, "proposal.own-delegation", |c| {
+        via_mirror(c, |m| m.add_proposal(&forged).unwrap().1)
+    })
+    .await;
+    let fra = connect(&server, "prop", &Who::delegate("FRA")).await;
+    fra.wait_until(WAIT, has_proposal(pid.clone()))
+        .await
+        .unwrap();
+    expect_denial(&fra, "proposal.chair-decides", |c| {
+        via_mirror(c, |m| m.decide_proposal(&pid, true, "FRA").unwrap())
+    })
+    .await;
 
-    // A delegate deciding a proposal is refused; the chair's decision goes through.
-    let decide = fra_mirror.decide_proposal(&pid, true, "FRA").unwrap();
-    apply(&fra, &decide);
-    let reason = wait_denial(&mut events).await;
-    assert!(reason.contains("proposal.chair-decides"), "{reason}");
-
-    let mut chair_mirror =
-        plenary_doc::ResolutionDoc::from_update(&state_of(chair_client.doc())).unwrap();
-    let accept = chair_mirror.decide_proposal(&pid, true, "Chair").unwrap();
-    apply(&chair_client, &accept);
+    // The chair's decision goes through and changes the text.
+    via_mirror(&chair_client, |m| {
+        m.decide_proposal(&pid, true, "Chair").unwrap()
+    });
     jpn.wait_until(WAIT, |d| {
         text_of(d, 5) == "Encourages Member States to adopt national strategies;"
     })
     .await
     .unwrap();
-}
-
-async fn wait_denial(
-    events: &mut tokio::sync::broadcast::Receiver<plenary_client::Event>,
-) -> String {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Ok(plenary_client::Event::Denied(r)) = events.recv().await {
-                return r;
-            }
-        }
-    })
-    .await
-    .expect("a permission-denied message")
-}
-
-fn state_of(d: &yrs::Doc) -> Vec<u8> {
-    use yrs::{ReadTxn, Transact};
-    d.transact()
-        .encode_state_as_update_v1(&yrs::StateVector::default())
 }
 
 /// Edits `client`'s document through a `ResolutionDoc` mirror of it, as a
@@ -479,13 +448,6 @@ fn mirror_of(client: &Client) -> plenary_doc::Resolution {
     plenary_doc::ResolutionDoc::from_update(&state_of(client.doc()))
         .unwrap()
         .resolution()
-}
-
-async fn expect_denial(client: &Client, rule: &str, act: impl FnOnce(&Client)) {
-    let mut events = client.events();
-    act(client);
-    let reason = wait_denial(&mut events).await;
-    assert!(reason.contains(rule), "expected {rule}, got: {reason}");
 }
 
 #[tokio::test]
@@ -609,7 +571,7 @@ async fn footnotes_sponsors_support_and_withdrawal() {
         .await
         .unwrap();
     let fra = connect(&server, "rows", &Who::delegate("FRA")).await;
-    fra.wait_until(WAIT, |d| mirror_doc_has_supporter(d))
+    fra.wait_until(WAIT, mirror_doc_has_supporter)
         .await
         .unwrap();
     expect_denial(&fra, "support.own-delegation", |c| {
@@ -617,7 +579,7 @@ async fn footnotes_sponsors_support_and_withdrawal() {
     })
     .await;
     let fra = connect(&server, "rows", &Who::delegate("FRA")).await;
-    fra.wait_until(WAIT, |d| mirror_doc_has_supporter(d))
+    fra.wait_until(WAIT, mirror_doc_has_supporter)
         .await
         .unwrap();
     expect_denial(&fra, "proposal.own-delegation", |c| {
@@ -625,7 +587,7 @@ async fn footnotes_sponsors_support_and_withdrawal() {
     })
     .await;
     let jpn = connect(&server, "rows", &Who::delegate("JPN")).await;
-    jpn.wait_until(WAIT, |d| mirror_doc_has_supporter(d))
+    jpn.wait_until(WAIT, mirror_doc_has_supporter)
         .await
         .unwrap();
     via_mirror(&jpn, |m| m.withdraw_proposal(&pid).unwrap());

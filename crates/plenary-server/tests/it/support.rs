@@ -156,3 +156,30 @@ pub fn set_meta(doc: &yrs::Doc, key: &str, value: &str) {
     let mut txn = doc.transact_mut();
     meta.insert(&mut txn, key.to_string(), value.to_string());
 }
+
+/// The state of a client's document, encoded (to build a mirror of it).
+pub fn state_of(d: &yrs::Doc) -> Vec<u8> {
+    d.transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default())
+}
+
+/// The next permission-denied reason among `events`.
+pub async fn next_denial(events: &mut tokio::sync::broadcast::Receiver<Event>) -> String {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(Event::Denied(r)) = events.recv().await {
+                return r;
+            }
+        }
+    })
+    .await
+    .expect("a permission-denied message")
+}
+
+/// Runs `act` on `client` and expects a denial naming `rule`.
+pub async fn expect_denial(client: &Client, rule: &str, act: impl FnOnce(&Client)) {
+    let mut events = client.events();
+    act(client);
+    let reason = next_denial(&mut events).await;
+    assert!(reason.contains(rule), "expected {rule}, got: {reason}");
+}
