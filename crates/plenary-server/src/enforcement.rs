@@ -278,12 +278,23 @@ fn check_resolution(
                 for v in &change.values {
                     let to = parse_status(v)
                         .ok_or_else(|| format!("{target}: invalid status {v} [schema.value]"))?;
-                    require(
-                        p,
-                        Action::SetParagraphStatus { from: current, to },
-                        &ctx,
-                        &target,
-                    )?;
+                    let action = Action::SetParagraphStatus { from: current, to };
+                    if authorize(p, &action, &ctx).needs_reason() {
+                        // SPEC §2: reopening an agreed paragraph is logged with a
+                        // reason. The chair's client may put it in the paragraph's
+                        // `statusNote` in the same update; the log keeps the update.
+                        let reason = pe
+                            .fields
+                            .get("statusNote")
+                            .and_then(|c| c.values.first())
+                            .and_then(Value::as_str)
+                            .unwrap_or("(no reason given)");
+                        tracing::info!(
+                            paragraph = %target, user = %p.sub, to = ?to, %reason,
+                            "agreed paragraph reopened"
+                        );
+                    }
+                    require(p, action, &ctx, &target)?;
                 }
             } else {
                 require(

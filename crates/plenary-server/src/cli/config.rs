@@ -110,7 +110,13 @@ pub(crate) fn data_dir(common: &CommonArgs, file: &FileConfig) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("./data"))
 }
 
-pub(crate) fn token_config(common: &CommonArgs, file: &FileConfig) -> anyhow::Result<TokenConfig> {
+/// `minting`: `plenary token` also uses a development secret that `serve
+/// --dev` already made in the data directory, so its tokens open that server.
+pub(crate) fn token_config(
+    common: &CommonArgs,
+    file: &FileConfig,
+    minting: bool,
+) -> anyhow::Result<TokenConfig> {
     let issuer = common
         .jwt_issuer
         .clone()
@@ -127,7 +133,9 @@ pub(crate) fn token_config(common: &CommonArgs, file: &FileConfig) -> anyhow::Re
     let public = std::env::var("PLENARY_JWT_PUBLIC_KEY")
         .ok()
         .or_else(|| file.jwt_public_key.clone());
-    let dev = common.dev || file.dev.unwrap_or(false);
+    let dev = common.dev
+        || file.dev.unwrap_or(false)
+        || (minting && data_dir(common, file).join(DEV_SECRET_FILE).is_file());
     let (key, signing, source) = match (secret, public) {
         (Some(_), Some(_)) => bail!("set PLENARY_JWT_SECRET or PLENARY_JWT_PUBLIC_KEY, not both"),
         (Some(secret), None) => (

@@ -76,7 +76,7 @@ async fn store_resolution(
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let file = FileConfig::load(args.common.config.as_deref())?;
-    let tokens = token_config(&args.common, &file)?;
+    let tokens = token_config(&args.common, &file, false)?;
     let dir = data_dir(&args.common, &file);
     let bind = args
         .bind

@@ -35,7 +35,7 @@ pub(crate) struct TokenArgs {
 
 pub(crate) fn token(args: TokenArgs) -> anyhow::Result<()> {
     let file = FileConfig::load(args.common.config.as_deref())?;
-    let cfg = token_config(&args.common, &file)?;
+    let cfg = token_config(&args.common, &file, true)?;
     let Some(signing) = cfg.signing else {
         bail!(
             "the server verifies with a public key; mint tokens with the matching private key at your identity provider"

@@ -1,0 +1,106 @@
+//! The command line: `plenary token` mints what `serve` accepts; `import`
+//! and `export` turn a circulated draft into structure and back.
+
+use std::process::Command;
+
+use crate::support::*;
+
+fn plenary(args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .env("PLENARY_JWT_SECRET", TEST_SECRET)
+        .env_remove("PLENARY_DATA_DIR")
+        .output()
+        .expect("run plenary")
+}
+
+fn fixture_path() -> String {
+    format!(
+        "{}/../../tests/fixtures/reducing-reoffending-2021-rev1.txt",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[tokio::test]
+async fn a_minted_token_opens_the_server_and_carries_its_role() {
+    let server = server();
+    let _chair = seeded(&server, "cli").await;
+    let out = plenary(&[
+        "token",
+        "--role",
+        "delegate",
+        "--delegation",
+        "JPN",
+        "--name",
+        "Delegate of Japan",
+        "--docs",
+        "cli*",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let c = Client::connect(&server.ws_url("cli", &token))
+        .await
+        .expect("the minted token opens the document");
+    c.wait_synced(WAIT).await.unwrap();
+    // It is a delegate's token: an agreed paragraph stays closed to it.
+    let chair = connect(&server, "cli", &Who::chair()).await;
+    set_field(chair.doc(), 5, "status", "agreed");
+    c.wait_until(WAIT, |d| field(d, 5, "status").as_deref() == Some("agreed"))
+        .await
+        .unwrap();
+    expect_denial(&c, "delegate.agreed-paragraph", |c| {
+        append(c.doc(), 5, " no")
+    })
+    .await;
+    // And it opens only what --docs says.
+    match Client::connect(&server.ws_url("other", &token)).await {
+        Err(plenary_client::ClientError::Rejected { status, .. }) => assert_eq!(status, 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+
+    let bad = plenary(&["token", "--role", "delegate", "--name", "Nobody"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("delegation"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
+fn import_and_export_a_circulated_draft() {
+    let out = plenary(&["import", &fixture_path()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["paragraphs"].as_array().unwrap().len(), 13);
+    assert_eq!(
+        json["meta"]["submittedBy"],
+        "Japan: revised draft resolution"
+    );
+
+    let akn = plenary(&["export", "--from", &fixture_path(), "--format", "akn"]);
+    let akn = String::from_utf8(akn.stdout).unwrap();
+    assert!(
+        akn.contains("<akomaNtoso") && akn.matches("<authorialNote").count() == 6,
+        "{akn}"
+    );
+
+    let text = plenary(&["export", "--from", &fixture_path(), "--format", "text"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("2. *Also encourages* Member States"),
+        "{text}"
+    );
+
+    let unknown = plenary(&["export", "--from", &fixture_path(), "--format", "pdf"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown format"));
+}
