@@ -10,8 +10,11 @@
 //!   another node appended to the shared log). The order there is fixed:
 //!   decode → authorize → apply → append to the log → broadcast. Nothing is
 //!   broadcast or acknowledged that is not in the log: updates queued
-//!   together are applied in order and group-committed, and nothing else
-//!   runs until the commit returns (see [`Room::accept_updates`]).
+//!   together are applied in order and group-committed; while a commit is in
+//!   flight the room goes on applying the next batch, but a batch's deltas go
+//!   out only when its commit returns (in log order), and a sync step 2 is
+//!   held until the commit covering what it shows returns (see
+//!   [`Room::accept_updates`] and [`Room::sync_step1`]).
 //! - The room never awaits a client: fan-out uses `try_send` on each
 //!   connection's bounded queue, and a connection whose queue is full is
 //!   closed as a slow consumer (it resyncs when it reconnects).
@@ -113,8 +116,12 @@ pub(crate) struct Room {
     committing: Option<Vec<Fanout>>,
     /// Where the commit task reports.
     commit_done: mpsc::Sender<Result<usize, PersistError>>,
-    /// Sync step 1 requests waiting until everything applied is durable.
-    deferred_step1: Vec<(ConnId, StateVector)>,
+    /// Sync step 2 answers encoded while updates were waiting for the store,
+    /// held until the commit that makes what they show durable (by number).
+    held_step2: Vec<(ConnId, Vec<u8>, u64)>,
+    /// Group commits started and finished so far.
+    commits_started: u64,
+    commits_finished: u64,
 }
 
 /// The deltas one connection's update produced, to send to everyone else.
@@ -244,10 +251,6 @@ impl Room {
                     return;
                 }
                 match msg {
-                    // A sync step 2 shows the whole document: only durable state.
-                    Incoming::SyncStep1(sv) if !self.is_durable() => {
-                        self.deferred_step1.push((conn, sv))
-                    }
                     Incoming::SyncStep1(sv) => self.sync_step1(conn, &sv),
                     Incoming::Update { bytes, step2 } => {
                         self.accept_updates(vec![(conn, bytes, step2)])
@@ -263,9 +266,23 @@ impl Room {
         }
     }
 
+    /// Answers a sync step 1. A sync step 2 shows the whole document, so it
+    /// must show only durable state: when applied updates are still waiting
+    /// for the store, the answer is encoded now and held until the commit
+    /// that covers them returns (the next one to start if some are queued,
+    /// else the one in flight), so a steady stream of edits never starves it.
     fn sync_step1(&mut self, conn: ConnId, sv: &StateVector) {
-        let update = self.doc.doc().transact().encode_state_as_update_v1(sv);
-        self.send_to(conn, protocol::sync_step2(update));
+        let frame = protocol::sync_step2(self.doc.doc().transact().encode_state_as_update_v1(sv));
+        if self.is_durable() {
+            self.send_to(conn, frame);
+        } else {
+            let covering = if self.queued.is_empty() {
+                self.commits_started
+            } else {
+                self.commits_started + 1
+            };
+            self.held_step2.push((conn, frame, covering));
+        }
     }
 
     /// Checks one update: `Some(paragraphs touched)` when it may be applied.
@@ -317,9 +334,9 @@ impl Room {
     /// update may build on an earlier one), and its log entry queued. The
     /// queue is group-committed to the store while the room goes on with the
     /// next batch; a batch's deltas are broadcast only when its commit
-    /// returns, in log order, and a sync step 1 is answered only when
-    /// nothing is waiting for the store. So nobody observes a change before
-    /// it is durable, and no commit waits for the room.
+    /// returns, in log order, and a sync step 2 is held until the commit that
+    /// covers what it shows. So nobody observes a change before it is
+    /// durable, and no commit waits for the room.
     fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
         for (conn, bytes, step2) in batch {
             let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else {
@@ -353,6 +370,7 @@ impl Room {
             .map(|p| (p.entry, (p.conn, p.deltas)))
             .unzip();
         self.committing = Some(fanout);
+        self.commits_started += 1;
         let commit = self.persistence.commit(&self.name, entries);
         let done = self.commit_done.clone();
         tokio::spawn(async move {
@@ -380,6 +398,7 @@ impl Room {
             }
             return;
         }
+        self.commits_finished += 1;
         self.persistence.appended(fanout.len() as u64);
         for (conn, deltas) in fanout {
             for delta in deltas {
@@ -387,11 +406,16 @@ impl Room {
             }
             self.state.metrics.updates_accepted.inc();
         }
+        let done = self.commits_finished;
+        let (ready, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_step2)
+            .into_iter()
+            .partition(|(_, _, covering)| *covering <= done);
+        self.held_step2 = held;
+        for (conn, frame, _) in ready {
+            self.send_to(conn, frame);
+        }
         self.start_commit();
         if self.is_durable() {
-            for (conn, sv) in std::mem::take(&mut self.deferred_step1) {
-                self.sync_step1(conn, &sv);
-            }
             self.persistence.after_apply(&self.name, &self.doc);
         }
     }
@@ -565,7 +589,9 @@ async fn run(
         queued: Vec::new(),
         committing: None,
         commit_done,
-        deferred_step1: Vec::new(),
+        held_step2: Vec::new(),
+        commits_started: 0,
+        commits_finished: 0,
     };
     state.metrics.rooms_loaded.inc();
     let mut shutdown = state.shutdown.clone();

@@ -363,3 +363,52 @@ async fn an_idle_room_unloads_and_reloads_with_everything() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joiners_sync_promptly_while_others_type() {
+    let server = server();
+    let _chair = seeded(&server, "busy").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..2u32 {
+        let typist = connect(&server, "busy", &Who::chair()).await;
+        let flag = stop.clone();
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                append(typist.doc(), 5 + w, "x");
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            (typist, i)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every joiner gets its sync step 2 while commits keep coming.
+    for _ in 0..5 {
+        let start = Instant::now();
+        let c = connect(&server, "busy", &Who::observer()).await;
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "sync took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(paragraph_count(c.doc()), 13);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut typists = Vec::new();
+    for w in writers {
+        let (typist, typed) = w.await.unwrap();
+        assert!(typed > 50, "the typist kept typing ({typed} edits)");
+        typists.push(typist);
+    }
+    let want: Vec<String> = (0..2)
+        .map(|w| text_of(typists[w].doc(), 5 + w as u32))
+        .collect();
+    let last = connect(&server, "busy", &Who::observer()).await;
+    last.wait_until(WAIT, move |d| {
+        (0..2).map(|w| text_of(d, 5 + w)).collect::<Vec<_>>() == want
+    })
+    .await
+    .unwrap();
+}
