@@ -26,6 +26,9 @@ use crate::effect::{EffectError, FieldChange};
 use crate::schema::{num_of, str_of};
 
 pub const COMMENTS: &str = "comments";
+/// Root of a scope's policy: a Y.Map of settings (`observersMayComment`:
+/// bool), which the chair or secretariat set.
+pub const POLICY: &str = "policy";
 
 /// A reply to a comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +104,8 @@ pub struct CommentEffect {
 #[serde(rename_all = "camelCase")]
 pub struct CommentsEffect {
     pub comments: BTreeMap<String, CommentEffect>,
+    /// Policy keys written (the `policy` root).
+    pub policy: BTreeMap<String, FieldChange>,
     /// Writes outside the schema: the server denies the update.
     pub unknown: Vec<String>,
     pub discarded: u32,
@@ -108,7 +113,7 @@ pub struct CommentsEffect {
 
 impl CommentsEffect {
     pub fn is_empty(&self) -> bool {
-        self.comments.is_empty() && self.unknown.is_empty()
+        self.comments.is_empty() && self.policy.is_empty() && self.unknown.is_empty()
     }
 }
 
@@ -214,6 +219,26 @@ impl CommentsDoc {
             Some(Out::YMap(m)) => read_comment(&txn, &m),
             _ => None,
         }
+    }
+
+    /// Whether this scope's policy lets observers write comments.
+    pub fn observers_may_comment(&self) -> bool {
+        let policy = self.doc.get_or_insert_map(POLICY);
+        let txn = self.doc.transact();
+        matches!(
+            policy.get(&txn, "observersMayComment"),
+            Some(Out::Any(Any::Bool(true)))
+        )
+    }
+
+    /// Sets whether observers may write comments in this scope.
+    pub fn set_observers_may_comment(&mut self, allowed: bool) -> Result<Vec<u8>, EditError> {
+        let policy = self.doc.get_or_insert_map(POLICY);
+        self.edit(|txn, _| {
+            policy.insert(txn, "observersMayComment", allowed);
+            Ok(())
+        })
+        .map(|(_, u)| u)
     }
 
     /// What `update` would change, without applying it.
@@ -448,6 +473,21 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                     .or_default();
                 if !keys.iter().any(|x| x == k) {
                     keys.push(k.to_owned());
+                }
+            }
+            (POLICY, [], Some(k)) => {
+                let fc = e.policy.entry(k.to_owned()).or_default();
+                match t {
+                    Touch::Insert { st, .. } => {
+                        let v = view.value_of(st);
+                        if !fc.values.contains(&v) {
+                            fc.values.push(v);
+                        }
+                    }
+                    Touch::Delete { values, .. } => {
+                        fc.removed = true;
+                        fc.previous.extend(values.iter().map(any_json));
+                    }
                 }
             }
             _ => e.unknown.push(format!(

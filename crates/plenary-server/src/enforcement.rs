@@ -355,8 +355,15 @@ fn check_comments(
     }
     let ctx = DocContext {
         mode: DocMode::Open,
-        observers_may_comment: false,
+        observers_may_comment: doc.observers_may_comment(),
     };
+    // The scope's policy is the document's to set: chair and secretariat.
+    for key in effect.policy.keys() {
+        let action = Action::EditMeta {
+            key: format!("commentPolicy.{key}"),
+        };
+        require(p, action, &ctx, &format!("comment policy {key}"))?;
+    }
     let mut touched = Vec::new();
     for (id, ce) in &effect.comments {
         let target = format!("comment {id}");

@@ -203,6 +203,31 @@ async fn comment_authorship_is_enforced() {
     comment(&obs, &Who::observer(), "observer note", None);
     let reason = next_denial(&mut events).await;
     assert!(reason.contains("comments.observers-disabled"), "{reason}");
+
+    // The scope's policy may let them: the chair or the secretariat sets it,
+    // a delegate may not.
+    let jpn_again = connect(&server, "ca/comments/public", &jpn).await;
+    expect_denial(&jpn_again, "meta.chair-or-secretariat", |c| {
+        set_policy(c, true)
+    })
+    .await;
+    set_policy(&chair, true);
+    let obs = connect(&server, "ca/comments/public", &Who::observer()).await;
+    obs.wait_until(WAIT, |d| {
+        CommentsDoc::from_update(
+            &d.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        )
+        .unwrap()
+        .observers_may_comment()
+    })
+    .await
+    .unwrap();
+    comment(&obs, &Who::observer(), "observer note, now allowed", None);
+    a.wait_until(WAIT, |d| has_comment_text(d, "observer note, now allowed"))
+        .await
+        .unwrap();
+    assert!(obs.denials().is_empty(), "{:?}", obs.denials());
 }
 
 fn resolve(c: &Client, id: &str, by: &str) {
@@ -212,6 +237,19 @@ fn resolve(c: &Client, id: &str, by: &str) {
         .encode_state_as_update_v1(&StateVector::default());
     let mut mirror = CommentsDoc::from_update(&state).unwrap();
     let update = mirror.resolve(id, true, by).unwrap();
+    c.doc()
+        .transact_mut()
+        .apply_update(Update::decode_v1(&update).unwrap())
+        .unwrap();
+}
+
+fn set_policy(c: &Client, allowed: bool) {
+    let state = c
+        .doc()
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let mut mirror = CommentsDoc::from_update(&state).unwrap();
+    let update = mirror.set_observers_may_comment(allowed).unwrap();
     c.doc()
         .transact_mut()
         .apply_update(Update::decode_v1(&update).unwrap())
