@@ -200,7 +200,10 @@ export class HistoryView {
         out.replaceChildren('Comparing…');
         try {
           out.replaceChildren(renderComparison(await this.getJson(`/compare?from=${from.value}&to=${to.value}`)));
-          this.stateEl.replaceChildren(h('h2', `Compare ${from.selectedOptions[0]?.text} → ${to.selectedOptions[0]?.text}`), out.cloneNode(true));
+          // The wide view shows a copy; only the sidebar's result keeps the class.
+          const wide = out.cloneNode(true) as HTMLElement;
+          wide.className = 'compare-view';
+          this.stateEl.replaceChildren(h('h2', `Compare ${from.selectedOptions[0]?.text} → ${to.selectedOptions[0]?.text}`), wide);
         } catch (e) {
           out.replaceChildren(h('div.history-unavailable', `Compare is not available: ${(e as Error).message}`));
         }
