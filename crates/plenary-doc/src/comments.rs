@@ -20,7 +20,7 @@ use yrs::{
     StateVector, Transact, TransactionMut, Update,
 };
 
-use crate::ancestry::{Content, IdIndex, TYPE_MAP, Touch, UpdateView, any_json, fmt_id};
+use crate::ancestry::{Content, IdIndex, TYPE_MAP, Touch, UpdateView, fmt_id};
 use crate::document::EditError;
 use crate::effect::{EffectError, FieldChange};
 use crate::schema::{num_of, str_of};
@@ -428,18 +428,7 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                     .fields
                     .entry(k.to_owned())
                     .or_default();
-                match t {
-                    Touch::Insert { st, .. } => {
-                        let v = view.value_of(st);
-                        if !fc.values.contains(&v) {
-                            fc.values.push(v);
-                        }
-                    }
-                    Touch::Delete { values, .. } => {
-                        fc.removed = true;
-                        fc.previous.extend(values.iter().map(any_json));
-                    }
-                }
+                fc.record(view, t)
             }
             (COMMENTS, [(c, Some(cid)), (arr, Some("replies"))], None) => {
                 if view.is_new(c) || view.deletes_item(c) || view.deletes_item(arr) {
@@ -475,21 +464,7 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                     keys.push(k.to_owned());
                 }
             }
-            (POLICY, [], Some(k)) => {
-                let fc = e.policy.entry(k.to_owned()).or_default();
-                match t {
-                    Touch::Insert { st, .. } => {
-                        let v = view.value_of(st);
-                        if !fc.values.contains(&v) {
-                            fc.values.push(v);
-                        }
-                    }
-                    Touch::Delete { values, .. } => {
-                        fc.removed = true;
-                        fc.previous.extend(values.iter().map(any_json));
-                    }
-                }
-            }
+            (POLICY, [], Some(k)) => e.policy.entry(k.to_owned()).or_default().record(view, t),
             _ => e.unknown.push(format!(
                 "{} {} in `{}`: not part of the comments schema",
                 if insert.is_some() { "insert" } else { "delete" },

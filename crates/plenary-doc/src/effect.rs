@@ -105,6 +105,14 @@ impl FieldChange {
             }
         }
     }
+
+    /// Records one write to the key: a value set, or the previous ones removed.
+    pub(crate) fn record(&mut self, view: &UpdateView<'_>, touch: &Touch) {
+        match touch {
+            Touch::Insert { st, .. } => self.set(view.value_of(st)),
+            Touch::Delete { values, .. } => self.remove(values.iter().map(any_json).collect()),
+        }
+    }
 }
 
 /// What an update does to one paragraph.
@@ -316,12 +324,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     .fields
                     .entry(key.to_owned())
                     .or_default();
-                match t {
-                    Touch::Insert { st, .. } => fc.set(view.value_of(st)),
-                    Touch::Delete { values, .. } => {
-                        fc.remove(values.iter().map(any_json).collect())
-                    }
-                }
+                fc.record(view, t)
             }
             (PARAGRAPHS, [(m, None), (text, Some("text"))]) if at.key.is_none() => {
                 if view.is_new(m) || view.deletes_item(m) || view.deletes_item(text) {
@@ -342,12 +345,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
             (META, []) if at.key.is_some() => {
                 let key = at.key.as_deref().unwrap_or_default().to_owned();
                 let fc = e.meta.entry(key).or_default();
-                match t {
-                    Touch::Insert { st, .. } => fc.set(view.value_of(st)),
-                    Touch::Delete { values, .. } => {
-                        fc.remove(values.iter().map(any_json).collect())
-                    }
-                }
+                fc.record(view, t)
             }
             (FOOTNOTES, []) if at.key.is_some() => {
                 if let Some(st) = insert
@@ -406,12 +404,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     .fields
                     .entry(key)
                     .or_default();
-                match t {
-                    Touch::Insert { st, .. } => fc.set(view.value_of(st)),
-                    Touch::Delete { values, .. } => {
-                        fc.remove(values.iter().map(any_json).collect())
-                    }
-                }
+                fc.record(view, t)
             }
             (PROPOSALS, [(q, None), (arr, Some("supporters"))]) if at.key.is_none() => {
                 if view.is_new(q) || view.deletes_item(q) || view.deletes_item(arr) {
