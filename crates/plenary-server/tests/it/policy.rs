@@ -280,14 +280,7 @@ async fn the_matrix_over_websockets() {
         "m",
         &Who::secretariat(),
         |d| set_meta(d, "symbol", "E/CN.15/2021/L.4/Rev.2"),
-        |d| {
-            let meta = d.get_or_insert_map("meta");
-            let txn = yrs::Transact::transact(d);
-            yrs::Map::get(&meta, &txn, "symbol")
-                .map(|v| v.to_string(&txn))
-                .as_deref()
-                == Some("E/CN.15/2021/L.4/Rev.2")
-        },
+        |d| meta_value(d, "symbol").as_deref() == Some("E/CN.15/2021/L.4/Rev.2"),
     )
     .await;
     allowed(
@@ -332,14 +325,7 @@ async fn the_matrix_over_websockets() {
         "m",
         &Who::chair(),
         |d| set_meta(d, "mode", "negotiation"),
-        |d| {
-            let meta = d.get_or_insert_map("meta");
-            let txn = yrs::Transact::transact(d);
-            yrs::Map::get(&meta, &txn, "mode")
-                .map(|v| v.to_string(&txn))
-                .as_deref()
-                == Some("negotiation")
-        },
+        |d| meta_value(d, "mode").as_deref() == Some("negotiation"),
     )
     .await;
     // Negotiation mode: delegates may no longer edit open text.

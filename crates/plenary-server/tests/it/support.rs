@@ -150,6 +150,13 @@ pub fn field(doc: &yrs::Doc, index: u32, key: &str) -> Option<String> {
     }
 }
 
+/// A `meta` value as text.
+pub fn meta_value(doc: &yrs::Doc, key: &str) -> Option<String> {
+    let meta = doc.get_or_insert_map("meta");
+    let txn = doc.transact();
+    meta.get(&txn, key).map(|v| v.to_string(&txn))
+}
+
 /// Writes a `meta` key.
 pub fn set_meta(doc: &yrs::Doc, key: &str, value: &str) {
     let meta = doc.get_or_insert_map("meta");
