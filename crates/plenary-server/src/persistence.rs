@@ -123,7 +123,7 @@ impl Persistence {
         let snapshot = timed(store.latest_snapshot(name)).await?;
         let mut seq = 0;
         if let Some(s) = snapshot {
-            doc.load_state(&s.state)
+            doc.apply(&s.state)
                 .map_err(|e| PersistError::Corrupt(e.to_string()))?;
             seq = s.seq;
         }
@@ -133,7 +133,7 @@ impl Persistence {
             let Some((last, _)) = batch.last() else { break };
             let last = *last;
             for (_, entry) in &batch {
-                if let Err(e) = doc.load_state(&entry.update) {
+                if let Err(e) = doc.apply(&entry.update) {
                     tracing::error!(doc = %name, error = %e, "undecodable log entry skipped");
                 }
             }

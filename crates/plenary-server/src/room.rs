@@ -285,14 +285,15 @@ impl Room {
         }
     }
 
-    /// Checks one update: `Some(paragraphs touched)` when it may be applied.
+    /// Checks one update: `Some((paragraphs touched, decoded update))` when
+    /// it may be applied.
     fn admit(
         &mut self,
         conn: ConnId,
         session: &Session,
         bytes: &[u8],
         step2: bool,
-    ) -> Option<Vec<String>> {
+    ) -> Option<(Vec<String>, Update)> {
         let update = match Update::decode_v1(bytes) {
             Ok(u) => u,
             Err(e) => {
@@ -309,7 +310,7 @@ impl Room {
         }
         // Authorize against the document as it is now, before touching it.
         match enforcement::check(&self.doc, session, bytes, &mut self.denied) {
-            Verdict::Allow(touched) => Some(touched),
+            Verdict::Allow(touched) => Some((touched, update)),
             Verdict::Deny { reason, first_time } => {
                 self.state.metrics.rejected_forbidden.inc();
                 if first_time {
@@ -342,10 +343,12 @@ impl Room {
             let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else {
                 continue;
             };
-            let Some(touched) = self.admit(conn, &session, &bytes, step2) else {
+            let Some((touched, update)) = self.admit(conn, &session, &bytes, step2) else {
                 continue;
             };
-            self.apply(&bytes);
+            if let Err(e) = self.doc.integrate(update) {
+                tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
+            }
             let deltas =
                 std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
             let entry = self.persistence.entry(&session, &bytes, touched);
