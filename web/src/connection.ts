@@ -1,8 +1,10 @@
 // One synced Y.Doc: a stock y-websocket WebsocketProvider on `/sync/<name>`
 // with the token in `?token=`, plus what y-websocket leaves to the
 // application: a permission-denied answer is surfaced (y-websocket only logs
-// it) and, because the refused change still sits in the local document, the
-// local state is dropped and the document reloaded from the server.
+// it). Nothing is reloaded on a refusal: the server reverts the refused part
+// of a change with an update of its own, which this document integrates like
+// any other, so the page converges with everyone and keeps all the rest of
+// what the user typed (see refusal.ts).
 
 import * as Y from 'yjs';
 import { WebsocketProvider, messageAuth } from 'y-websocket';
@@ -12,7 +14,7 @@ import type { Awareness } from 'y-protocols/awareness';
 export type ConnState = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
 export interface ConnectionEvents {
-  /** A fresh document (first load, or a reload after a refusal). */
+  /** The document, once, when the connection is made. */
   onDoc: (doc: Y.Doc, awareness: Awareness) => void;
   onSynced?: () => void;
   onDenied?: (reason: string) => void;
@@ -26,9 +28,6 @@ export function syncUrl(): string {
 export class Connection {
   doc!: Y.Doc;
   provider!: WebsocketProvider;
-  private reloadTimer: number | undefined;
-  private awarenessState: Record<string, unknown> = {};
-  private closed = false;
   failures = 0;
 
   constructor(
@@ -51,7 +50,6 @@ export class Connection {
       const kind = decoding.readVarUint(decoder);
       const reason = kind === 0 ? decoding.readVarString(decoder) : `unknown auth message ${kind}`;
       this.ev.onDenied?.(reason);
-      this.scheduleReload();
     };
     provider.on('status', ({ status }: { status: string }) => {
       if (status === 'connected') this.failures = 0;
@@ -64,34 +62,15 @@ export class Connection {
     provider.on('sync', (synced: boolean) => {
       if (synced) this.ev.onSynced?.();
     });
-    for (const [k, v] of Object.entries(this.awarenessState)) provider.awareness.setLocalStateField(k, v);
     this.provider = provider;
     this.ev.onDoc(this.doc, provider.awareness);
   }
 
-  /** Presence fields survive a reload. */
   setPresence(field: string, value: unknown): void {
-    this.awarenessState[field] = value;
     this.provider.awareness.setLocalStateField(field, value);
   }
 
-  /** Drops local state (which holds the refused change) and loads the document again. */
-  reload(): void {
-    if (this.closed) return;
-    this.provider.destroy();
-    this.doc.destroy();
-    this.open();
-  }
-
-  private scheduleReload(): void {
-    // Every keystroke into a refused paragraph is refused: reload once.
-    window.clearTimeout(this.reloadTimer);
-    this.reloadTimer = window.setTimeout(() => this.reload(), 150);
-  }
-
   destroy(): void {
-    this.closed = true;
-    window.clearTimeout(this.reloadTimer);
     this.provider.destroy();
     this.doc.destroy();
   }

@@ -37,6 +37,7 @@ import {
   STATUSES,
   type Status,
 } from './policy';
+import { parseDenial, plainWords, RefusedWords, type Denial } from './refusal';
 import { attribution, scopesOf, signOut, type Session } from './session';
 
 interface Peer {
@@ -59,6 +60,13 @@ class ParagraphView {
   readonly proposalsEl = h('div.proposals');
   readonly formEl = h('div.propose-slot');
   readonly marginEl = h('aside.margin');
+  /** The server's last refusal of a change to this paragraph, and the words it took out (refusal.ts). */
+  readonly refusalEl = h('div.refusal-slot', { 'aria-live': 'polite' });
+  private denial?: Denial;
+  private msgKey = '';
+  private msgEl?: HTMLElement;
+  private wordsEl?: HTMLElement;
+  refused?: RefusedWords;
   binding?: TextBinding;
   label = '';
 
@@ -73,6 +81,7 @@ class ParagraphView {
         'div.para',
         h('div.para-head', this.labelEl, this.badgeEl, this.peersEl, this.toolsEl),
         h('div.para-body', this.numEl, this.textEl),
+        this.refusalEl,
         this.proposalsEl,
         this.formEl,
       ),
@@ -85,6 +94,7 @@ class ParagraphView {
         onRefused: (why) => ed.notify('refused', `You cannot edit ${this.label}: ${why}.`),
         onFocus: () => ed.conn.setPresence('paragraph', this.id),
       });
+      this.refused = new RefusedWords(t, () => this.renderRefusal());
     }
     map.observe(() => this.update());
     this.update();
@@ -95,6 +105,7 @@ class ParagraphView {
   }
 
   refusal(): string | null {
+    if (this.ed.ignoreLocalLocks) return null;
     return editRefusal(this.ed.session.claims, docMode(this.ed.roots), pStatus(this.map));
   }
 
@@ -138,7 +149,92 @@ class ParagraphView {
     });
   }
 
-  openProposeForm(): void {
+  /** The server refused (part of) a change of this user's to this paragraph. */
+  serverRefused(d: Denial): void {
+    this.denial = d;
+    this.refused?.arm();
+    this.renderRefusal();
+  }
+
+  /**
+   * The refusal, in plain words, under the paragraph; the refused words aside,
+   * with what to do with them. The slot is a polite live region that is always
+   * in the page; the message is rebuilt only when the refusal changes, and the
+   * words box is not announced as it grows, so a cascade of refusals (the user
+   * keeps typing) neither floods the page nor a screen reader.
+   */
+  renderRefusal(): void {
+    const d = this.denial;
+    const words = this.refused && !this.refused.empty ? this.refused.words().map((w) => w.trim()).filter(Boolean) : [];
+    const msgKey = d ? `${d.raw}\u0000${this.label}` : '';
+    if (msgKey !== this.msgKey) {
+      this.msgKey = msgKey;
+      this.msgEl?.remove();
+      this.msgEl = undefined;
+      if (d) {
+        this.msgEl = h(
+          'div.refusal-message',
+          { id: `refusal-${this.id}` },
+          h('strong', 'Not kept. '),
+          `Your change to ${this.label || d.label || 'this paragraph'} was undone by the server: ${plainWords(d)}.`,
+          h('button.refusal-dismiss', { type: 'button', 'aria-label': 'Dismiss this message', onclick: () => { this.denial = undefined; this.renderRefusal(); } }, 'Dismiss'),
+        );
+      }
+    }
+    if (!words.length) {
+      this.wordsEl?.remove();
+      this.wordsEl = undefined;
+    } else if (!this.wordsEl) {
+      const c = this.ed.session.claims;
+      this.wordsEl = h(
+        'div.refused-words',
+        { role: 'group', 'aria-label': 'Your refused words', 'aria-live': 'off' },
+        h('div.refused-words-title', 'Your refused words, kept aside (only you see them):'),
+        h('blockquote.refused-words-text'),
+        h(
+          'div.form-actions',
+          mayPropose(c) ? h('button.propose-refused', { type: 'button', onclick: () => this.proposeRefused() }, 'Propose these words') : null,
+          h('button.discard-refused', { type: 'button', onclick: () => { this.refused?.clear(); this.denial = undefined; this.renderRefusal(); } }, 'Discard'),
+        ),
+      );
+    }
+    if (this.wordsEl) {
+      const q = this.wordsEl.querySelector('.refused-words-text') as HTMLElement;
+      const text = words.join(' … ');
+      if (q.textContent !== text) q.textContent = text;
+    }
+    const parts = [this.msgEl, this.wordsEl].filter((x): x is HTMLElement => !!x);
+    if (!parts.length) {
+      this.refusalEl.replaceChildren();
+    } else {
+      let box = this.refusalEl.firstElementChild as HTMLElement | null;
+      if (!box) {
+        box = h('div.refusal');
+        this.refusalEl.append(box);
+      }
+      parts.forEach((p, i) => {
+        if (box!.children[i] !== p) box!.insertBefore(p, box!.children[i] ?? null);
+      });
+    }
+    if (this.msgEl) this.textEl.setAttribute('aria-describedby', this.msgEl.id);
+    else this.textEl.removeAttribute('aria-describedby');
+  }
+
+  /** Opens the proposal form with the paragraph as the user meant it: today's text with the refused words back in. */
+  private proposeRefused(): void {
+    if (!this.refused) return;
+    this.openProposeForm({
+      text: this.refused.intendedText(),
+      title: `Proposal of ${attribution(this.ed.session.claims)}: your refused words in ${this.label}, as a replacement of its text`,
+      onSubmitted: () => {
+        this.refused?.clear();
+        this.denial = undefined;
+        this.renderRefusal();
+      },
+    });
+  }
+
+  openProposeForm(prefill?: { text: string; title: string; onSubmitted: () => void }): void {
     const current = pText(this.map)?.toString() ?? '';
     const action = h(
       'select.propose-action',
@@ -148,9 +244,10 @@ class ParagraphView {
       h('option', { value: 'delete' }, 'Delete the paragraph'),
     ) as HTMLSelectElement;
     const text = h('textarea.propose-text', { rows: 4 }) as HTMLTextAreaElement;
-    text.value = current;
+    const replaceWith = prefill?.text ?? current;
+    text.value = replaceWith;
     action.addEventListener('change', () => {
-      text.value = action.value === 'replace' ? current : '';
+      text.value = action.value === 'replace' ? replaceWith : '';
       text.disabled = action.value === 'delete';
     });
     const form = h(
@@ -169,9 +266,10 @@ class ParagraphView {
             author: c.name,
           });
           this.formEl.replaceChildren();
+          prefill?.onSubmitted();
         },
       },
-      h('div.form-title', `Proposal of ${attribution(this.ed.session.claims)} on ${this.label}`),
+      h('div.form-title', prefill?.title ?? `Proposal of ${attribution(this.ed.session.claims)} on ${this.label}`),
       action,
       text,
       h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
@@ -182,6 +280,7 @@ class ParagraphView {
 
   destroy(): void {
     this.binding?.destroy();
+    this.refused?.destroy();
     this.row.remove();
   }
 }
@@ -207,6 +306,12 @@ export class Editor {
   private history?: HistoryView;
   private commentForm?: { paragraphId: string; el: HTMLElement };
   private noticeTimer: number | undefined;
+  /**
+   * For tests: the page behaves as one that has not yet heard of a lock (a
+   * status or mode change still on its way), so what the user types reaches
+   * the server, which refuses and reverts it. See `setIgnoreLocalLocks`.
+   */
+  ignoreLocalLocks = false;
 
   constructor(
     private readonly root: HTMLElement,
@@ -228,11 +333,11 @@ export class Editor {
     document.body.classList.add('comments-open');
 
     this.comments = new CommentsHub(session.doc, session.token, scopesOf(c), c, () => this.renderComments(), (reason) =>
-      this.notify('denied', `The server refused your comment: ${reason}`),
+      this.notify('denied', `The server did not keep your comment: ${plainWords(parseDenial(reason))}.`),
     );
     this.conn = new Connection(session.doc, session.token, {
       onDoc: (doc, awareness) => this.bind(doc, awareness),
-      onDenied: (reason) => this.notify('denied', `The server refused your change: ${reason}. Your copy is being reloaded from the server.`),
+      onDenied: (reason) => this.serverRefused(reason),
       onState: (s, d) => this.connState(s, d),
       onSynced: () => {
         document.body.dataset.synced = 'true';
@@ -243,7 +348,7 @@ export class Editor {
     (window as unknown as Record<string, unknown>).__plenary = this;
   }
 
-  /** Binds the page to a (fresh) document: first load, or reload after a refusal. */
+  /** Binds the page to the document (once: a refusal is reverted in place, never by reloading). */
   private bind(doc: Y.Doc, awareness: Awareness): void {
     document.body.dataset.synced = 'false';
     for (const v of this.views.values()) v.destroy();
@@ -270,12 +375,39 @@ export class Editor {
     this.connEl.className = `conn conn-${s}`;
   }
 
+  /**
+   * The server refused part of a change: shown at the paragraph it names (and
+   * the words it took out kept aside there), or, for anything else, here at the
+   * top. Everything else the user typed stays: the server reverts only the
+   * refused part, with an update the page integrates like any other.
+   */
+  private serverRefused(reason: string): void {
+    const d = parseDenial(reason);
+    const v = d.paragraphId ? [...this.views.values()].find((x) => x.id === d.paragraphId) : undefined;
+    if (v) {
+      v.serverRefused(d);
+      const label = v.label || d.label || 'a paragraph';
+      this.notify('denied', `Your change to ${label} was not kept: ${plainWords(d)}. See ${label}.`);
+      return;
+    }
+    this.notify('denied', `Part of your change was not kept: ${plainWords(d)}.`);
+  }
+
+  /** For tests: see `ignoreLocalLocks`. */
+  setIgnoreLocalLocks(on: boolean): void {
+    this.ignoreLocalLocks = on;
+    for (const v of this.views.values()) v.update();
+  }
+
   notify(kind: 'denied' | 'refused' | 'info', text: string): void {
+    window.clearTimeout(this.noticeTimer);
+    this.noticeTimer = window.setTimeout(() => (this.noticeEl.hidden = true), 15000);
+    // The same notice again (every keystroke into a locked paragraph): keep it, announce it once.
+    if (!this.noticeEl.hidden && this.noticeEl.dataset.text === text) return;
+    this.noticeEl.dataset.text = text;
     this.noticeEl.hidden = false;
     this.noticeEl.className = `notice notice-${kind}`;
     this.noticeEl.replaceChildren(h('span.notice-text', text), h('button.notice-close', { type: 'button', 'aria-label': 'Dismiss', onclick: () => (this.noticeEl.hidden = true) }, '×'));
-    window.clearTimeout(this.noticeTimer);
-    this.noticeTimer = window.setTimeout(() => (this.noticeEl.hidden = true), 15000);
   }
 
   private renderMeta(): void {
@@ -332,6 +464,7 @@ export class Editor {
       v.labelEl.textContent = nums[i].label;
       v.numEl.textContent = nums[i].number;
       v.row.dataset.label = nums[i].label;
+      if (v.refusalEl.firstChild) v.renderRefusal();
       // Keep DOM order = document order without touching rows already in place.
       const want = prev ? prev.nextSibling : this.paragraphsEl.firstChild;
       if (want !== v.row) this.paragraphsEl.insertBefore(v.row, want);
