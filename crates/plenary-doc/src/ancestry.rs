@@ -679,7 +679,7 @@ impl<'a> UpdateView<'a> {
         &self,
         client: ClientID,
         r: Range<u32>,
-    ) -> Vec<(ID, Placement, Option<Vec<Any>>)> {
+    ) -> Vec<(ID, Range<u32>, Placement, Option<Vec<Any>>)> {
         let mut out = Vec::new();
         for piece in self.index.undeleted(&client, r) {
             let mut pos = piece.start;
@@ -699,7 +699,7 @@ impl<'a> UpdateView<'a> {
                             ),
                             _ => None,
                         };
-                        out.push((st.id, self.place_struct(j), values));
+                        out.push((st.id, pos..end, self.place_struct(j), values));
                         pos = end;
                     }
                     Found::Indexed(_) | Found::Gc => {
@@ -725,6 +725,7 @@ impl<'a> UpdateView<'a> {
                                 });
                                 out.push((
                                     ID::new(client, start),
+                                    pos..end,
                                     self.climb((n.parent.clone(), n.key.clone())),
                                     values,
                                 ));
@@ -736,6 +737,7 @@ impl<'a> UpdateView<'a> {
                     Found::Missing => {
                         out.push((
                             id,
+                            pos..piece.end,
                             Placement::Unknown(format!(
                                 "deletes {}..{} of client {}, which the document does not hold",
                                 pos,
@@ -793,21 +795,72 @@ pub(crate) fn fmt_id(id: &ID) -> String {
 /// One thing an update does, placed.
 #[derive(Debug)]
 pub(crate) enum Touch<'a> {
-    /// A new struct (or the new part of one).
-    Insert { st: &'a Struct, at: Ancestry },
-    /// A newly deleted item (by its start id), with the JSON values removed.
+    /// A new struct (or the new part of one: `range`, at `st.id.client`).
+    Insert {
+        st: &'a Struct,
+        at: Ancestry,
+        range: Range<u32>,
+    },
+    /// A newly deleted item (by its start id), the range of it deleted, and
+    /// the JSON values removed.
     Delete {
         item: ID,
+        range: Range<u32>,
         at: Ancestry,
         values: Vec<Any>,
     },
+}
+
+impl Touch<'_> {
+    /// The ids this touch inserts or deletes, added to `fp`.
+    pub fn add_to(&self, fp: &mut crate::effect::Footprint) {
+        match self {
+            Touch::Insert { st, range, .. } => fp
+                .inserted
+                .insert(ID::new(st.id.client, range.start), range.end - range.start),
+            Touch::Delete { item, range, .. } => fp
+                .deleted
+                .insert(ID::new(item.client, range.start), range.end - range.start),
+        }
+    }
+}
+
+/// How many reasons an effect keeps word for word; the rest are counted.
+/// A frame of a million unplaceable structs must not become a million
+/// strings.
+pub(crate) const MAX_REASONS: usize = 8;
+
+/// Reasons, bounded: the first [`MAX_REASONS`] verbatim, then a count.
+#[derive(Debug, Default)]
+pub(crate) struct Reasons {
+    pub kept: Vec<String>,
+    pub more: usize,
+}
+
+impl Reasons {
+    pub fn push(&mut self, why: impl FnOnce() -> String) {
+        if self.kept.len() < MAX_REASONS {
+            self.kept.push(why());
+        } else {
+            self.more += 1;
+        }
+    }
+
+    pub fn into_vec(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.kept.push(format!("… and {} more", self.more));
+        }
+        self.kept
+    }
 }
 
 /// Everything an update touches, plus what could not be placed.
 #[derive(Debug, Default)]
 pub(crate) struct Touches<'a> {
     pub touches: Vec<Touch<'a>>,
-    pub unknown: Vec<String>,
+    /// Structs or deletions naming ids neither the document nor the update
+    /// holds (or malformed chains): yrs would hold them back as pending.
+    pub unplaceable: Reasons,
     pub discarded: u32,
 }
 
@@ -815,25 +868,29 @@ impl<'a> UpdateView<'a> {
     pub fn touches(&self) -> Touches<'a> {
         let mut t = Touches::default();
         for (i, st) in self.decoded.structs.iter().enumerate() {
-            if st.content.is_none() || self.new_part(st).is_none() {
+            if st.content.is_none() {
                 continue;
             }
+            let Some(range) = self.new_part(st) else {
+                continue;
+            };
             match self.place_struct(i) {
-                Placement::Placed(at) => t.touches.push(Touch::Insert { st, at }),
+                Placement::Placed(at) => t.touches.push(Touch::Insert { st, at, range }),
                 Placement::Discarded => t.discarded += 1,
-                Placement::Unknown(m) => t.unknown.push(m),
+                Placement::Unknown(m) => t.unplaceable.push(|| m),
             }
         }
         for (c, r) in &self.decoded.deletes {
-            for (item, placement, values) in self.place_delete(*c, r.clone()) {
+            for (item, range, placement, values) in self.place_delete(*c, r.clone()) {
                 match placement {
                     Placement::Placed(at) => t.touches.push(Touch::Delete {
                         item,
+                        range,
                         at,
                         values: values.unwrap_or_default(),
                     }),
                     Placement::Discarded => t.discarded += 1,
-                    Placement::Unknown(m) => t.unknown.push(m),
+                    Placement::Unknown(m) => t.unplaceable.push(|| m),
                 }
             }
         }
@@ -914,8 +971,12 @@ impl<'a> UpdateView<'a> {
             .map(|v| v.iter().map(|&j| &self.decoded.structs[j]).collect())
             .unwrap_or_default();
         kids.sort_by_key(|st| (st.id.client, st.id.clock));
-        // units in document order, each with the id of its (last) clock
-        let mut seq: Vec<(ID, Unit<'_>)> = Vec::new();
+        // Units in document order as a linked list (node 0 is the head), each
+        // placed right after its origin: O(units), however the structs are
+        // ordered (a splice into a vector was quadratic in a crafted frame).
+        let mut nodes: Vec<(Option<Unit<'_>>, usize)> = vec![(None, usize::MAX)];
+        let mut by_id: HashMap<ID, usize> = HashMap::new();
+        let mut tail = 0usize;
         for st in kids {
             let mut units: Vec<(ID, Unit<'_>)> = Vec::new();
             match &st.content {
@@ -936,18 +997,35 @@ impl<'a> UpdateView<'a> {
                 Some(Content::Format(k, v)) => units.push((st.id, Unit::Format(k, v))),
                 _ => continue,
             }
-            let pos = match st.origin {
-                Some(o) => match seq.iter().position(|(id, _)| *id == o) {
-                    Some(i) => i + 1,
-                    None => seq.len(),
-                },
+            let mut after = match st.origin {
+                Some(o) => by_id.get(&o).copied().unwrap_or(tail),
                 None => 0,
             };
-            seq.splice(pos..pos, units);
+            for (id, unit) in units {
+                let next = nodes[after].1;
+                let i = nodes.len();
+                nodes.push((Some(unit), next));
+                nodes[after].1 = i;
+                if after == tail {
+                    tail = i;
+                }
+                by_id.insert(id, i);
+                after = i;
+            }
+        }
+        let mut seq: Vec<Unit<'_>> = Vec::with_capacity(nodes.len());
+        let mut at = nodes[0].1;
+        while at != usize::MAX {
+            let (unit, next) = &mut nodes[at];
+            let next = *next;
+            if let Some(u) = unit.take() {
+                seq.push(u);
+            }
+            at = next;
         }
         let mut attrs: HashMap<Arc<str>, Any> = HashMap::new();
         let mut out: Vec<(String, HashMap<Arc<str>, Any>)> = Vec::new();
-        for (_, u) in seq {
+        for u in seq {
             match u {
                 Unit::Format(k, Any::Null) => {
                     attrs.remove(k);

@@ -22,7 +22,7 @@ use yrs::{
 
 use crate::ancestry::{Content, IdIndex, TYPE_MAP, Touch, UpdateView, fmt_id};
 use crate::document::EditError;
-use crate::effect::{EffectError, FieldChange};
+use crate::effect::{EffectError, FieldChange, Footprint};
 use crate::schema::{num_of, str_of};
 
 pub const COMMENTS: &str = "comments";
@@ -106,9 +106,26 @@ pub struct CommentsEffect {
     pub comments: BTreeMap<String, CommentEffect>,
     /// Policy keys written (the `policy` root).
     pub policy: BTreeMap<String, FieldChange>,
-    /// Writes outside the schema: the server denies the update.
+    /// Writes outside the schema: the server refuses them.
     pub unknown: Vec<String>,
     pub discarded: u32,
+    /// Structs naming ids neither the document nor the update holds: the
+    /// server refuses such an update whole (see [`crate::Effect::unplaceable`]).
+    pub unplaceable: u32,
+    /// The ids of each part, to revert the parts the server refuses.
+    #[serde(skip)]
+    pub footprints: BTreeMap<CommentTarget, Footprint>,
+}
+
+/// The unit of a judgement in a comment scope.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CommentTarget {
+    /// A comment with its fields and replies.
+    Comment(String),
+    /// One key of the scope's policy.
+    Policy(String),
+    /// Writes outside the comments schema.
+    Unknown,
 }
 
 impl CommentsEffect {
@@ -148,6 +165,16 @@ impl Default for CommentsDoc {
 impl CommentsDoc {
     pub fn new() -> Self {
         Self::build(Options::default())
+    }
+
+    /// An empty document that keeps deleted content until its owner
+    /// collects it (`TransactionMut::gc`): what a server needs to revert a
+    /// refused deletion after integrating it (yrs would otherwise collect
+    /// the deleted text when the transaction commits).
+    pub fn with_manual_gc() -> Self {
+        let mut options = Options::default();
+        options.skip_gc = true;
+        Self::build(options)
     }
 
     pub fn with_client_id(client_id: u64) -> Self {
@@ -394,15 +421,23 @@ fn object(v: Value) -> serde_json::Map<String, Value> {
 fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
     let touches = view.touches();
     let mut e = CommentsEffect {
-        unknown: touches.unknown,
         discarded: touches.discarded,
+        unplaceable: (touches.unplaceable.kept.len() + touches.unplaceable.more) as u32,
         ..CommentsEffect::default()
     };
+    let mut unknowns = touches.unplaceable;
     for t in &touches.touches {
         let (at, insert, item) = match t {
-            Touch::Insert { st, at } => (at, Some(*st), st.id),
+            Touch::Insert { st, at, .. } => (at, Some(*st), st.id),
             Touch::Delete { at, item, .. } => (at, None, *item),
         };
+        let target = match (at.root.as_ref(), at.chain.first(), at.key.as_deref()) {
+            (COMMENTS, None, Some(cid)) => CommentTarget::Comment(cid.to_owned()),
+            (COMMENTS, Some((_, Some(cid))), _) => CommentTarget::Comment(cid.to_string()),
+            (POLICY, None, Some(k)) => CommentTarget::Policy(k.to_owned()),
+            _ => CommentTarget::Unknown,
+        };
+        t.add_to(e.footprints.entry(target).or_default());
         let chain: Vec<(&yrs::ID, Option<&str>)> =
             at.chain.iter().map(|(i, k)| (i, k.as_deref())).collect();
         let key = at.key.as_deref();
@@ -413,7 +448,10 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                     Some(st) if matches!(st.content, Some(Content::Type(TYPE_MAP))) => {
                         ce.created = Some(object(view.value_of(st)))
                     }
-                    Some(_) => e.unknown.push(format!("comment {cid} is not a map")),
+                    Some(_) => {
+                        unknowns.push(|| format!("comment {cid} is not a map"));
+                        t.add_to(e.footprints.entry(CommentTarget::Unknown).or_default());
+                    }
                     None => ce.deleted = true,
                 }
             }
@@ -439,7 +477,10 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                     Some(st) if matches!(st.content, Some(Content::Type(TYPE_MAP))) => {
                         ce.replies_added.push(object(view.value_of(st)))
                     }
-                    Some(_) => e.unknown.push(format!("a reply of {cid} is not a map")),
+                    Some(_) => {
+                        unknowns.push(|| format!("a reply of {cid} is not a map"));
+                        t.add_to(e.footprints.entry(CommentTarget::Unknown).or_default());
+                    }
                     None => ce.replies_deleted.push(view.label(&item, "id")),
                 }
             }
@@ -465,13 +506,19 @@ fn comments_effect(view: &UpdateView<'_>) -> CommentsEffect {
                 }
             }
             (POLICY, [], Some(k)) => e.policy.entry(k.to_owned()).or_default().record(view, t),
-            _ => e.unknown.push(format!(
-                "{} {} in `{}`: not part of the comments schema",
-                if insert.is_some() { "insert" } else { "delete" },
-                fmt_id(&item),
-                at.root
-            )),
+            _ => {
+                unknowns.push(|| {
+                    format!(
+                        "{} {} in `{}`: not part of the comments schema",
+                        if insert.is_some() { "insert" } else { "delete" },
+                        fmt_id(&item),
+                        at.root
+                    )
+                });
+                t.add_to(e.footprints.entry(CommentTarget::Unknown).or_default());
+            }
         }
     }
+    e.unknown = unknowns.into_vec();
     e
 }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Any, Array, ArrayRef, Doc, Map, MapPrelim, MapRef, OffsetKind, Options, Out, ReadTxn,
-    StateVector, Text, TextPrelim, TextRef, Transact, TransactionMut, Update,
+    Any, Array, ArrayRef, Doc, Map, MapPrelim, MapRef, Observable, OffsetKind, Options, Out,
+    ReadTxn, StateVector, Text, TextPrelim, TextRef, Transact, TransactionMut, Update,
 };
 
 use crate::ancestry::{IdIndex, UpdateView};
@@ -82,6 +82,31 @@ pub struct ResolutionDoc {
     doc: Doc,
     roots: Roots,
     shared: Arc<Mutex<Shared>>,
+    /// Paragraph and proposal maps by their `id`, rebuilt only after the
+    /// `paragraphs` / `proposals` arrays change (observed), so that a lookup
+    /// by id on the per-update path costs O(1), not a walk of the document.
+    lookup: Arc<Mutex<Lookup>>,
+}
+
+const LOOKUP_OBSERVER: &str = "plenary-doc-lookup";
+
+#[derive(Default)]
+struct Lookup {
+    paragraphs: Option<std::collections::HashMap<String, MapRef>>,
+    proposals: Option<std::collections::HashMap<String, MapRef>>,
+}
+
+fn index_by_id<T: ReadTxn>(
+    txn: &T,
+    maps: Vec<MapRef>,
+) -> std::collections::HashMap<String, MapRef> {
+    let mut out = std::collections::HashMap::with_capacity(maps.len());
+    for m in maps {
+        if let Some(id) = str_of(txn, &m, "id") {
+            out.entry(id).or_insert(m);
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for ResolutionDoc {
@@ -108,6 +133,16 @@ impl ResolutionDoc {
         Self::build(Options::default())
     }
 
+    /// An empty document that keeps deleted content until its owner
+    /// collects it (`TransactionMut::gc`): what a server needs to revert a
+    /// refused deletion after integrating it (yrs would otherwise collect
+    /// the deleted text when the transaction commits).
+    pub fn with_manual_gc() -> Self {
+        let mut options = Options::default();
+        options.skip_gc = true;
+        Self::build(options)
+    }
+
     /// An empty document writing as `client_id` (deterministic ids in tests
     /// and tools).
     pub fn with_client_id(client_id: u64) -> Self {
@@ -131,7 +166,20 @@ impl ResolutionDoc {
             lock(&shared).index.broken = Some(format!("could not observe the document: {e}"));
         }
         let roots = Roots::new(&doc);
-        ResolutionDoc { doc, roots, shared }
+        let lookup = Arc::new(Mutex::new(Lookup::default()));
+        let (l1, l2) = (lookup.clone(), lookup.clone());
+        roots.paragraphs.observe(LOOKUP_OBSERVER, move |_, _| {
+            l1.lock().unwrap_or_else(|e| e.into_inner()).paragraphs = None;
+        });
+        roots.proposals.observe(LOOKUP_OBSERVER, move |_, _| {
+            l2.lock().unwrap_or_else(|e| e.into_inner()).proposals = None;
+        });
+        ResolutionDoc {
+            doc,
+            roots,
+            shared,
+            lookup,
+        }
     }
 
     /// A fresh document holding `resolution` (derived fields ignored).
@@ -220,14 +268,71 @@ impl ResolutionDoc {
         read_paragraph(&txn, &m)
     }
 
+    /// A paragraph's status: O(1) (no text is read).
     pub fn paragraph_status(&self, id: &str) -> Option<Status> {
-        self.paragraph(id).map(|p| p.status)
+        let txn = self.doc.transact();
+        let m = self.paragraph_map(&txn, id)?;
+        Some(
+            str_of(&txn, &m, "status")
+                .and_then(|s| schema::parse_enum(&s))
+                .unwrap_or_default(),
+        )
     }
 
+    /// Whether a paragraph with this id exists: O(1).
+    pub fn has_paragraph(&self, id: &str) -> bool {
+        let txn = self.doc.transact();
+        self.paragraph_map(&txn, id).is_some()
+    }
+
+    /// How delegates cite a paragraph ("OP4", "PP2", "OP3(b)"): reads the
+    /// kind and level of every paragraph (not their text). Meant for
+    /// messages, not for the per-update path.
+    pub fn paragraph_label(&self, id: &str) -> Option<String> {
+        let txn = self.doc.transact();
+        let items: Vec<Paragraph> = self
+            .roots
+            .paragraph_maps(&txn)
+            .iter()
+            .map(|m| Paragraph {
+                id: str_of(&txn, m, "id").unwrap_or_default(),
+                kind: str_of(&txn, m, "kind")
+                    .and_then(|s| schema::parse_enum(&s))
+                    .unwrap_or(ParagraphKind::Operative),
+                level: crate::schema::num_of(&txn, m, "level").unwrap_or(0.0) as u8,
+                status: Status::default(),
+                text: Vec::new(),
+                number: String::new(),
+                label: String::new(),
+            })
+            .collect();
+        let labels = crate::numbering::labels(&items, None);
+        items
+            .iter()
+            .zip(labels)
+            .find(|(p, _)| p.id == id)
+            .map(|(_, l)| l.label)
+            .filter(|l| !l.is_empty())
+    }
+
+    /// A proposal by id: O(1) lookup.
     pub fn proposal(&self, id: &str) -> Option<Proposal> {
         let txn = self.doc.transact();
-        let m = self.find_proposal(&txn, id)?;
+        let m = self.proposal_map(&txn, id)?;
         read_proposal(&txn, &m)
+    }
+
+    /// The delegations that already co-sponsor the draft.
+    pub fn sponsor_delegations(&self) -> Vec<String> {
+        let txn = self.doc.transact();
+        self.roots
+            .sponsors
+            .iter(&txn)
+            .filter_map(|v| match v {
+                Out::YMap(m) => str_of(&txn, &m, "delegation"),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The current order, to be stored as the base when a version is named.
@@ -322,6 +427,26 @@ impl ResolutionDoc {
         format!("{prefix}{:x}-{clock}", client.get())
     }
 
+    /// The map of paragraph `id`, from the lookup (rebuilt if the paragraph
+    /// list changed since).
+    fn paragraph_map<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
+        let mut l = self.lookup.lock().unwrap_or_else(|e| e.into_inner());
+        let by_id = l
+            .paragraphs
+            .get_or_insert_with(|| index_by_id(txn, self.roots.paragraph_maps(txn)));
+        let m = by_id.get(id)?.clone();
+        (str_of(txn, &m, "id").as_deref() == Some(id)).then_some(m)
+    }
+
+    fn proposal_map<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
+        let mut l = self.lookup.lock().unwrap_or_else(|e| e.into_inner());
+        let by_id = l
+            .proposals
+            .get_or_insert_with(|| index_by_id(txn, self.roots.proposal_maps(txn)));
+        let m = by_id.get(id)?.clone();
+        (str_of(txn, &m, "id").as_deref() == Some(id)).then_some(m)
+    }
+
     fn find_paragraph<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<(u32, MapRef)> {
         self.roots
             .paragraph_maps(txn)
@@ -332,10 +457,7 @@ impl ResolutionDoc {
     }
 
     fn find_proposal<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
-        self.roots
-            .proposal_maps(txn)
-            .into_iter()
-            .find(|m| str_of(txn, m, "id").as_deref() == Some(id))
+        self.proposal_map(txn, id)
     }
 
     fn paragraph_text<T: ReadTxn>(&self, txn: &T, id: &str) -> Result<TextRef, EditError> {

@@ -57,7 +57,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use yrs::Any;
+use yrs::{Any, IdSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -115,6 +115,46 @@ impl FieldChange {
     }
 }
 
+/// The ids one part of an update inserts and deletes: what the server
+/// reverts when it refuses that part (and nothing else).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Footprint {
+    pub inserted: IdSet,
+    pub deleted: IdSet,
+}
+
+impl Footprint {
+    pub fn is_empty(&self) -> bool {
+        self.inserted.is_empty() && self.deleted.is_empty()
+    }
+
+    pub fn merge(&mut self, other: &Footprint) {
+        self.inserted.merge_with(other.inserted.clone());
+        self.deleted.merge_with(other.deleted.clone());
+    }
+}
+
+/// The unit of a judgement: one part of the schema an update may touch.
+/// Everything an update does lands in exactly one target's [`Footprint`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// The characters and formatting of a paragraph's text.
+    ParagraphText(String),
+    /// One field of an existing paragraph (`status`, `kind`, `level` …).
+    ParagraphField(String, String),
+    /// The paragraph map itself: inserted, deleted or moved, with its
+    /// content.
+    Paragraph(String),
+    Meta(String),
+    Footnote(String),
+    /// A proposal: its creation, deletion, fields and supporters.
+    Proposal(String),
+    /// One entry of `sponsors`, by the id of its map item.
+    Sponsor(String),
+    /// Writes outside the resolution schema.
+    Unknown,
+}
+
 /// What an update does to one paragraph.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -136,6 +176,10 @@ pub struct ParagraphEffect {
     pub text: bool,
     /// Format attributes written (`italic`, `footnote`).
     pub formats: BTreeSet<String>,
+    /// Formatting the schema does not allow in paragraph text (an unknown
+    /// attribute, or a value of the wrong kind), and embeds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<String>,
     /// Field writes on an existing paragraph (`status`, `kind`, `level`, `id`).
     pub fields: BTreeMap<String, FieldChange>,
 }
@@ -198,6 +242,14 @@ pub struct Effect {
     pub unknown: Vec<String>,
     /// Structs yrs will drop on integration (their neighbours were GC'd).
     pub discarded: u32,
+    /// Structs or deletions naming ids that neither the document nor the
+    /// update holds (a clock gap, a missing dependency): yrs would keep them
+    /// pending and integrate them later, unchecked. Their reasons are in
+    /// `unknown`; the server refuses such an update whole.
+    pub unplaceable: u32,
+    /// The ids of each part, to revert the parts the server refuses.
+    #[serde(skip)]
+    pub footprints: BTreeMap<Target, Footprint>,
 }
 
 impl Effect {
@@ -245,6 +297,24 @@ fn runs_of(raw: Vec<(String, HashMap<Arc<str>, Any>)>) -> Vec<Run> {
     runs
 }
 
+/// Why a struct written into paragraph text is not part of the schema:
+/// only characters, and the `italic` (true/null) and `footnote` (a footnote
+/// id/null) marks.
+fn foreign_in_text(st: &crate::ancestry::Struct) -> Option<String> {
+    match &st.content {
+        Some(Content::String(_)) | None => None,
+        Some(Content::Format(k, v)) => match (k.as_ref(), v) {
+            (ITALIC, Any::Bool(true) | Any::Null) => None,
+            (FOOTNOTE, Any::String(_) | Any::Null) => None,
+            (ITALIC | FOOTNOTE, _) => {
+                Some(format!("the `{k}` mark with a value of the wrong kind"))
+            }
+            _ => Some(format!("the format attribute `{k}`")),
+        },
+        Some(_) => Some("an embed or other non-text content".to_owned()),
+    }
+}
+
 fn object(v: Value) -> serde_json::Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -259,31 +329,39 @@ fn key_is(at: &Ancestry, k: &str) -> bool {
 /// Reads touches through the resolution schema.
 pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
     let touches = view.touches();
+    let unplaceable = (touches.unplaceable.kept.len() + touches.unplaceable.more) as u32;
     let mut e = Effect {
-        unknown: touches.unknown,
         discarded: touches.discarded,
+        unplaceable,
         ..Effect::default()
     };
+    let mut unknowns = touches.unplaceable;
     for t in &touches.touches {
         let (at, insert) = match t {
-            Touch::Insert { st, at } => (at, Some(*st)),
+            Touch::Insert { st, at, .. } => (at, Some(*st)),
             Touch::Delete { at, .. } => (at, None),
         };
-        let unknown = |e: &mut Effect, why: &str| {
-            let what = match t {
-                Touch::Insert { st, .. } => format!("insert {}", fmt_id(&st.id)),
-                Touch::Delete { item, .. } => format!("delete {}", fmt_id(item)),
-            };
-            e.unknown.push(format!("{what} in `{}`: {why}", at.root));
+        let mut unknown = |e: &mut Effect, why: &str| {
+            unknowns.push(|| {
+                let what = match t {
+                    Touch::Insert { st, .. } => format!("insert {}", fmt_id(&st.id)),
+                    Touch::Delete { item, .. } => format!("delete {}", fmt_id(item)),
+                };
+                format!("{what} in `{}`: {why}", at.root)
+            });
+            t.add_to(e.footprints.entry(Target::Unknown).or_default());
+        };
+        let charge = |e: &mut Effect, target: Target| {
+            t.add_to(e.footprints.entry(target).or_default());
         };
         let chain: Vec<(&yrs::ID, Option<&str>)> =
             at.chain.iter().map(|(i, k)| (i, k.as_deref())).collect();
+        let item = match t {
+            Touch::Insert { st, .. } => st.id,
+            Touch::Delete { item, .. } => *item,
+        };
         match (at.root.as_ref(), chain.as_slice()) {
             (PARAGRAPHS, []) => {
-                let item = match t {
-                    Touch::Insert { st, .. } => st.id,
-                    Touch::Delete { item, .. } => *item,
-                };
                 if let Some(st) = insert
                     && (!matches!(st.content, Some(Content::Type(TYPE_MAP))) || at.key.is_some())
                 {
@@ -294,6 +372,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     unknown(&mut e, "paragraph without an id");
                     continue;
                 };
+                charge(&mut e, Target::Paragraph(pid.clone()));
                 let pe = e.paragraphs.entry(pid).or_default();
                 match insert {
                     Some(st) => {
@@ -310,13 +389,16 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     unknown(&mut e, "paragraph map entry without key");
                     continue;
                 };
-                if view.is_new(m) || view.deletes_item(m) {
-                    continue; // initial value of a new paragraph, or folded into its deletion
-                }
                 let Some(pid) = view.label(m, "id") else {
                     unknown(&mut e, "paragraph without an id");
                     continue;
                 };
+                if view.is_new(m) || view.deletes_item(m) {
+                    // initial value of a new paragraph, or folded into its deletion
+                    charge(&mut e, Target::Paragraph(pid));
+                    continue;
+                }
+                charge(&mut e, Target::ParagraphField(pid.clone(), key.to_owned()));
                 let fc = e
                     .paragraphs
                     .entry(pid)
@@ -327,23 +409,34 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 fc.record(view, t)
             }
             (PARAGRAPHS, [(m, None), (text, Some("text"))]) if at.key.is_none() => {
-                if view.is_new(m) || view.deletes_item(m) || view.deletes_item(text) {
-                    continue;
-                }
                 let Some(pid) = view.label(m, "id") else {
                     unknown(&mut e, "paragraph without an id");
                     continue;
                 };
+                if view.is_new(m) || view.deletes_item(m) || view.deletes_item(text) {
+                    charge(&mut e, Target::Paragraph(pid.clone()));
+                    if let Some(st) = insert
+                        && let Some(why) = foreign_in_text(st)
+                    {
+                        e.paragraphs.entry(pid).or_default().foreign.push(why);
+                    }
+                    continue;
+                }
+                charge(&mut e, Target::ParagraphText(pid.clone()));
                 let pe = e.paragraphs.entry(pid).or_default();
                 pe.text = true;
-                if let Some(st) = insert
-                    && let Some(Content::Format(k, _)) = &st.content
-                {
-                    pe.formats.insert(k.to_string());
+                if let Some(st) = insert {
+                    if let Some(Content::Format(k, _)) = &st.content {
+                        pe.formats.insert(k.to_string());
+                    }
+                    if let Some(why) = foreign_in_text(st) {
+                        pe.foreign.push(why);
+                    }
                 }
             }
             (META, []) if at.key.is_some() => {
                 let key = at.key.as_deref().unwrap_or_default().to_owned();
+                charge(&mut e, Target::Meta(key.clone()));
                 let fc = e.meta.entry(key).or_default();
                 fc.record(view, t)
             }
@@ -355,6 +448,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     continue;
                 }
                 let fid = at.key.as_deref().unwrap_or_default().to_owned();
+                charge(&mut e, Target::Footnote(fid.clone()));
                 let fe = e.footnotes.entry(fid).or_default();
                 match insert {
                     Some(_) => fe.added = true,
@@ -362,16 +456,13 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 }
             }
             (FOOTNOTES, [(text, Some(fid))]) if at.key.is_none() => {
+                charge(&mut e, Target::Footnote((*fid).to_owned()));
                 if view.is_new(text) || view.deletes_item(text) {
                     continue;
                 }
                 e.footnotes.entry((*fid).to_owned()).or_default().text = true;
             }
             (PROPOSALS, []) => {
-                let item = match t {
-                    Touch::Insert { st, .. } => st.id,
-                    Touch::Delete { item, .. } => *item,
-                };
                 if let Some(st) = insert
                     && (!matches!(st.content, Some(Content::Type(TYPE_MAP))) || at.key.is_some())
                 {
@@ -382,6 +473,7 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     unknown(&mut e, "proposal without an id");
                     continue;
                 };
+                charge(&mut e, Target::Proposal(qid.clone()));
                 let qe = e.proposals.entry(qid).or_default();
                 match insert {
                     Some(st) => qe.inserted = Some(object(view.value_of(st))),
@@ -389,13 +481,14 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 }
             }
             (PROPOSALS, [(q, None)]) if at.key.is_some() => {
-                if view.is_new(q) || view.deletes_item(q) {
-                    continue;
-                }
                 let Some(qid) = view.label(q, "id") else {
                     unknown(&mut e, "proposal without an id");
                     continue;
                 };
+                charge(&mut e, Target::Proposal(qid.clone()));
+                if view.is_new(q) || view.deletes_item(q) {
+                    continue;
+                }
                 let key = at.key.as_deref().unwrap_or_default().to_owned();
                 let fc = e
                     .proposals
@@ -407,18 +500,19 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 fc.record(view, t)
             }
             (PROPOSALS, [(q, None), (arr, Some("supporters"))]) if at.key.is_none() => {
-                if view.is_new(q) || view.deletes_item(q) || view.deletes_item(arr) {
-                    continue;
-                }
                 let Some(qid) = view.label(q, "id") else {
                     unknown(&mut e, "proposal without an id");
                     continue;
                 };
+                charge(&mut e, Target::Proposal(qid.clone()));
+                if view.is_new(q) || view.deletes_item(q) || view.deletes_item(arr) {
+                    continue;
+                }
                 let qe = e.proposals.entry(qid).or_default();
                 match t {
                     Touch::Insert { st, .. } => match view.value_of(st) {
                         Value::String(s) => qe.supporters_added.push(s),
-                        Value::Array(a) => qe
+                        Value::Array(a) if a.iter().all(Value::is_string) => qe
                             .supporters_added
                             .extend(a.into_iter().filter_map(|v| v.as_str().map(str::to_owned))),
                         _ => unknown(&mut e, "supporters are strings"),
@@ -430,6 +524,11 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     ),
                 }
             }
+            (PROPOSALS, [(q, None), ..]) if view.is_new(q) => {
+                // something nested inside a new proposal that is not a field
+                // or a supporter: outside the schema
+                unknown(&mut e, "not part of a proposal");
+            }
             (SPONSORS, []) => {
                 match t {
                     Touch::Insert { st, .. } => {
@@ -437,16 +536,21 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                             unknown(&mut e, "sponsors holds only maps");
                             continue;
                         }
+                        charge(&mut e, Target::Sponsor(fmt_id(&item)));
                         e.sponsors.push(SponsorChange::Added {
                             fields: object(view.value_of(st)),
                         })
                     }
-                    Touch::Delete { item, .. } => e.sponsors.push(SponsorChange::Removed {
-                        delegation: view.label(item, "delegation"),
-                    }),
+                    Touch::Delete { item, .. } => {
+                        charge(&mut e, Target::Sponsor(fmt_id(item)));
+                        e.sponsors.push(SponsorChange::Removed {
+                            delegation: view.label(item, "delegation"),
+                        })
+                    }
                 };
             }
             (SPONSORS, [(s, None)]) if at.key.is_some() => {
+                charge(&mut e, Target::Sponsor(fmt_id(s)));
                 if view.is_new(s) || view.deletes_item(s) {
                     continue;
                 }
@@ -472,5 +576,6 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
             }
         }
     }
+    e.unknown = unknowns.into_vec();
     e
 }

@@ -16,6 +16,7 @@
 mod ancestry;
 pub mod checks;
 mod comments;
+mod compensate;
 pub mod compilation;
 mod document;
 mod effect;
@@ -23,16 +24,18 @@ mod export;
 mod import;
 mod model;
 pub mod numbering;
+mod redact;
 mod schema;
 
 pub use ancestry::DecodeError;
 pub use comments::{
-    Comment, CommentEffect, CommentsDoc, CommentsEffect, NewComment, NewReply, Reply,
+    Comment, CommentEffect, CommentTarget, CommentsDoc, CommentsEffect, NewComment, NewReply, Reply,
 };
+pub use compensate::{IntegrateError, Integration};
 pub use document::{EditError, Position, ResolutionDoc, proposal_runs};
 pub use effect::{
-    Effect, EffectError, FieldChange, FootnoteEffect, ParagraphEffect, ProposalEffect,
-    SponsorChange,
+    Effect, EffectError, FieldChange, FootnoteEffect, Footprint, ParagraphEffect, ProposalEffect,
+    SponsorChange, Target,
 };
 pub use export::{
     DocxError, export_akn, export_docx, export_docx_tracked, export_html, export_markdown,
@@ -41,4 +44,5 @@ pub use export::{
 pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;
 pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};
+pub use redact::redact_v1;
 pub use schema::{FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, SPONSORS, superscript};
