@@ -4,12 +4,17 @@
 //! update-effect function needs. That index follows every transaction on the
 //! yrs document through its update observer, so an update is analysed once
 //! (by the policy check) and then integrated directly.
+//!
+//! The document keeps deleted content until the room collects it
+//! (`with_manual_gc`): a refused deletion is restored from the very items
+//! the update deleted (`plenary_doc::Integration`). Every path that applies
+//! bytes collects what they deleted in the same step.
 
 use plenary_auth::CommentScope;
-use plenary_doc::{CommentsDoc, ResolutionDoc};
+use plenary_doc::{CommentsDoc, Integration, ResolutionDoc};
 use yrs::Doc;
+use yrs::Update;
 use yrs::updates::decoder::Decode;
-use yrs::{Transact, Update};
 
 /// Why stored or accepted bytes could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -33,10 +38,10 @@ impl LiveDoc {
     pub(crate) fn new(name: &str) -> Self {
         match CommentScope::parse_doc_name(name) {
             Some((_, scope)) => LiveDoc::Comments {
-                doc: CommentsDoc::new(),
+                doc: CommentsDoc::with_manual_gc(),
                 scope,
             },
-            None => LiveDoc::Resolution(ResolutionDoc::new()),
+            None => LiveDoc::Resolution(ResolutionDoc::with_manual_gc()),
         }
     }
 
@@ -47,22 +52,18 @@ impl LiveDoc {
         }
     }
 
-    /// Integrates an update that is already decoded and authorized (its
-    /// effect was computed by the policy check). It goes straight to the yrs
-    /// document: the effect index follows every transaction through its
-    /// update observer, so nothing is analysed twice.
-    pub(crate) fn integrate(&mut self, update: Update) -> Result<(), ApplyError> {
-        self.doc()
-            .transact_mut()
-            .apply_update(update)
-            .map_err(|e| ApplyError::Integrate(e.to_string()))
-    }
-
     /// Applies encoded update bytes (a snapshot, a log entry, another
-    /// node's entry: all authorized when they were accepted).
-    pub(crate) fn apply(&mut self, bytes: &[u8]) -> Result<(), ApplyError> {
+    /// node's entry: all judged when they were accepted) and collects what
+    /// they deleted. Returns the change as integrated (empty if it held
+    /// nothing new).
+    pub(crate) fn apply(&mut self, bytes: &[u8]) -> Result<Vec<u8>, ApplyError> {
         let update = Update::decode_v1(bytes).map_err(|e| ApplyError::Decode(e.to_string()))?;
-        self.integrate(update)
+        let it = Integration::begin(self.doc(), update)
+            .map_err(|e| ApplyError::Integrate(e.to_string()))?;
+        if !it.changed() {
+            return Ok(Vec::new());
+        }
+        Ok(it.accept())
     }
 
     pub(crate) fn encode_state(&self) -> Vec<u8> {

@@ -20,14 +20,14 @@
 //!   closed as a slow consumer (it resyncs when it reconnects).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::updates::decoder::Decode;
-use yrs::{ClientID, ReadTxn, StateVector, Transact, TransactionMut, Update, UpdateEvent};
+use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
 use crate::document::LiveDoc;
 use crate::enforcement::{self, Verdict};
@@ -35,6 +35,7 @@ use crate::persistence::{PersistError, Persistence};
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
 use crate::state::ServerState;
+use plenary_doc::Integration;
 use plenary_store::LogEntry;
 
 pub(crate) type ConnId = u64;
@@ -102,12 +103,7 @@ pub(crate) struct Room {
     peers: HashMap<ConnId, Peer>,
     /// Which connection owns which awareness client id.
     awareness_owner: HashMap<u64, ConnId>,
-    /// Deltas produced by the last transaction (filled by the doc observer).
-    deltas: Arc<Mutex<Vec<Vec<u8>>>>,
     persistence: Persistence,
-    /// Denials already answered, to reject a resent forbidden update cheaply
-    /// and log it once.
-    denied: enforcement::DenialCache,
     /// The document holds changes the store could not keep: unload.
     poisoned: bool,
     /// Applied updates waiting for the next group commit.
@@ -124,20 +120,20 @@ pub(crate) struct Room {
     commits_finished: u64,
 }
 
-/// The deltas one connection's update produced, to send to everyone else.
-type Fanout = (ConnId, Vec<Vec<u8>>);
+/// The net change one connection's update produced, and who must not get
+/// it back: the sender, unless part of its update was reverted (then it
+/// needs the reverting change like everyone else).
+type Fanout = (Option<ConnId>, Vec<u8>);
 
 /// An applied update waiting for the store.
 struct Pending {
-    conn: ConnId,
+    except: Option<ConnId>,
     entry: LogEntry,
-    deltas: Vec<Vec<u8>>,
+    net: Vec<u8>,
 }
 
 /// Updates handled in one group commit at most.
 const MAX_BATCH: usize = 256;
-
-const DELTA_OBSERVER: &str = "plenary-room/deltas";
 
 impl Room {
     /// Spawns the room's task; it loads the document before serving joins.
@@ -285,77 +281,150 @@ impl Room {
         }
     }
 
-    /// Checks one update: `Some((paragraphs touched, decoded update))` when
-    /// it may be applied.
+    /// Judges and integrates one update: `Some((paragraphs touched, net
+    /// change, whether part of it was reverted))` when something changed.
+    ///
+    /// The update is integrated whole and its refused parts reverted in the
+    /// same step ([`plenary_doc::Integration`]), so the sender's clocks stay
+    /// continuous and it converges with everyone once it gets the net
+    /// change. An update that depends on changes the document lacks is
+    /// refused whole, and the sender is asked (sync step 1) for everything
+    /// the server is missing, which a stock client answers at once.
     fn admit(
         &mut self,
         conn: ConnId,
         session: &Session,
         bytes: &[u8],
         step2: bool,
-    ) -> Option<(Vec<String>, Update)> {
+    ) -> Option<(Vec<String>, Vec<u8>, bool)> {
         let update = match Update::decode_v1(bytes) {
             Ok(u) => u,
             Err(e) => {
-                self.state.metrics.rejected_malformed.inc();
-                self.drop_peer(
-                    conn,
-                    Some(CloseReason::new(1007, format!("malformed update: {e}"))),
-                );
+                self.malformed(conn, &e.to_string());
                 return None;
             }
         };
-        if is_known(&self.doc.doc().transact().state_vector(), &update) {
+        let sv = self.doc.doc().transact().state_vector();
+        if is_known(&sv, &update) {
             return None; // a resync of what we already have: nothing to log or send
         }
-        // Authorize against the document as it is now, before touching it.
-        match enforcement::check(&self.doc, session, bytes, &mut self.denied) {
-            Verdict::Allow(touched) => Some((touched, update)),
-            Verdict::Deny { reason, first_time } => {
-                self.state.metrics.rejected_forbidden.inc();
-                if first_time {
-                    tracing::info!(doc = %self.name, user = %session.principal.sub, step2, %reason, "update denied");
+        if let Some(gap) = clock_gap(&sv, &update) {
+            self.refuse_whole(conn, session, &enforcement::gap_reason(&gap), sv);
+            return None;
+        }
+        let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            enforcement::judge(&self.doc, session, bytes)
+        }));
+        let judgement = match verdict {
+            Ok(Verdict::Judged(j)) => j,
+            Ok(Verdict::Unintegrable(reason)) => {
+                self.refuse_whole(conn, session, &reason, sv);
+                return None;
+            }
+            Ok(Verdict::Malformed(e)) => {
+                self.malformed(conn, &e);
+                return None;
+            }
+            Err(_) => {
+                self.panicked(conn, "judging");
+                return None;
+            }
+        };
+        let refused = !judgement.refused.is_empty();
+        if refused {
+            self.state.metrics.rejected_forbidden.inc();
+            let mut first = true;
+            for (reason, _) in judgement.refused.iter().filter(|(r, _)| !r.is_empty()) {
+                if first {
+                    tracing::info!(doc = %self.name, user = %session.principal.sub, step2, %reason, "part of an update refused and reverted");
+                    first = false;
                 }
-                self.send_to(conn, protocol::permission_denied(&reason));
+                self.send_to(conn, protocol::permission_denied(reason));
+            }
+        }
+        let doc = self.doc.doc();
+        let integrated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let it = Integration::begin(doc, update)?;
+            if !it.changed() {
+                return Ok(None);
+            }
+            if refused {
+                it.revert(&judgement.refused_ids()).map(Some)
+            } else {
+                Ok(Some(it.accept()))
+            }
+        }));
+        match integrated {
+            Ok(Ok(Some(net))) => Some((judgement.touched, net, refused)),
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
+                self.malformed(conn, &e.to_string());
                 None
             }
-            Verdict::Malformed(e) => {
-                self.state.metrics.rejected_malformed.inc();
-                self.drop_peer(
-                    conn,
-                    Some(CloseReason::new(1007, format!("malformed update: {e}"))),
-                );
+            Err(_) => {
+                self.panicked(conn, "integrating");
                 None
             }
         }
     }
 
+    /// Closes a connection that sent bytes that are not a Yjs update.
+    fn malformed(&mut self, conn: ConnId, why: &str) {
+        self.state.metrics.rejected_malformed.inc();
+        let mut why = why.to_owned();
+        why.truncate(90);
+        self.drop_peer(
+            conn,
+            Some(CloseReason::new(1007, format!("malformed update: {why}"))),
+        );
+    }
+
+    /// A panic inside yrs or the analysis: that update is refused and that
+    /// one connection closed; the room lives on.
+    fn panicked(&mut self, conn: ConnId, stage: &str) {
+        self.state.metrics.rejected_malformed.inc();
+        tracing::error!(doc = %self.name, stage, "an update made the CRDT library panic; connection closed");
+        self.drop_peer(
+            conn,
+            Some(CloseReason::new(
+                1011,
+                "this update could not be processed; reconnect to resync",
+            )),
+        );
+    }
+
+    /// Refuses an update without integrating it, and asks the sender for
+    /// everything the server lacks (a stock client answers a sync step 1
+    /// with a sync step 2 that fills the gap).
+    fn refuse_whole(&mut self, conn: ConnId, session: &Session, reason: &str, sv: StateVector) {
+        self.state.metrics.rejected_forbidden.inc();
+        tracing::info!(doc = %self.name, user = %session.principal.sub, %reason, "update refused whole");
+        self.send_to(conn, protocol::permission_denied(reason));
+        self.send_to(conn, protocol::sync_step1(sv));
+    }
+
     /// The accepted-update path, for a batch of updates that arrived
-    /// together: each is decoded, authorized and applied in order (a later
-    /// update may build on an earlier one), and its log entry queued. The
-    /// queue is group-committed to the store while the room goes on with the
-    /// next batch; a batch's deltas are broadcast only when its commit
-    /// returns, in log order, and a sync step 2 is held until the commit that
-    /// covers what it shows. So nobody observes a change before it is
-    /// durable, and no commit waits for the room.
+    /// together: each is judged, integrated (its refused parts reverted) in
+    /// order (a later update may build on an earlier one), and its log
+    /// entry queued. The queue is group-committed to the store while the
+    /// room goes on with the next batch; a batch's net changes are broadcast
+    /// only when its commit returns, in log order, and a sync step 2 is held
+    /// until the commit that covers what it shows. So nobody observes a
+    /// change before it is durable, and no commit waits for the room.
     fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
         for (conn, bytes, step2) in batch {
             let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else {
                 continue;
             };
-            let Some((touched, update)) = self.admit(conn, &session, &bytes, step2) else {
+            let Some((touched, net, reverted)) = self.admit(conn, &session, &bytes, step2) else {
                 continue;
             };
-            if let Err(e) = self.doc.integrate(update) {
-                tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
-            }
-            let deltas =
-                std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
-            let entry = self.persistence.entry(&session, &bytes, touched);
+            let entry = self.persistence.entry(&session, &net, touched);
             self.queued.push(Pending {
-                conn,
+                except: (!reverted).then_some(conn),
                 entry,
-                deltas,
+                net,
             });
         }
         self.start_commit();
@@ -370,7 +439,7 @@ impl Room {
         let batch = std::mem::take(&mut self.queued);
         let (entries, fanout): (Vec<LogEntry>, Vec<Fanout>) = batch
             .into_iter()
-            .map(|p| (p.entry, (p.conn, p.deltas)))
+            .map(|p| (p.entry, (p.except, p.net)))
             .unzip();
         self.committing = Some(fanout);
         self.commits_started += 1;
@@ -403,10 +472,8 @@ impl Room {
         }
         self.commits_finished += 1;
         self.persistence.appended(fanout.len() as u64);
-        for (conn, deltas) in fanout {
-            for delta in deltas {
-                self.fan_out(delta, Some(conn));
-            }
+        for (except, net) in fanout {
+            self.fan_out(net, except);
             self.state.metrics.updates_accepted.inc();
         }
         let done = self.commits_finished;
@@ -428,19 +495,6 @@ impl Room {
         self.committing.is_none() && self.queued.is_empty()
     }
 
-    fn apply(&mut self, bytes: &[u8]) {
-        if let Err(e) = self.doc.apply(bytes) {
-            tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
-        }
-    }
-
-    fn flush_deltas(&mut self, except: Option<ConnId>) {
-        let deltas = std::mem::take(&mut *self.deltas.lock().unwrap_or_else(|p| p.into_inner()));
-        for delta in deltas {
-            self.fan_out(delta, except);
-        }
-    }
-
     fn fan_out(&mut self, delta: Vec<u8>, except: Option<ConnId>) {
         self.state.metrics.deliveries.add(
             self.peers
@@ -452,8 +506,11 @@ impl Room {
 
     /// Applies an entry another node appended to the shared log.
     fn apply_remote(&mut self, bytes: &[u8]) {
-        self.apply(bytes);
-        self.flush_deltas(None);
+        match self.doc.apply(bytes) {
+            Ok(delta) if !delta.is_empty() => self.fan_out(delta, None),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(doc = %self.name, error = %e, "update failed to integrate"),
+        }
     }
 
     fn awareness_update(&mut self, conn: ConnId, mut update: AwarenessUpdate) {
@@ -545,6 +602,25 @@ fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
     })
 }
 
+/// The first clock gap in `update`: a client whose structs start after the
+/// document's clock for it, or that skips clocks within the update. yrs 0.28
+/// would integrate around the hole (a `Skip`) or hold the structs pending,
+/// to be integrated later without a judgement; neither may happen.
+fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u32, u32)> {
+    for (client, ranges) in update.insertions(true).iter() {
+        let mut rs: Vec<std::ops::Range<u32>> = ranges.iter().cloned().collect();
+        rs.sort_unstable_by_key(|r| r.start);
+        let mut expected = doc_sv.get(client);
+        for r in rs {
+            if r.start > expected {
+                return Some((client.get(), expected, r.start));
+            }
+            expected = expected.max(r.end);
+        }
+    }
+    None
+}
+
 async fn run(
     name: String,
     state: Arc<ServerState>,
@@ -566,16 +642,6 @@ async fn run(
             return;
         }
     };
-    let deltas = Arc::new(Mutex::new(Vec::new()));
-    let sink = deltas.clone();
-    let _ = doc.doc().observe_update_v1(
-        DELTA_OBSERVER,
-        move |_: &TransactionMut, e: &UpdateEvent| {
-            sink.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(e.update.clone());
-        },
-    );
     let awareness = Awareness::new(doc.doc().clone());
     let (commit_done, mut commits) = mpsc::channel(4);
     let mut room = Room {
@@ -585,9 +651,7 @@ async fn run(
         awareness,
         peers: HashMap::new(),
         awareness_owner: HashMap::new(),
-        deltas,
         persistence,
-        denied: enforcement::DenialCache::default(),
         poisoned: false,
         queued: Vec::new(),
         committing: None,
@@ -672,7 +736,6 @@ async fn run(
     if !room.poisoned {
         room.persistence.unload(&name, &room.doc).await;
     }
-    let _ = room.doc.doc().unobserve_update_v1(DELTA_OBSERVER);
     state.metrics.rooms_loaded.dec();
 }
 

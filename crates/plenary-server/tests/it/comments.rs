@@ -211,6 +211,9 @@ async fn comment_authorship_is_enforced() {
         set_policy(c, true)
     })
     .await;
+    // Once the chair has seen the server revert JPN's attempt (JPN's structs
+    // reach it only inside that net change), the chair sets the policy.
+    converged(&jpn_again, &chair).await;
     set_policy(&chair, true);
     let obs = connect(&server, "ca/comments/public", &Who::observer()).await;
     obs.wait_until(WAIT, |d| {
@@ -254,4 +257,17 @@ fn set_policy(c: &Client, allowed: bool) {
         .transact_mut()
         .apply_update(Update::decode_v1(&update).unwrap())
         .unwrap();
+}
+
+/// Waits until two clients hold the same state (same state vector).
+async fn converged(a: &Client, b: &Client) {
+    let sv = |d: &yrs::Doc| d.transact().state_vector();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sv(a.doc()) != sv(b.doc()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clients never converged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

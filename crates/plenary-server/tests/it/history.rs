@@ -186,7 +186,7 @@ fn proposal(action: ProposalAction, pid: &str, text: &str, d: &str) -> Proposal 
         delegation: d.into(),
         on_behalf_of: None,
         supporters: vec![],
-        author: format!("{}-delegate", d.to_lowercase()),
+        author: format!("Delegate of {d}"),
         created_at: 0,
         status: ProposalStatus::Pending,
         decided_by: None,
@@ -384,11 +384,11 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     });
     settle(&server, &all, 7).await;
     edit(&c_chair, |d| {
-        d.decide_proposal(&eu_p, true, "chair").unwrap()
+        d.decide_proposal(&eu_p, true, "Chair").unwrap()
     });
     settle(&server, &all, 8).await;
     edit(&c_chair, |d| {
-        d.decide_proposal(&mex_p, false, "chair").unwrap()
+        d.decide_proposal(&mex_p, false, "Chair").unwrap()
     });
     settle(&server, &all, 9).await;
     // secretariat rewords a footnote

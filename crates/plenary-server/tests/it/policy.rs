@@ -407,6 +407,22 @@ async fn proposals_delegates_propose_the_chair_decides() {
         via_mirror(c, |m| m.decide_proposal(&pid, true, "FRA").unwrap())
     })
     .await;
+    // The server reverted FRA's decision; once the chair has seen that (its
+    // state holds FRA's structs, which reach it only in the net change),
+    // both documents are the same.
+    let sv = |d: &yrs::Doc| yrs::ReadTxn::state_vector(&yrs::Transact::transact(d));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sv(fra.doc()) != sv(chair_client.doc()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "FRA and the chair never converged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        mirror_of(&fra).proposals,
+        mirror_of(&chair_client).proposals
+    );
 
     // The chair's decision goes through and changes the text.
     via_mirror(&chair_client, |m| {
