@@ -13,5 +13,6 @@ mod history;
 mod interop;
 mod persistence;
 mod policy;
+mod refusals;
 mod support;
 mod sync;

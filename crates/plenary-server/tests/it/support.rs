@@ -190,3 +190,71 @@ pub async fn expect_denial(client: &Client, rule: &str, act: impl FnOnce(&Client
     let reason = next_denial(&mut events).await;
     assert!(reason.contains(rule), "expected {rule}, got: {reason}");
 }
+
+// ---- Helpers added for the refusal tests (refusals.rs) -----------------------
+
+/// A GET over plain HTTP/1.1 (no client library): status and body, chunked
+/// bodies joined.
+pub async fn http_get(server: &TestServer, path: &str, who: &Who) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect for HTTP");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        server.addr(),
+        who.token()
+    );
+    stream
+        .write_all(req.as_bytes())
+        .await
+        .expect("send request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return (status, rest.to_owned());
+    }
+    let (mut body, mut s) = (String::new(), rest);
+    while let Some((size, tail)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        body.push_str(&tail[..n]);
+        s = &tail[n + 2..];
+    }
+    (status, body)
+}
+
+/// A client that keeps a copy of every frame it receives.
+pub async fn recording(server: &TestServer, doc: &str, who: &Who) -> Client {
+    let c = Client::connect_with(
+        &server.ws_url(doc, &who.token()),
+        ClientOptions {
+            record_frames: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("connect");
+    c.wait_synced(WAIT).await.expect("synced");
+    c
+}
+
+/// Whether any frame `client` received holds `needle`'s bytes.
+pub fn frames_hold(client: &Client, needle: &str) -> bool {
+    client
+        .frames()
+        .iter()
+        .any(|f| f.windows(needle.len()).any(|w| w == needle.as_bytes()))
+}
