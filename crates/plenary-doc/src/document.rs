@@ -447,6 +447,18 @@ impl ResolutionDoc {
         (str_of(txn, &m, "id").as_deref() == Some(id)).then_some(m)
     }
 
+    pub(crate) fn paragraph_map_in<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
+        self.paragraph_map(txn, id)
+    }
+
+    pub(crate) fn proposal_map_in<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
+        self.proposal_map(txn, id)
+    }
+
+    pub(crate) fn meta_map(&self) -> MapRef {
+        self.roots.meta.clone()
+    }
+
     fn find_paragraph<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<(u32, MapRef)> {
         self.roots
             .paragraph_maps(txn)

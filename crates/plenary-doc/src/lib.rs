@@ -26,6 +26,7 @@ mod model;
 pub mod numbering;
 mod redact;
 mod schema;
+mod settle;
 
 pub use ancestry::DecodeError;
 pub use comments::{

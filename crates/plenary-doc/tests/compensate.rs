@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use plenary_doc::{Footprint, Integration, ResolutionDoc, Target};
+use plenary_doc::{Footprint, Integration, ResolutionDoc, Status, Target};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, Transact, Update};
 
@@ -127,4 +127,109 @@ fn refused_typing_next_to_refused_text_is_reverted_again() {
         apply(client.doc(), &net);
         assert_eq!(para_text(client.doc(), "op1"), before);
     }
+}
+
+/// One room step as the server runs it: judge (refusing every change to
+/// `locked`), integrate, revert, settle; returns the net change.
+fn step(s: &ResolutionDoc, update: &[u8], locked: &str) -> Vec<u8> {
+    let effect = s.effect(update).unwrap();
+    let refused = judge(s, update, locked);
+    let it = Integration::begin(s.doc(), Update::decode_v1(update).unwrap()).unwrap();
+    let net = if refused.is_empty() {
+        it.accept()
+    } else {
+        it.revert(&refused).unwrap()
+    };
+    let is_refused = |t: &Target| match t {
+        Target::ParagraphText(p) | Target::Paragraph(p) | Target::ParagraphField(p, _) => {
+            p == locked
+        }
+        _ => false,
+    };
+    match s.settle(&effect, &is_refused) {
+        Some(extra) => yrs::merge_updates_v1([net.as_slice(), extra.as_slice()]).unwrap(),
+        None => net,
+    }
+}
+
+#[test]
+fn an_allowed_write_is_not_shadowed_by_a_concurrent_write_the_server_reverted() {
+    // Yjs orders concurrent writes to one key by client id: try both orders.
+    for (refused_id, allowed_id) in [(10, 20), (20, 10)] {
+        let s = server();
+        let mut a = replica(&s, refused_id);
+        let mut b = replica(&s, allowed_id);
+        // Both write op1's status, neither having seen the other: A's write
+        // is refused (op1 is locked for A), B's is allowed.
+        let ua = a.set_status("op1", Status::Agreed).unwrap();
+        let ub = b.set_status("op1", Status::Bracketed).unwrap();
+        let na = step(&s, &ua, "op1");
+        let nb = step(&s, &ub, "none");
+        assert_eq!(
+            s.paragraph_status("op1"),
+            Some(Status::Bracketed),
+            "ids {refused_id}/{allowed_id}"
+        );
+        for c in [&a, &b] {
+            apply(c.doc(), &na);
+            apply(c.doc(), &nb);
+            assert_eq!(c.paragraph_status("op1"), Some(Status::Bracketed));
+            assert_eq!(
+                c.doc().transact().state_vector(),
+                s.doc().transact().state_vector()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_footnote_mark_never_spreads_to_typed_text() {
+    let s = server();
+    let c = replica(&s, 10);
+    // pp1 ends with the footnote marker ¹ (footnote fn1). A stock client
+    // typing right after it inherits the mark.
+    let before = s.paragraph("pp1").unwrap().text;
+    let len: u32 = before
+        .iter()
+        .map(|r| r.text.encode_utf16().count() as u32)
+        .sum();
+    let u = {
+        let sv = c.doc().transact().state_vector();
+        let text = {
+            let txn = c.doc().transact();
+            let ps = txn.get_array("paragraphs").unwrap();
+            let yrs::Out::YMap(m) = yrs::Array::get(&ps, &txn, 0).unwrap() else {
+                panic!()
+            };
+            let Some(yrs::Out::YText(t)) = yrs::Map::get(&m, &txn, "text") else {
+                panic!()
+            };
+            t
+        };
+        yrs::Text::insert(&text, &mut c.doc().transact_mut(), len, " typed");
+        c.doc().transact().encode_state_as_update_v1(&sv)
+    };
+    let net = step(&s, &u, "none");
+    let runs = s.paragraph("pp1").unwrap().text;
+    for r in &runs {
+        if r.footnote.is_some() {
+            assert!(
+                r.text.chars().all(|ch| "⁰¹²³⁴⁵⁶⁷⁸⁹".contains(ch)),
+                "{runs:?}"
+            );
+        }
+    }
+    assert!(
+        runs.iter()
+            .any(|r| r.text.contains("typed") && r.footnote.is_none())
+    );
+    apply(c.doc(), &net);
+    assert_eq!(
+        ResolutionDoc::from_update(&full_state(c.doc()))
+            .unwrap()
+            .paragraph("pp1")
+            .unwrap()
+            .text,
+        runs
+    );
 }

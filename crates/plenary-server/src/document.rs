@@ -12,6 +12,8 @@
 
 use plenary_auth::CommentScope;
 use plenary_doc::{CommentsDoc, Integration, ResolutionDoc};
+
+use crate::enforcement::Followup;
 use yrs::Doc;
 use yrs::Update;
 use yrs::updates::decoder::Decode;
@@ -64,6 +66,21 @@ impl LiveDoc {
             return Ok(Vec::new());
         }
         Ok(it.accept())
+    }
+
+    /// The server's follow-up to an integrated update (a footnote mark
+    /// taken off typed text, an allowed map write written again when a
+    /// reverted concurrent write shadowed it), if any.
+    pub(crate) fn settle(&self, followup: &Followup) -> Option<Vec<u8>> {
+        match (self, followup) {
+            (LiveDoc::Resolution(d), Followup::Resolution(effect, refused)) => {
+                d.settle(effect, &|t| refused.contains(t))
+            }
+            (LiveDoc::Comments { doc, .. }, Followup::Comments(effect, refused)) => {
+                doc.settle(effect, &|t| refused.contains(t))
+            }
+            _ => None,
+        }
     }
 
     pub(crate) fn encode_state(&self) -> Vec<u8> {

@@ -55,6 +55,17 @@ pub(crate) struct Judgement {
     /// Each refused part: the permission-denied message naming the target
     /// and the rule, and the ids to revert.
     pub refused: Vec<(String, Footprint)>,
+    /// What the server writes after integrating (see `plenary_doc`'s
+    /// `settle`): the effect, and which of its targets were refused.
+    pub followup: Followup,
+}
+
+#[derive(Default)]
+pub(crate) enum Followup {
+    #[default]
+    Nothing,
+    Resolution(Effect, BTreeSet<Target>),
+    Comments(CommentsEffect, BTreeSet<CommentTarget>),
 }
 
 impl Judgement {
@@ -78,12 +89,20 @@ pub(crate) fn judge(doc: &LiveDoc, session: &Session, update: &[u8]) -> Verdict 
     match doc {
         LiveDoc::Resolution(d) => match d.effect(update) {
             Ok(e) if e.unplaceable > 0 => Verdict::Unintegrable(unintegrable(&e.unknown)),
-            Ok(e) => Verdict::Judged(judge_resolution(d, p, &e)),
+            Ok(e) => {
+                let (mut j, refused) = judge_resolution(d, p, &e);
+                j.followup = Followup::Resolution(e, refused);
+                Verdict::Judged(j)
+            }
             Err(e) => Verdict::Malformed(e.to_string()),
         },
         LiveDoc::Comments { doc, scope } => match doc.effect(update) {
             Ok(e) if e.unplaceable > 0 => Verdict::Unintegrable(unintegrable(&e.unknown)),
-            Ok(e) => Verdict::Judged(judge_comments(doc, scope, p, &e)),
+            Ok(e) => {
+                let (mut j, refused) = judge_comments(doc, scope, p, &e);
+                j.followup = Followup::Comments(e, refused);
+                Verdict::Judged(j)
+            }
             Err(e) => Verdict::Malformed(e.to_string()),
         },
     }
@@ -165,7 +184,11 @@ impl Judge<'_> {
     }
 }
 
-fn judge_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Judgement {
+fn judge_resolution(
+    doc: &ResolutionDoc,
+    p: &Principal,
+    effect: &Effect,
+) -> (Judgement, BTreeSet<Target>) {
     let ctx = DocContext {
         mode: match doc.mode() {
             Mode::Open => DocMode::Open,
@@ -183,6 +206,7 @@ fn judge_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Judg
         p,
     };
     let mut touched = BTreeSet::new();
+    let mut refused_targets = BTreeSet::new();
     // Sponsor entries are judged together: one verdict for all of them.
     let sponsors = judge_sponsors(doc, p, &ctx, effect);
     // Decisions first: a forbidden decision is reported as such, before the
@@ -222,7 +246,9 @@ fn judge_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Judg
                     ),
                 ),
             };
-        if verdict.is_ok() {
+        if verdict.is_err() {
+            refused_targets.insert(target.clone());
+        } else {
             match target {
                 Target::ParagraphText(pid)
                 | Target::Paragraph(pid)
@@ -246,7 +272,7 @@ fn judge_resolution(doc: &ResolutionDoc, p: &Principal, effect: &Effect) -> Judg
         j.record(verdict, fp);
     }
     j.out.touched = touched.into_iter().collect();
-    j.out
+    (j.out, refused_targets)
 }
 
 /// The current status of a paragraph; an unknown paragraph counts as
@@ -772,7 +798,7 @@ fn judge_comments(
     scope: &CommentScope,
     p: &Principal,
     effect: &CommentsEffect,
-) -> Judgement {
+) -> (Judgement, BTreeSet<CommentTarget>) {
     let ctx = DocContext {
         mode: DocMode::Open,
         observers_may_comment: doc.observers_may_comment(),
@@ -783,6 +809,7 @@ fn judge_comments(
         p,
     };
     let mut touched = BTreeSet::new();
+    let mut refused_targets = BTreeSet::new();
     for (target, fp) in &effect.footprints {
         let verdict = match target {
             // The scope's policy is the document's to set: chair and secretariat.
@@ -820,10 +847,13 @@ fn judge_comments(
                 ),
             ),
         };
+        if verdict.is_err() {
+            refused_targets.insert(target.clone());
+        }
         j.record(verdict, fp);
     }
     j.out.touched = touched.into_iter().collect();
-    j.out
+    (j.out, refused_targets)
 }
 
 fn judge_comment(

@@ -354,6 +354,10 @@ impl Room {
                 Ok(Some(it.accept()))
             }
         }));
+        let integrated = match integrated {
+            Ok(Ok(Some(net))) => Ok(Ok(Some(self.settled(net, &judgement)))),
+            other => other,
+        };
         match integrated {
             Ok(Ok(Some(net))) => Some((judgement.touched, net, refused)),
             Ok(Ok(None)) => None,
@@ -365,6 +369,24 @@ impl Room {
             Err(_) => {
                 self.panicked(conn, "integrating");
                 None
+            }
+        }
+    }
+
+    /// The net change with the server's follow-up merged in (see
+    /// [`LiveDoc::settle`]).
+    fn settled(&self, net: Vec<u8>, judgement: &enforcement::Judgement) -> Vec<u8> {
+        let followup = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.doc.settle(&judgement.followup)
+        }));
+        let Ok(Some(extra)) = followup else {
+            return net;
+        };
+        match yrs::merge_updates_v1([net.as_slice(), extra.as_slice()]) {
+            Ok(merged) => merged,
+            Err(e) => {
+                tracing::warn!(doc = %self.name, error = %e, "follow-up change not merged");
+                net
             }
         }
     }

@@ -1,0 +1,211 @@
+//! What a server writes after an update is integrated (and its refused
+//! parts reverted), so that the allowed part lands as the sender meant it.
+//!
+//! - **A footnote mark never spreads to typed text.** A stock Yjs client
+//!   typing right after a footnote marker inherits the marker's `footnote`
+//!   attribute: every live client would show the typed words as part of the
+//!   marker while the API and exports drop them. The server takes the mark
+//!   off everything in a marked run that is not a superscript digit.
+//! - **The last map write to reach the server wins.** Yjs resolves
+//!   concurrent writes to one map key by client id. When a write the server
+//!   reverted happens to win that order, a concurrent allowed write would be
+//!   shadowed by the reverted one and lost. So when an allowed write's value
+//!   is not the key's value after integration, the server writes it again.
+//!
+//! Both cost O(what the update touched): the text of the paragraphs it
+//! typed into, the keys it wrote.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use yrs::types::text::{Diff, YChange};
+use yrs::{Any, Map, MapRef, Out, ReadTxn, Text, TextRef, Transact, TransactionMut};
+
+use crate::comments::{CommentTarget, CommentsEffect};
+use crate::effect::{Effect, FieldChange, Target};
+use crate::schema::{FOOTNOTE, text_of};
+
+const ORIGIN: &str = "plenary-settle";
+
+/// Superscript digits: the only characters a footnote marker holds.
+fn is_marker_char(c: char) -> bool {
+    matches!(c, '⁰' | '¹' | '²' | '³' | '⁴' | '⁵' | '⁶' | '⁷' | '⁸' | '⁹')
+}
+
+/// Takes the footnote mark off every character of a marked run that is not
+/// part of a marker.
+fn unspread(txn: &mut TransactionMut, text: &TextRef) {
+    let mut fixes: Vec<(u32, u32)> = Vec::new();
+    let mut at = 0u32;
+    for Diff {
+        insert, attributes, ..
+    } in text.diff(txn, YChange::identity)
+    {
+        let Out::Any(Any::String(s)) = insert else {
+            at += 1;
+            continue;
+        };
+        let marked = attributes
+            .as_deref()
+            .is_some_and(|a| matches!(a.get(FOOTNOTE), Some(Any::String(_))));
+        if !marked {
+            at += s.encode_utf16().count() as u32;
+            continue;
+        }
+        for c in s.chars() {
+            let w = c.len_utf16() as u32;
+            if !is_marker_char(c) {
+                match fixes.last_mut() {
+                    Some((start, len)) if *start + *len == at => *len += w,
+                    _ => fixes.push((at, w)),
+                }
+            }
+            at += w;
+        }
+    }
+    for (index, len) in fixes {
+        let mut attrs = std::collections::HashMap::new();
+        attrs.insert(Arc::from(FOOTNOTE), Any::Null);
+        text.format(txn, index, len, attrs);
+    }
+}
+
+fn to_any(v: &Value) -> Option<Any> {
+    match v {
+        Value::Null => Some(Any::Null),
+        Value::Bool(b) => Some(Any::Bool(*b)),
+        Value::Number(n) => n.as_f64().map(Any::from),
+        Value::String(s) => Some(Any::String(Arc::from(s.as_str()))),
+        _ => None,
+    }
+}
+
+fn current<T: ReadTxn>(txn: &T, map: &MapRef, key: &str) -> Option<Value> {
+    match map.get(txn, key) {
+        None => Some(Value::Null),
+        Some(Out::Any(a)) => serde_json::to_value(a).ok(),
+        Some(_) => None,
+    }
+}
+
+/// Writes the update's value again when it is not the key's value now.
+fn reassert(txn: &mut TransactionMut, map: &MapRef, key: &str, change: &FieldChange) {
+    let [value] = change.values.as_slice() else {
+        return; // several values, or a removal: nothing single to re-assert
+    };
+    if change.previous.contains(value) {
+        return; // written and removed again by the same update
+    }
+    let Some(any) = to_any(value) else {
+        return; // only plain values
+    };
+    match current(txn, map, key) {
+        Some(now) if now == *value => {}
+        Some(_) => {
+            map.insert(txn, key, any);
+        }
+        None => {}
+    }
+}
+
+impl crate::ResolutionDoc {
+    /// The server's follow-up to an integrated update (see the module doc):
+    /// `refused` says which of the effect's targets were reverted. Returns
+    /// the follow-up change (v1), if there is one.
+    pub fn settle(&self, effect: &Effect, refused: &dyn Fn(&Target) -> bool) -> Option<Vec<u8>> {
+        let doc = self.doc().clone();
+        let mut txn = doc.transact_mut_with(ORIGIN);
+        for (target, fp) in &effect.footprints {
+            if refused(target) {
+                continue;
+            }
+            match target {
+                Target::ParagraphText(pid) if !fp.inserted.is_empty() => {
+                    if let Some(text) = self
+                        .paragraph_map_in(&txn, pid)
+                        .and_then(|m| text_of(&txn, &m, "text"))
+                    {
+                        unspread(&mut txn, &text);
+                    }
+                }
+                Target::ParagraphField(pid, key) => {
+                    if let (Some(m), Some(fc)) = (
+                        self.paragraph_map_in(&txn, pid),
+                        effect.paragraphs.get(pid).and_then(|p| p.fields.get(key)),
+                    ) {
+                        reassert(&mut txn, &m, key, fc);
+                    }
+                }
+                Target::Meta(key) => {
+                    if let Some(fc) = effect.meta.get(key) {
+                        let meta = self.meta_map();
+                        reassert(&mut txn, &meta, key, fc);
+                    }
+                }
+                Target::Proposal(qid) => {
+                    if let (Some(m), Some(qe)) =
+                        (self.proposal_map_in(&txn, qid), effect.proposals.get(qid))
+                    {
+                        for (key, fc) in &qe.fields {
+                            reassert(&mut txn, &m, key, fc);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let changed = !txn.insert_set().is_empty() || !txn.delete_set().is_empty();
+        if !changed {
+            return None;
+        }
+        let deleted = txn.delete_set().clone();
+        txn.gc(Some(&deleted));
+        Some(txn.encode_update_v1())
+    }
+}
+
+impl crate::CommentsDoc {
+    /// The server's follow-up to an integrated update: allowed writes to a
+    /// comment's fields and to the scope's policy win over concurrent
+    /// writes the server reverted.
+    pub fn settle(
+        &self,
+        effect: &CommentsEffect,
+        refused: &dyn Fn(&CommentTarget) -> bool,
+    ) -> Option<Vec<u8>> {
+        let doc = self.doc().clone();
+        let policy = doc.get_or_insert_map(crate::comments::POLICY);
+        let comments = doc.get_or_insert_map(crate::comments::COMMENTS);
+        let mut txn = doc.transact_mut_with(ORIGIN);
+        for target in effect.footprints.keys() {
+            if refused(target) {
+                continue;
+            }
+            match target {
+                CommentTarget::Policy(key) => {
+                    if let Some(fc) = effect.policy.get(key) {
+                        reassert(&mut txn, &policy, key, fc);
+                    }
+                }
+                CommentTarget::Comment(cid) => {
+                    let Some(ce) = effect.comments.get(cid) else {
+                        continue;
+                    };
+                    if let Some(Out::YMap(m)) = comments.get(&txn, cid) {
+                        for (key, fc) in &ce.fields {
+                            reassert(&mut txn, &m, key, fc);
+                        }
+                    }
+                }
+                CommentTarget::Unknown => {}
+            }
+        }
+        let changed = !txn.insert_set().is_empty() || !txn.delete_set().is_empty();
+        if !changed {
+            return None;
+        }
+        let deleted = txn.delete_set().clone();
+        txn.gc(Some(&deleted));
+        Some(txn.encode_update_v1())
+    }
+}
