@@ -282,7 +282,8 @@ impl Room {
     }
 
     /// Judges and integrates one update: `Some((paragraphs touched, net
-    /// change, whether part of it was reverted))` when something changed.
+    /// change, whether the sender needs the net change too))` when
+    /// something changed.
     ///
     /// The update is integrated whole and its refused parts reverted in the
     /// same step ([`plenary_doc::Integration`]), so the sender's clocks stay
@@ -354,12 +355,14 @@ impl Room {
                 Ok(Some(it.accept()))
             }
         }));
-        let integrated = match integrated {
-            Ok(Ok(Some(net))) => Ok(Ok(Some(self.settled(net, &judgement)))),
-            other => other,
-        };
         match integrated {
-            Ok(Ok(Some(net))) => Some((judgement.touched, net, refused)),
+            Ok(Ok(Some(net))) => {
+                // The server's follow-up changes the sender's work too (a
+                // footnote mark taken off, a value written again): then the
+                // sender needs the net change like everyone else.
+                let (net, followed_up) = self.settled(net, &judgement);
+                Some((judgement.touched, net, refused || followed_up))
+            }
             Ok(Ok(None)) => None,
             Ok(Err(e)) => {
                 tracing::warn!(doc = %self.name, error = %e, "update failed to integrate");
@@ -375,18 +378,18 @@ impl Room {
 
     /// The net change with the server's follow-up merged in (see
     /// [`LiveDoc::settle`]).
-    fn settled(&self, net: Vec<u8>, judgement: &enforcement::Judgement) -> Vec<u8> {
+    fn settled(&self, net: Vec<u8>, judgement: &enforcement::Judgement) -> (Vec<u8>, bool) {
         let followup = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.doc.settle(&judgement.followup)
         }));
         let Ok(Some(extra)) = followup else {
-            return net;
+            return (net, false);
         };
         match yrs::merge_updates_v1([net.as_slice(), extra.as_slice()]) {
-            Ok(merged) => merged,
+            Ok(merged) => (merged, true),
             Err(e) => {
                 tracing::warn!(doc = %self.name, error = %e, "follow-up change not merged");
-                net
+                (net, false)
             }
         }
     }

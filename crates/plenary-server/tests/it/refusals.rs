@@ -1510,10 +1510,12 @@ async fn chair_makes_the_same_changes(server: &TestServer, kind: Stock) {
             assert!(view.to_string().contains(&marker), "{what}: {view}");
         }
         match class {
+            // A footnote mark belongs on a marker (superscript digits) only:
+            // words marked as one would be hidden from the API and exports,
+            // so the server takes the mark off them even for the chair, and
+            // the chair's own client converges to that.
             Class::FootnoteAttribute => assert!(
-                para(&view, "p10")["delta"]
-                    .to_string()
-                    .contains(r#"["expert group meeting",{"footnote":"fn1"}]"#),
+                !para(&view, "p10")["delta"].to_string().contains("footnote"),
                 "{what}: {}",
                 para(&view, "p10")["delta"]
             ),
