@@ -313,6 +313,17 @@ impl Room {
             self.refuse_whole(conn, session, &enforcement::gap_reason(&gap), sv);
             return None;
         }
+        if writes_as(&sv, &update, self.doc.doc().client_id()) {
+            // The server's own client id marks its reverting changes: no
+            // client may write under it.
+            self.refuse_whole(
+                conn,
+                session,
+                "this change writes under the server's own client id [sync.client-id]",
+                sv,
+            );
+            return None;
+        }
         let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             enforcement::judge(&self.doc, session, bytes)
         }));
@@ -542,7 +553,12 @@ impl Room {
         let Some(peer) = self.peers.get(&conn) else {
             return;
         };
-        let delegation = peer.handle.session.principal.attribution().to_string();
+        let principal = peer.handle.session.principal.clone();
+        let who = Identity {
+            name: &principal.name,
+            delegation: principal.attribution(),
+            role: principal.role.to_string(),
+        };
         // Keep only the entries this connection may speak for: y-websocket
         // clients re-send every state they hear of, and nobody may rewrite or
         // remove someone else's presence.
@@ -555,10 +571,10 @@ impl Room {
         if update.clients.is_empty() {
             return;
         }
-        // Presence says which delegation someone speaks for: that comes from
-        // the token, not from the client.
+        // Presence says who someone is and which delegation they speak for:
+        // that comes from the token, not from the client.
         for entry in update.clients.values_mut() {
-            if let Some(fixed) = stamp_delegation(&entry.json, &delegation) {
+            if let Some(fixed) = stamp_identity(&entry.json, &who) {
                 entry.json = fixed.into();
             }
         }
@@ -599,19 +615,40 @@ impl Room {
 /// The owner of awareness ids announced on another node (connection ids start at 1).
 const REMOTE_OWNER: ConnId = 0;
 
-/// Rewrites `user.delegation` of a presence state to the token's, when the
-/// client wrote another one. `None` when there is nothing to change.
-fn stamp_delegation(json: &str, delegation: &str) -> Option<String> {
-    let mut state: serde_json::Value = serde_json::from_str(json).ok()?;
-    let user = state.get_mut("user")?.as_object_mut()?;
-    match user.get("delegation") {
-        Some(serde_json::Value::String(d)) if d == delegation => None,
-        Some(_) => {
-            user.insert("delegation".into(), delegation.into());
-            Some(state.to_string())
-        }
-        None => None,
+/// Who a presence state says its user is, from the token.
+struct Identity<'a> {
+    name: &'a str,
+    delegation: &'a str,
+    role: String,
+}
+
+/// Rewrites the `user` of a presence state to the token's name, delegation
+/// and role when the client wrote anything else there. A state that is not
+/// JSON becomes `null` (no presence): stock clients parse every state they
+/// receive. `None` when there is nothing to change.
+fn stamp_identity(json: &str, who: &Identity<'_>) -> Option<String> {
+    let Ok(mut state) = serde_json::from_str::<serde_json::Value>(json) else {
+        return Some("null".into());
+    };
+    let Some(user) = state.get_mut("user") else {
+        return None;
+    };
+    if !user.is_object() {
+        *user = serde_json::Value::Object(serde_json::Map::new());
     }
+    let user = user.as_object_mut()?;
+    let mut changed = false;
+    for (k, v) in [
+        ("name", who.name),
+        ("delegation", who.delegation),
+        ("role", who.role.as_str()),
+    ] {
+        if user.get(k).and_then(serde_json::Value::as_str) != Some(v) {
+            user.insert(k.into(), v.into());
+            changed = true;
+        }
+    }
+    changed.then(|| state.to_string())
 }
 
 /// True when the update carries no insertion the document lacks and no
@@ -644,6 +681,15 @@ fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u32, u32)> {
         }
     }
     None
+}
+
+/// Whether `update` holds structs of `client` that the document lacks.
+fn writes_as(doc_sv: &StateVector, update: &Update, client: ClientID) -> bool {
+    let have = doc_sv.get(&client);
+    update
+        .insertions(true)
+        .iter()
+        .any(|(c, ranges)| *c == client && ranges.iter().any(|r| r.end > have))
 }
 
 async fn run(
