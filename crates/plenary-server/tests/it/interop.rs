@@ -169,7 +169,8 @@ fn has_text(doc: &Doc, needle: &str) -> bool {
 }
 
 fn presence(name: &str, delegation: &str, color: &str, paragraph: &str) -> Value {
-    json!({"user": {"name": name, "delegation": delegation, "color": color}, "paragraph": paragraph})
+    // The server stamps name, delegation and role from the token.
+    json!({"user": {"name": name, "delegation": delegation, "color": color, "role": "delegate"}, "paragraph": paragraph})
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
@@ -238,7 +239,12 @@ async fn stock_y_websocket_and_rust_client_converge_and_see_each_others_presence
         "--expect-peer",
         "Rust delegate of JPN",
     ]);
-    let mut node = NodeClient::spawn(&server, doc, &Who::delegate("FRA"), &node_args);
+    let mut node = NodeClient::spawn(
+        &server,
+        doc,
+        &Who::delegate("FRA").named("Node delegate of FRA"),
+        &node_args,
+    );
 
     let synced = node.event("synced").await;
     assert_eq!(

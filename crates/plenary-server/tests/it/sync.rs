@@ -141,14 +141,17 @@ async fn awareness_appears_and_disappears() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Presence names the delegation of the token, whatever the client claims.
+    // Presence names the user, delegation and role of the token, whatever
+    // the client claims.
     let spoof = connect(&server, "aw", &Who::delegate("DEU")).await;
-    spoof.set_awareness(&serde_json::json!({"user": {"name": "Not really", "delegation": "USA"}}));
+    spoof.set_awareness(
+        &serde_json::json!({"user": {"name": "Not really", "delegation": "USA", "role": "chair"}}),
+    );
     let deadline = Instant::now() + WAIT;
     while !b
         .awareness_states()
         .iter()
-        .any(|(_, s)| s["user"]["name"] == "Not really")
+        .any(|(_, s)| s["user"]["delegation"] == "DEU")
     {
         assert!(
             Instant::now() < deadline,
@@ -159,9 +162,19 @@ async fn awareness_appears_and_disappears() {
     let claimed: Vec<_> = b
         .awareness_states()
         .into_iter()
-        .filter(|(_, s)| s["user"]["name"] == "Not really")
+        .filter(|(_, s)| s["user"]["delegation"] == "DEU")
         .collect();
-    assert_eq!(claimed[0].1["user"]["delegation"], "DEU", "{claimed:?}");
+    assert_eq!(
+        claimed[0].1["user"]["name"], "Delegate of DEU",
+        "{claimed:?}"
+    );
+    assert_eq!(claimed[0].1["user"]["role"], "delegate", "{claimed:?}");
+    assert!(
+        !b.awareness_states()
+            .iter()
+            .any(|(_, s)| s["user"]["name"] == "Not really" || s["user"]["delegation"] == "USA"),
+        "the spoofed identity reached another client"
+    );
     a.close().await;
     let deadline = Instant::now() + WAIT;
     while b
