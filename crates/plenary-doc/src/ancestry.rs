@@ -225,6 +225,8 @@ pub(crate) struct Node {
     pub type_ref: Option<u8>,
     /// JSON values, kept so a deletion can say what it removed.
     pub values: Option<Arc<[Any]>>,
+    /// For a formatting mark that ends a span (`key: null`): its key.
+    pub span_end: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -373,6 +375,10 @@ impl IdIndex {
                     },
                     values: match c {
                         Content::Any(v) => Some(v.clone()),
+                        _ => None,
+                    },
+                    span_end: match c {
+                        Content::Format(k, Any::Null) => Some(k.clone()),
                         _ => None,
                     },
                 }),
@@ -605,6 +611,20 @@ impl<'a> UpdateView<'a> {
     }
 
     /// Is this item a shared type (per the update or the index)?
+    /// Whether `id` is a formatting mark that ends a `key` span (`key:
+    /// null`): text inserted right before it, after the span's content,
+    /// takes on the span's attribute.
+    pub fn ends_span(&self, id: &ID, key: &str) -> bool {
+        match self.find(id) {
+            Found::Local(j) => matches!(
+                &self.decoded.structs[j].content,
+                Some(Content::Format(k, Any::Null)) if k.as_ref() == key
+            ),
+            Found::Indexed(n) => n.span_end.as_deref() == Some(key),
+            _ => false,
+        }
+    }
+
     fn type_of(&self, id: &ID) -> Option<u8> {
         match self.find(id) {
             Found::Local(j) => match &self.decoded.structs[j].content {

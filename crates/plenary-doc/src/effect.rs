@@ -176,6 +176,11 @@ pub struct ParagraphEffect {
     pub text: bool,
     /// Format attributes written (`italic`, `footnote`).
     pub formats: BTreeSet<String>,
+    /// Text was typed inside a footnote marker's span (right before the mark
+    /// ends), so it takes on the `footnote` attribute: the server takes it
+    /// off again (`settle`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub spreads_footnote: bool,
     /// Formatting the schema does not allow in paragraph text (an unknown
     /// attribute, or a value of the wrong kind), and embeds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -425,6 +430,14 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 charge(&mut e, Target::ParagraphText(pid.clone()));
                 let pe = e.paragraphs.entry(pid).or_default();
                 pe.text = true;
+                if let Some(st) = insert
+                    && matches!(st.content, Some(Content::String(_)))
+                    && st
+                        .right_origin
+                        .is_some_and(|r| view.ends_span(&r, FOOTNOTE))
+                {
+                    pe.spreads_footnote = true;
+                }
                 if let Some(st) = insert {
                     if let Some(Content::Format(k, _)) = &st.content {
                         pe.formats.insert(k.to_string());

@@ -12,8 +12,10 @@
 //!   shadowed by the reverted one and lost. So when an allowed write's value
 //!   is not the key's value after integration, the server writes it again.
 //!
-//! Both cost O(what the update touched): the text of the paragraphs it
-//! typed into, the keys it wrote.
+//! Both cost O(what the update touched): the keys it wrote, and the text of
+//! a paragraph only when the update typed inside a footnote marker's span
+//! (the effect sees that from the update's own structs: typed text whose
+//! right neighbour is the mark's end).
 
 use std::sync::Arc;
 
@@ -70,6 +72,18 @@ fn unspread(txn: &mut TransactionMut, text: &TextRef) {
     }
 }
 
+/// Whether an update may have left a footnote mark on text that is not a
+/// marker: typed inside a marker's span, a mark set on existing text, or a
+/// new paragraph whose text carries one.
+fn may_spread(p: &crate::effect::ParagraphEffect) -> bool {
+    p.spreads_footnote
+        || p.formats.contains(FOOTNOTE)
+        || p.inserted_runs.as_ref().is_some_and(|runs| {
+            runs.iter()
+                .any(|r| r.footnote.is_some() && !r.text.chars().all(is_marker_char))
+        })
+}
+
 fn to_any(v: &Value) -> Option<Any> {
     match v {
         Value::Null => Some(Any::Null),
@@ -113,6 +127,18 @@ impl crate::ResolutionDoc {
     /// `refused` says which of the effect's targets were reverted. Returns
     /// the follow-up change (v1), if there is one.
     pub fn settle(&self, effect: &Effect, refused: &dyn Fn(&Target) -> bool) -> Option<Vec<u8>> {
+        // Most updates are typing that spreads no mark: nothing to do, and
+        // no transaction opened.
+        let candidate = effect.footprints.keys().any(|t| match t {
+            Target::ParagraphText(pid) | Target::Paragraph(pid) => {
+                effect.paragraphs.get(pid).is_some_and(may_spread)
+            }
+            Target::ParagraphField(..) | Target::Meta(_) | Target::Proposal(_) => true,
+            _ => false,
+        });
+        if !candidate {
+            return None;
+        }
         let doc = self.doc().clone();
         let mut txn = doc.transact_mut_with(ORIGIN);
         for (target, fp) in &effect.footprints {
@@ -120,7 +146,10 @@ impl crate::ResolutionDoc {
                 continue;
             }
             match target {
-                Target::ParagraphText(pid) if !fp.inserted.is_empty() => {
+                Target::ParagraphText(pid) | Target::Paragraph(pid)
+                    if !fp.inserted.is_empty()
+                        && effect.paragraphs.get(pid).is_some_and(may_spread) =>
+                {
                     if let Some(text) = self
                         .paragraph_map_in(&txn, pid)
                         .and_then(|m| text_of(&txn, &m, "text"))
@@ -173,6 +202,17 @@ impl crate::CommentsDoc {
         effect: &CommentsEffect,
         refused: &dyn Fn(&CommentTarget) -> bool,
     ) -> Option<Vec<u8>> {
+        let candidate = effect.footprints.keys().any(|t| match t {
+            CommentTarget::Policy(_) => true,
+            CommentTarget::Comment(cid) => effect
+                .comments
+                .get(cid)
+                .is_some_and(|c| !c.fields.is_empty()),
+            CommentTarget::Unknown => false,
+        });
+        if !candidate {
+            return None;
+        }
         let doc = self.doc().clone();
         let policy = doc.get_or_insert_map(crate::comments::POLICY);
         let comments = doc.get_or_insert_map(crate::comments::COMMENTS);
