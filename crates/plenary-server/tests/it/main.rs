@@ -7,6 +7,7 @@
 // do than fail loudly: unwrap is the point here.
 #![allow(clippy::unwrap_used)]
 
+mod attacks;
 mod cli;
 mod comments;
 mod history;
