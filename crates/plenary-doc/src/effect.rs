@@ -138,8 +138,10 @@ impl Footprint {
 /// Everything an update does lands in exactly one target's [`Footprint`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
-    /// The characters and formatting of a paragraph's text.
+    /// The characters of a paragraph's text, and whatever it deletes there.
     ParagraphText(String),
+    /// Formatting marks (and any embed) inserted into a paragraph's text.
+    ParagraphMarks(String),
     /// One field of an existing paragraph (`status`, `kind`, `level` …).
     ParagraphField(String, String),
     /// The paragraph map itself: inserted, deleted or moved, with its
@@ -427,7 +429,18 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                     }
                     continue;
                 }
-                charge(&mut e, Target::ParagraphText(pid.clone()));
+                // Characters and deletions are the text; formatting marks
+                // and embeds inserted are judged (and reverted) on their own,
+                // so a forbidden mark does not take the words typed with it.
+                let mark = insert.is_some_and(|st| !matches!(st.content, Some(Content::String(_))));
+                charge(
+                    &mut e,
+                    if mark {
+                        Target::ParagraphMarks(pid.clone())
+                    } else {
+                        Target::ParagraphText(pid.clone())
+                    },
+                );
                 let pe = e.paragraphs.entry(pid).or_default();
                 pe.text = true;
                 if let Some(st) = insert

@@ -130,7 +130,7 @@ impl crate::ResolutionDoc {
         // Most updates are typing that spreads no mark: nothing to do, and
         // no transaction opened.
         let candidate = effect.footprints.keys().any(|t| match t {
-            Target::ParagraphText(pid) | Target::Paragraph(pid) => {
+            Target::ParagraphText(pid) | Target::ParagraphMarks(pid) | Target::Paragraph(pid) => {
                 effect.paragraphs.get(pid).is_some_and(may_spread)
             }
             Target::ParagraphField(..) | Target::Meta(_) | Target::Proposal(_) => true,
@@ -146,7 +146,9 @@ impl crate::ResolutionDoc {
                 continue;
             }
             match target {
-                Target::ParagraphText(pid) | Target::Paragraph(pid)
+                Target::ParagraphText(pid)
+                | Target::ParagraphMarks(pid)
+                | Target::Paragraph(pid)
                     if !fp.inserted.is_empty()
                         && effect.paragraphs.get(pid).is_some_and(may_spread) =>
                 {

@@ -224,9 +224,10 @@ fn judge_resolution(
     for (target, fp) in ordered {
         let verdict =
             match target {
-                Target::ParagraphText(pid) => {
-                    judge_text(doc, p, &ctx, effect, pid).map_err(|e| format!("{}{e}", name(pid)))
-                }
+                Target::ParagraphText(pid) => judge_text(doc, p, &ctx, effect, pid, false)
+                    .map_err(|e| format!("{}{e}", name(pid))),
+                Target::ParagraphMarks(pid) => judge_text(doc, p, &ctx, effect, pid, true)
+                    .map_err(|e| format!("{}{e}", name(pid))),
                 Target::Paragraph(pid) => judge_paragraph(doc, p, &ctx, effect, pid)
                     .map_err(|e| format!("{}{e}", name(pid))),
                 Target::ParagraphField(pid, key) => judge_field(doc, p, &ctx, effect, pid, key)
@@ -251,6 +252,7 @@ fn judge_resolution(
         } else {
             match target {
                 Target::ParagraphText(pid)
+                | Target::ParagraphMarks(pid)
                 | Target::Paragraph(pid)
                 | Target::ParagraphField(pid, _) => {
                     touched.insert(pid.clone());
@@ -290,6 +292,7 @@ fn judge_text(
     ctx: &DocContext,
     effect: &Effect,
     pid: &str,
+    marks: bool,
 ) -> Result<(), String> {
     let Some(pe) = effect.paragraphs.get(pid) else {
         return Ok(());
@@ -302,6 +305,9 @@ fn judge_text(
         ctx,
         "",
     )?;
+    if !marks {
+        return Ok(());
+    }
     if let Some(why) = pe.foreign.first() {
         refuse(
             "",

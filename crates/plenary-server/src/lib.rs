@@ -10,6 +10,8 @@
 mod api;
 mod config;
 mod connection;
+#[cfg(test)]
+mod convergence_tests;
 mod document;
 mod enforcement;
 mod http;
