@@ -699,7 +699,7 @@ impl<'a> UpdateView<'a> {
         &self,
         client: ClientID,
         r: Range<u32>,
-    ) -> Vec<(ID, Range<u32>, Placement, Option<Vec<Any>>)> {
+    ) -> Vec<PlacedDelete> {
         let mut out = Vec::new();
         for piece in self.index.undeleted(&client, r) {
             let mut pos = piece.start;
@@ -811,6 +811,10 @@ impl<'a> UpdateView<'a> {
 pub(crate) fn fmt_id(id: &ID) -> String {
     format!("{}:{}", id.client.get(), id.clock)
 }
+
+/// A piece of a delete range: the deleted item's start id, the part of it
+/// deleted, where it lives, and the JSON values it held.
+pub(crate) type PlacedDelete = (ID, Range<u32>, Placement, Option<Vec<Any>>);
 
 /// One thing an update does, placed.
 #[derive(Debug)]

@@ -172,9 +172,10 @@ impl CommentsDoc {
     /// refused deletion after integrating it (yrs would otherwise collect
     /// the deleted text when the transaction commits).
     pub fn with_manual_gc() -> Self {
-        let mut options = Options::default();
-        options.skip_gc = true;
-        Self::build(options)
+        Self::build(Options {
+            skip_gc: true,
+            ..Options::default()
+        })
     }
 
     pub fn with_client_id(client_id: u64) -> Self {

@@ -138,9 +138,10 @@ impl ResolutionDoc {
     /// refused deletion after integrating it (yrs would otherwise collect
     /// the deleted text when the transaction commits).
     pub fn with_manual_gc() -> Self {
-        let mut options = Options::default();
-        options.skip_gc = true;
-        Self::build(options)
+        Self::build(Options {
+            skip_gc: true,
+            ..Options::default()
+        })
     }
 
     /// An empty document writing as `client_id` (deterministic ids in tests

@@ -40,7 +40,7 @@ use crate::session::Session;
 /// What the room does with one update.
 pub(crate) enum Verdict {
     /// Integrate it; revert the refused parts.
-    Judged(Judgement),
+    Judged(Box<Judgement>),
     /// Refuse it whole without integrating it (it depends on changes the
     /// document lacks): the reason, for the sender.
     Unintegrable(String),
@@ -92,7 +92,7 @@ pub(crate) fn judge(doc: &LiveDoc, session: &Session, update: &[u8]) -> Verdict 
             Ok(e) => {
                 let (mut j, refused) = judge_resolution(d, p, &e);
                 j.followup = Followup::Resolution(e, refused);
-                Verdict::Judged(j)
+                Verdict::Judged(Box::new(j))
             }
             Err(e) => Verdict::Malformed(e.to_string()),
         },
@@ -101,7 +101,7 @@ pub(crate) fn judge(doc: &LiveDoc, session: &Session, update: &[u8]) -> Verdict 
             Ok(e) => {
                 let (mut j, refused) = judge_comments(doc, scope, p, &e);
                 j.followup = Followup::Comments(e, refused);
-                Verdict::Judged(j)
+                Verdict::Judged(Box::new(j))
             }
             Err(e) => Verdict::Malformed(e.to_string()),
         },
@@ -589,20 +589,19 @@ fn judge_proposal(
                 "a proposal carries its author's own name (from the token) as author",
             )?;
         }
-        if let Some(group) = fields.get("onBehalfOf").filter(|v| !v.is_null()) {
-            if !group
+        if let Some(group) = fields.get("onBehalfOf").filter(|v| !v.is_null())
+            && !group
                 .as_str()
                 .is_some_and(|g| p.groups.iter().any(|mine| mine == g))
-            {
-                refuse(
-                    &target,
-                    "proposals.on-behalf-of",
-                    format!(
-                        "you may propose on behalf of your own groups only ({})",
-                        p.groups.join(", ")
-                    ),
-                )?;
-            }
+        {
+            refuse(
+                &target,
+                "proposals.on-behalf-of",
+                format!(
+                    "you may propose on behalf of your own groups only ({})",
+                    p.groups.join(", ")
+                ),
+            )?;
         }
         let supporters_ok = match fields.get("supporters") {
             None | Some(Value::Null) => true,
@@ -829,8 +828,8 @@ fn judge_comments(
             ),
             CommentTarget::Comment(cid) => {
                 let r = judge_comment(doc, scope, j.p, &ctx, effect, cid);
-                if r.is_ok() {
-                    if let Some(para) = doc.comment(cid).map(|c| c.paragraph_id).or_else(|| {
+                if r.is_ok()
+                    && let Some(para) = doc.comment(cid).map(|c| c.paragraph_id).or_else(|| {
                         effect
                             .comments
                             .get(cid)
@@ -838,9 +837,9 @@ fn judge_comments(
                             .and_then(|f| f.get("paragraphId"))
                             .and_then(Value::as_str)
                             .map(str::to_owned)
-                    }) {
-                        touched.insert(para);
-                    }
+                    })
+                {
+                    touched.insert(para);
                 }
                 r
             }

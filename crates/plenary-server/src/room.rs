@@ -630,9 +630,7 @@ fn stamp_identity(json: &str, who: &Identity<'_>) -> Option<String> {
     let Ok(mut state) = serde_json::from_str::<serde_json::Value>(json) else {
         return Some("null".into());
     };
-    let Some(user) = state.get_mut("user") else {
-        return None;
-    };
+    let user = state.get_mut("user")?;
     if !user.is_object() {
         *user = serde_json::Value::Object(serde_json::Map::new());
     }
