@@ -60,8 +60,12 @@ pub(crate) enum Content {
     /// A formatting mark: attribute key and value (`null` ends it).
     Format(Arc<str>, Any),
     Any(Arc<[Any]>),
-    /// Deleted content, embeds, binaries, sub-documents, JSON: counts as a
-    /// write into its parent but carries nothing the schemas read.
+    /// Content its writer already deleted and collected (what Yjs sends in
+    /// a sync step 2 for text typed and deleted offline): a write into its
+    /// parent with nothing left to read.
+    Deleted,
+    /// Embeds, binaries, sub-documents, JSON: counts as a write into its
+    /// parent but carries nothing the schemas read.
     Other,
 }
 
@@ -72,6 +76,7 @@ impl Content {
             ItemContent::String(s) => Content::String(Arc::from(s.as_str())),
             ItemContent::Format(k, v) => Content::Format(k, *v),
             ItemContent::Any(v) => Content::Any(v.into()),
+            ItemContent::Deleted(_) => Content::Deleted,
             _ => Content::Other,
         }
     }
@@ -695,11 +700,7 @@ impl<'a> UpdateView<'a> {
 
     /// The pieces of a delete range that are new (not already deleted), each
     /// placed, with the deleted item's id and any JSON values it held.
-    pub fn place_delete(
-        &self,
-        client: ClientID,
-        r: Range<u32>,
-    ) -> Vec<PlacedDelete> {
+    pub fn place_delete(&self, client: ClientID, r: Range<u32>) -> Vec<PlacedDelete> {
         let mut out = Vec::new();
         for piece in self.index.undeleted(&client, r) {
             let mut pos = piece.start;
@@ -938,9 +939,14 @@ impl<'a> UpdateView<'a> {
             Some(Content::String(s)) => Value::String(s.to_string()),
             Some(Content::Type(t)) if depth < MAX_DEPTH => {
                 let kids = self.children.get(&st.id).map(Vec::as_slice).unwrap_or(&[]);
+                // What the writer ends with: not what it wrote and then
+                // deleted (or collected) within the same update.
                 let kids = kids
                     .iter()
-                    .map(|&j| (&self.decoded.structs[j], self.direct.get(j)));
+                    .map(|&j| (&self.decoded.structs[j], self.direct.get(j)))
+                    .filter(|(k, _)| {
+                        !matches!(k.content, Some(Content::Deleted)) && !self.deletes_item(&k.id)
+                    });
                 match *t {
                     TYPE_MAP => {
                         let mut m = serde_json::Map::new();

@@ -89,6 +89,13 @@ pub struct FieldChange {
     pub removed: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub previous: Vec<Value>,
+    /// The value the writer ends with: its latest write to the key that the
+    /// update does not delete again (`None` when every write it made is
+    /// deleted again, or it only removed the key).
+    #[serde(skip)]
+    pub last: Option<Value>,
+    #[serde(skip)]
+    last_id: Option<(u64, u32)>,
 }
 
 impl FieldChange {
@@ -109,7 +116,17 @@ impl FieldChange {
     /// Records one write to the key: a value set, or the previous ones removed.
     pub(crate) fn record(&mut self, view: &UpdateView<'_>, touch: &Touch) {
         match touch {
-            Touch::Insert { st, .. } => self.set(view.value_of(st)),
+            // A write its writer already deleted and collected: no value.
+            Touch::Insert { st, .. } if matches!(st.content, Some(Content::Deleted)) => {}
+            Touch::Insert { st, .. } => {
+                let v = view.value_of(st);
+                let at = (st.id.client.get(), st.id.clock);
+                if !view.deletes_item(&st.id) && self.last_id.is_none_or(|l| l < at) {
+                    self.last = Some(v.clone());
+                    self.last_id = Some(at);
+                }
+                self.set(v)
+            }
             Touch::Delete { values, .. } => self.remove(values.iter().map(any_json).collect()),
         }
     }
@@ -309,7 +326,7 @@ fn runs_of(raw: Vec<(String, HashMap<Arc<str>, Any>)>) -> Vec<Run> {
 /// id/null) marks.
 fn foreign_in_text(st: &crate::ancestry::Struct) -> Option<String> {
     match &st.content {
-        Some(Content::String(_)) | None => None,
+        Some(Content::String(_) | Content::Deleted) | None => None,
         Some(Content::Format(k, v)) => match (k.as_ref(), v) {
             (ITALIC, Any::Bool(true) | Any::Null) => None,
             (FOOTNOTE, Any::String(_) | Any::Null) => None,
@@ -432,7 +449,9 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 // Characters and deletions are the text; formatting marks
                 // and embeds inserted are judged (and reverted) on their own,
                 // so a forbidden mark does not take the words typed with it.
-                let mark = insert.is_some_and(|st| !matches!(st.content, Some(Content::String(_))));
+                let mark = insert.is_some_and(|st| {
+                    !matches!(st.content, Some(Content::String(_) | Content::Deleted))
+                });
                 charge(
                     &mut e,
                     if mark {
@@ -536,6 +555,8 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 }
                 let qe = e.proposals.entry(qid).or_default();
                 match t {
+                    // written and collected by the writer: nothing left
+                    Touch::Insert { st, .. } if matches!(st.content, Some(Content::Deleted)) => {}
                     Touch::Insert { st, .. } => match view.value_of(st) {
                         Value::String(s) => qe.supporters_added.push(s),
                         Value::Array(a) if a.iter().all(Value::is_string) => qe

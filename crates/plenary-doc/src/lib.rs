@@ -47,3 +47,4 @@ pub use model::*;
 pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};
 pub use redact::redact_v1;
 pub use schema::{FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, SPONSORS, superscript};
+pub use settle::ValuesBefore;

@@ -104,12 +104,9 @@ fn current<T: ReadTxn>(txn: &T, map: &MapRef, key: &str) -> Option<Value> {
 
 /// Writes the update's value again when it is not the key's value now.
 fn reassert(txn: &mut TransactionMut, map: &MapRef, key: &str, change: &FieldChange) {
-    let [value] = change.values.as_slice() else {
-        return; // several values, or a removal: nothing single to re-assert
+    let Some(value) = &change.last else {
+        return; // the writer ends with no value of its own here
     };
-    if change.previous.contains(value) {
-        return; // written and removed again by the same update
-    }
     let Some(any) = to_any(value) else {
         return; // only plain values
     };
@@ -122,11 +119,98 @@ fn reassert(txn: &mut TransactionMut, map: &MapRef, key: &str, change: &FieldCha
     }
 }
 
+/// Puts back the value a key had before a refused update, when the revert
+/// did not leave it there (a concurrent write, refused too, may shadow the
+/// restored value).
+fn restore(txn: &mut TransactionMut, map: &MapRef, key: &str, before: &Value) {
+    match current(txn, map, key) {
+        Some(now) if now == *before => {}
+        Some(_) if before.is_null() => {
+            map.remove(txn, key);
+        }
+        Some(_) => {
+            if let Some(any) = to_any(before) {
+                map.insert(txn, key, any);
+            }
+        }
+        None => {}
+    }
+}
+
+/// Where a map key lives, found again after the update is integrated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    Paragraph(String),
+    Meta,
+    Proposal(String),
+    Policy,
+    Comment(String),
+}
+
+/// The plain values that the keys of an update's refused parts held before
+/// it was integrated ([`ResolutionDoc::values_before`]): what `settle` puts
+/// back if the revert did not.
+///
+/// [`ResolutionDoc::values_before`]: crate::ResolutionDoc::values_before
+#[derive(Debug, Clone, Default)]
+pub struct ValuesBefore {
+    values: Vec<(Slot, String, Value)>,
+}
+
 impl crate::ResolutionDoc {
+    /// Reads, before an update is integrated, the plain values of the map
+    /// keys it writes in its refused targets (O(keys written)).
+    pub fn values_before(
+        &self,
+        effect: &Effect,
+        refused: &dyn Fn(&Target) -> bool,
+    ) -> ValuesBefore {
+        let txn = self.doc().transact();
+        let mut out = ValuesBefore::default();
+        for target in effect.footprints.keys().filter(|t| refused(t)) {
+            match target {
+                Target::ParagraphField(pid, key) => {
+                    if let Some(v) = self
+                        .paragraph_map_in(&txn, pid)
+                        .and_then(|m| current(&txn, &m, key))
+                    {
+                        out.values
+                            .push((Slot::Paragraph(pid.clone()), key.clone(), v));
+                    }
+                }
+                Target::Meta(key) => {
+                    if let Some(v) = current(&txn, &self.meta_map(), key) {
+                        out.values.push((Slot::Meta, key.clone(), v));
+                    }
+                }
+                Target::Proposal(qid) => {
+                    let (Some(m), Some(qe)) =
+                        (self.proposal_map_in(&txn, qid), effect.proposals.get(qid))
+                    else {
+                        continue;
+                    };
+                    for key in qe.fields.keys() {
+                        if let Some(v) = current(&txn, &m, key) {
+                            out.values
+                                .push((Slot::Proposal(qid.clone()), key.clone(), v));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// The server's follow-up to an integrated update (see the module doc):
-    /// `refused` says which of the effect's targets were reverted. Returns
-    /// the follow-up change (v1), if there is one.
-    pub fn settle(&self, effect: &Effect, refused: &dyn Fn(&Target) -> bool) -> Option<Vec<u8>> {
+    /// `refused` says which of the effect's targets were reverted, `before`
+    /// what their keys held. Returns the follow-up change (v1), if any.
+    pub fn settle(
+        &self,
+        effect: &Effect,
+        refused: &dyn Fn(&Target) -> bool,
+        before: &ValuesBefore,
+    ) -> Option<Vec<u8>> {
         // Most updates are typing that spreads no mark: nothing to do, and
         // no transaction opened.
         let candidate = effect.footprints.keys().any(|t| match t {
@@ -136,11 +220,22 @@ impl crate::ResolutionDoc {
             Target::ParagraphField(..) | Target::Meta(_) | Target::Proposal(_) => true,
             _ => false,
         });
-        if !candidate {
+        if !candidate && before.values.is_empty() {
             return None;
         }
         let doc = self.doc().clone();
         let mut txn = doc.transact_mut_with(ORIGIN);
+        for (slot, key, value) in &before.values {
+            let map = match slot {
+                Slot::Paragraph(pid) => self.paragraph_map_in(&txn, pid),
+                Slot::Meta => Some(self.meta_map()),
+                Slot::Proposal(qid) => self.proposal_map_in(&txn, qid),
+                _ => None,
+            };
+            if let Some(m) = map {
+                restore(&mut txn, &m, key, value);
+            }
+        }
         for (target, fp) in &effect.footprints {
             if refused(target) {
                 continue;
@@ -196,13 +291,53 @@ impl crate::ResolutionDoc {
 }
 
 impl crate::CommentsDoc {
+    /// Reads, before an update is integrated, the plain values of the keys
+    /// it writes in its refused targets.
+    pub fn values_before(
+        &self,
+        effect: &CommentsEffect,
+        refused: &dyn Fn(&CommentTarget) -> bool,
+    ) -> ValuesBefore {
+        let doc = self.doc().clone();
+        let policy = doc.get_or_insert_map(crate::comments::POLICY);
+        let comments = doc.get_or_insert_map(crate::comments::COMMENTS);
+        let txn = doc.transact();
+        let mut out = ValuesBefore::default();
+        for target in effect.footprints.keys().filter(|t| refused(t)) {
+            match target {
+                CommentTarget::Policy(key) => {
+                    if let Some(v) = current(&txn, &policy, key) {
+                        out.values.push((Slot::Policy, key.clone(), v));
+                    }
+                }
+                CommentTarget::Comment(cid) => {
+                    let (Some(Out::YMap(m)), Some(ce)) =
+                        (comments.get(&txn, cid), effect.comments.get(cid))
+                    else {
+                        continue;
+                    };
+                    for key in ce.fields.keys() {
+                        if let Some(v) = current(&txn, &m, key) {
+                            out.values
+                                .push((Slot::Comment(cid.clone()), key.clone(), v));
+                        }
+                    }
+                }
+                CommentTarget::Unknown => {}
+            }
+        }
+        out
+    }
+
     /// The server's follow-up to an integrated update: allowed writes to a
     /// comment's fields and to the scope's policy win over concurrent
-    /// writes the server reverted.
+    /// writes the server reverted, and refused ones leave the value as it
+    /// was.
     pub fn settle(
         &self,
         effect: &CommentsEffect,
         refused: &dyn Fn(&CommentTarget) -> bool,
+        before: &ValuesBefore,
     ) -> Option<Vec<u8>> {
         let candidate = effect.footprints.keys().any(|t| match t {
             CommentTarget::Policy(_) => true,
@@ -212,13 +347,26 @@ impl crate::CommentsDoc {
                 .is_some_and(|c| !c.fields.is_empty()),
             CommentTarget::Unknown => false,
         });
-        if !candidate {
+        if !candidate && before.values.is_empty() {
             return None;
         }
         let doc = self.doc().clone();
         let policy = doc.get_or_insert_map(crate::comments::POLICY);
         let comments = doc.get_or_insert_map(crate::comments::COMMENTS);
         let mut txn = doc.transact_mut_with(ORIGIN);
+        for (slot, key, value) in &before.values {
+            let map = match slot {
+                Slot::Policy => Some(policy.clone()),
+                Slot::Comment(cid) => match comments.get(&txn, cid) {
+                    Some(Out::YMap(m)) => Some(m),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(m) = map {
+                restore(&mut txn, &m, key, value);
+            }
+        }
         for target in effect.footprints.keys() {
             if refused(target) {
                 continue;

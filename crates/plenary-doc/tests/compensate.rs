@@ -134,19 +134,20 @@ fn refused_typing_next_to_refused_text_is_reverted_again() {
 fn step(s: &ResolutionDoc, update: &[u8], locked: &str) -> Vec<u8> {
     let effect = s.effect(update).unwrap();
     let refused = judge(s, update, locked);
-    let it = Integration::begin(s.doc(), Update::decode_v1(update).unwrap()).unwrap();
-    let net = if refused.is_empty() {
-        it.accept()
-    } else {
-        it.revert(&refused).unwrap()
-    };
     let is_refused = |t: &Target| match t {
         Target::ParagraphText(p) | Target::Paragraph(p) | Target::ParagraphField(p, _) => {
             p == locked
         }
         _ => false,
     };
-    match s.settle(&effect, &is_refused) {
+    let before = s.values_before(&effect, &is_refused);
+    let it = Integration::begin(s.doc(), Update::decode_v1(update).unwrap()).unwrap();
+    let net = if refused.is_empty() {
+        it.accept()
+    } else {
+        it.revert(&refused).unwrap()
+    };
+    match s.settle(&effect, &is_refused, &before) {
         Some(extra) => yrs::merge_updates_v1([net.as_slice(), extra.as_slice()]).unwrap(),
         None => net,
     }

@@ -34,36 +34,10 @@ use yrs::{
 
 use crate::document::LiveDoc;
 use crate::enforcement::{self, Followup, Verdict};
+use crate::room::{clock_gap, is_known};
 use crate::session::Session;
 
 // ---------------------------------------------------------------- the room step
-
-/// Mirror of `room::is_known` (private there).
-fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
-    if !update.delete_set().is_empty() {
-        return false;
-    }
-    update.insertions(true).iter().all(|(client, ranges)| {
-        let have = doc_sv.get(client);
-        ranges.iter().all(|r| r.end <= have)
-    })
-}
-
-/// Mirror of `room::clock_gap` (private there).
-fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u32, u32)> {
-    for (client, ranges) in update.insertions(true).iter() {
-        let mut rs: Vec<std::ops::Range<u32>> = ranges.iter().cloned().collect();
-        rs.sort_unstable_by_key(|r| r.start);
-        let mut expected = doc_sv.get(client);
-        for r in rs {
-            if r.start > expected {
-                return Some((client.get(), expected, r.start));
-            }
-            expected = expected.max(r.end);
-        }
-    }
-    None
-}
 
 /// What one room step did with one update.
 enum Admitted {
@@ -115,6 +89,11 @@ fn admit(doc: &LiveDoc, session: &Session, bytes: &[u8]) -> Admitted {
         !refused_targets.is_empty(),
         "refusal messages and refused targets disagree"
     );
+    let before = if refused {
+        doc.values_before(&judgement.followup)
+    } else {
+        plenary_doc::ValuesBefore::default()
+    };
     let it = Integration::begin(doc.doc(), update).expect("integrates");
     let net = if !it.changed() {
         None
@@ -125,7 +104,7 @@ fn admit(doc: &LiveDoc, session: &Session, bytes: &[u8]) -> Admitted {
             it.accept()
         };
         // `Room::settled`
-        Some(match doc.settle(&judgement.followup) {
+        Some(match doc.settle(&judgement.followup, &before) {
             Some(extra) => (
                 yrs::merge_updates_v1([net.as_slice(), extra.as_slice()]).expect("merges"),
                 true,

@@ -11,7 +11,7 @@
 //! bytes collects what they deleted in the same step.
 
 use plenary_auth::CommentScope;
-use plenary_doc::{CommentsDoc, Integration, ResolutionDoc};
+use plenary_doc::{CommentsDoc, Integration, ResolutionDoc, ValuesBefore};
 
 use crate::enforcement::Followup;
 use yrs::Doc;
@@ -71,15 +71,29 @@ impl LiveDoc {
     /// The server's follow-up to an integrated update (a footnote mark
     /// taken off typed text, an allowed map write written again when a
     /// reverted concurrent write shadowed it), if any.
-    pub(crate) fn settle(&self, followup: &Followup) -> Option<Vec<u8>> {
+    pub(crate) fn settle(&self, followup: &Followup, before: &ValuesBefore) -> Option<Vec<u8>> {
         match (self, followup) {
             (LiveDoc::Resolution(d), Followup::Resolution(effect, refused)) => {
-                d.settle(effect, &|t| refused.contains(t))
+                d.settle(effect, &|t| refused.contains(t), before)
             }
             (LiveDoc::Comments { doc, .. }, Followup::Comments(effect, refused)) => {
-                doc.settle(effect, &|t| refused.contains(t))
+                doc.settle(effect, &|t| refused.contains(t), before)
             }
             _ => None,
+        }
+    }
+
+    /// What the keys of an update's refused parts hold now, read before it
+    /// is integrated (for [`LiveDoc::settle`]).
+    pub(crate) fn values_before(&self, followup: &Followup) -> ValuesBefore {
+        match (self, followup) {
+            (LiveDoc::Resolution(d), Followup::Resolution(effect, refused)) => {
+                d.values_before(effect, &|t| refused.contains(t))
+            }
+            (LiveDoc::Comments { doc, .. }, Followup::Comments(effect, refused)) => {
+                doc.values_before(effect, &|t| refused.contains(t))
+            }
+            _ => ValuesBefore::default(),
         }
     }
 

@@ -35,7 +35,7 @@ use crate::persistence::{PersistError, Persistence};
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
 use crate::state::ServerState;
-use plenary_doc::Integration;
+use plenary_doc::{Integration, ValuesBefore};
 use plenary_store::LogEntry;
 
 pub(crate) type ConnId = u64;
@@ -354,6 +354,11 @@ impl Room {
                 self.send_to(conn, protocol::permission_denied(reason));
             }
         }
+        let before = if refused {
+            self.doc.values_before(&judgement.followup)
+        } else {
+            ValuesBefore::default()
+        };
         let doc = self.doc.doc();
         let integrated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let it = Integration::begin(doc, update)?;
@@ -371,7 +376,7 @@ impl Room {
                 // The server's follow-up changes the sender's work too (a
                 // footnote mark taken off, a value written again): then the
                 // sender needs the net change like everyone else.
-                let (net, followed_up) = self.settled(net, &judgement);
+                let (net, followed_up) = self.settled(net, &judgement, &before);
                 Some((judgement.touched, net, refused || followed_up))
             }
             Ok(Ok(None)) => None,
@@ -389,9 +394,14 @@ impl Room {
 
     /// The net change with the server's follow-up merged in (see
     /// [`LiveDoc::settle`]).
-    fn settled(&self, net: Vec<u8>, judgement: &enforcement::Judgement) -> (Vec<u8>, bool) {
+    fn settled(
+        &self,
+        net: Vec<u8>,
+        judgement: &enforcement::Judgement,
+        before: &ValuesBefore,
+    ) -> (Vec<u8>, bool) {
         let followup = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.doc.settle(&judgement.followup)
+            self.doc.settle(&judgement.followup, before)
         }));
         let Ok(Some(extra)) = followup else {
             return (net, false);
@@ -652,7 +662,7 @@ fn stamp_identity(json: &str, who: &Identity<'_>) -> Option<String> {
 /// True when the update carries no insertion the document lacks and no
 /// deletion: a resync of what the server already has. (`Update::state_vector`
 /// only counts runs that start at clock 0, so it cannot answer this.)
-fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
+pub(crate) fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
     if !update.delete_set().is_empty() {
         return false;
     }
@@ -666,7 +676,7 @@ fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
 /// document's clock for it, or that skips clocks within the update. yrs 0.28
 /// would integrate around the hole (a `Skip`) or hold the structs pending,
 /// to be integrated later without a judgement; neither may happen.
-fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u32, u32)> {
+pub(crate) fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u32, u32)> {
     for (client, ranges) in update.insertions(true).iter() {
         let mut rs: Vec<std::ops::Range<u32>> = ranges.iter().cloned().collect();
         rs.sort_unstable_by_key(|r| r.start);
