@@ -7,12 +7,16 @@ One command per scenario (see BENCHMARKS.md):
   bench/run.py cold     # (c) first sync of a document with 100 000 logged updates after a restart
   bench/run.py replay   # (d) materialise 100 random points of that history (GET /api/docs/{doc}/state?seq=N)
   bench/run.py idle     # 1 000 documents, one idle client each: server RSS per 1 000 documents
+  bench/run.py writer   # one writer: accepted updates/s at 3 000, 30 000, 100 000 log entries, Plenary and y-websocket
+  bench/run.py crafted  # crafted worst-case 4 MiB update frames: time until the server has checked each
+  bench/run.py refusal  # round trip of a refused edit (permission-denied, compensation) vs an accepted one
   bench/run.py plot     # redraw bench/fanout-latency.png from bench/results/fanout.json
 
 Reference servers are installed with npm into a temporary directory at run time;
 nothing of theirs is committed. Results go to bench/results/<scenario>.json and
 a Markdown table on stdout; `fanout` also draws bench/fanout-latency.png.
-`cold` and `replay` run Plenary only (the references keep nothing across a restart);
+`cold`, `replay`, `crafted` and `refusal` run Plenary only (the references keep nothing
+across a restart, and check nothing);
 `--redis` runs them on a redis-server of their own (temporary, AOF on, free port).
 """
 import argparse, json, os, random, re, shutil, socket, statistics, subprocess, sys, tempfile, time
@@ -92,6 +96,13 @@ class Server:
             self.url = f"ws://127.0.0.1:{port}" + ("/sync" if self.kind == "y-websocket" else "")
         return self
 
+    def mint(self, role, delegation=None, name="bench sender"):
+        """A token for another participant, from the same secret."""
+        cmd = [PLENARY, "token", "--role", role, "--name", name, "--data-dir", self.data_dir]
+        if delegation:
+            cmd += ["--delegation", delegation]
+        return subprocess.run(cmd, env=self.env, check=True, capture_output=True, text=True).stdout.strip()
+
     def _read_port(self):
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -131,13 +142,18 @@ class Redis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def bench(server, out_json, *extra):
+def bench_cmd(server, out_json, *extra):
     cmd = [PLENARY, "bench", "--url", server.url, "--protocol", server.protocol, "--pid", str(server.proc.pid),
            "--label", server.kind, "--json", out_json, *map(str, extra)]
     if server.token:
         cmd += ["--token", server.token]
-    print("$", " ".join(c if not server.token or c != server.token else "$TOKEN" for c in cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    secrets = {server.token: "$TOKEN", getattr(server, "sender_token", None): "$SENDER_TOKEN"}
+    print("$", " ".join(secrets.get(c, c) if c else c for c in cmd), flush=True)
+    return cmd
+
+
+def bench(server, out_json, *extra):
+    subprocess.run(bench_cmd(server, out_json, *extra), check=True)
     with open(out_json) as f:
         return json.load(f)
 
@@ -316,9 +332,159 @@ def scenario_idle(workdir, servers, docs):
               f"{r['rss_loaded_mb']:.1f} | {r['mb_per_1000_docs']:.1f} |")
 
 
+PERF_EVENTS = ["-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384"]
+
+
+PROFILE_KEEP = re.compile(r"plenary_|yrs::|redb::|tungstenite|memmove|memcpy|malloc|_int_free|fdatasync|fsync|read_runs|resolution|"
+                          r"text_runs|resolve_all|touches|place_|climb|format|join|drop_in_place|fmt")
+PROFILE_SKIP = re.compile(r"\] (call_once|catch_unwind|do_call|poll|poll_future|poll_inner|with_mut|__rust_begin|run<|set<|enter|budget)")
+
+
+def perf_report(data, out_txt):
+    """Inclusive (children) and self time by symbol: the project's, yrs's, the store's and libc's copies."""
+    with open(out_txt, "w") as out:
+        for title, flags in (("inclusive (children)", ["--children"]), ("self", ["--no-children"])):
+            r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "symbol", "-g", "none",
+                                "--percent-limit", "0.5", *flags], capture_output=True, text=True)
+            lines = [l.rstrip()[:200] for l in r.stdout.splitlines()
+                     if l.strip() and not l.startswith("#") and PROFILE_KEEP.search(l) and not PROFILE_SKIP.search(l)]
+            out.write(f"## {title}\n" + "\n".join(lines[:40]) + "\n\n")
+    print(f"profile: {out_txt}", flush=True)
+
+
+def scenario_writer(workdir, servers, checkpoints, window, profile):
+    """One writer, one observer, one document per server; rate over `window` updates at each checkpoint.
+    With `profile`, Plenary only, under `perf record` in each window: the rates of that run are slowed by the
+    profiler and are written to writer-profiled.json, not writer.json."""
+    if profile:
+        servers = ["plenary"]
+    rows = []
+    for kind in servers:
+        srv = Server(kind, workdir).start()
+        try:
+            time.sleep(1)
+            out = os.path.join(RESULTS, f"writer-{kind}{'-profiled' if profile else ''}.json")
+            cmd = bench_cmd(srv, out, "--mode", "writer", "--checkpoints", checkpoints, "--window", window)
+            perf, profiles = None, []
+            gen = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+            for line in gen.stderr:
+                sys.stderr.write(line)
+                m = re.search(r"measuring at (\d+) entries", line)
+                if m and profile and kind == "plenary":
+                    data = os.path.join(tempfile.gettempdir(), f"plenary-writer-{m.group(1)}.perf")
+                    perf = (subprocess.Popen(["perf", "record", *PERF_EVENTS, "-p", str(srv.proc.pid), "-o", data],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), data, m.group(1))
+                elif "measured at" in line and perf:
+                    perf[0].send_signal(2)
+                    perf[0].wait()
+                    profiles.append(perf[1:])
+                    perf = None
+            if gen.wait() != 0:
+                raise subprocess.CalledProcessError(gen.returncode, cmd)
+            # Reports only now: `perf report` takes seconds, and the next window must not wait for it.
+            for data, at in profiles:
+                perf_report(data, os.path.join(RESULTS, f"writer-profile-{at}.txt"))
+            with open(out) as f:
+                rows.append(json.load(f))
+        except subprocess.CalledProcessError as e:
+            print(f"!! {kind} writer: {e}", flush=True)
+        finally:
+            srv.stop()
+        time.sleep(1)
+    with open(os.path.join(RESULTS, "writer-profiled.json" if profile else "writer.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    by = {r["label"]: {w["at_entries"]: w for w in r["windows"]} for r in rows}
+    sizes = sorted({n for r in by.values() for n in r})
+    print("\n| log entries | " + " | ".join(f"{k} updates/s (server CPU %)" for k in by) +
+          (" | Plenary / y-websocket |" if "plenary" in by and "y-websocket" in by else " |"))
+    print("|---" * (len(by) + 1 + ("plenary" in by and "y-websocket" in by)) + "|")
+    for n in sizes:
+        cells = []
+        for k in by:
+            w = by[k].get(n)
+            cells.append(f"{w['median_updates_per_s']:.0f} ({w['server_cpu_percent'] or 0:.0f})" if w else "-")
+        ratio = ""
+        if "plenary" in by and "y-websocket" in by and n in by["plenary"] and n in by["y-websocket"]:
+            ratio = f" | {by['plenary'][n]['median_updates_per_s'] / by['y-websocket'][n]['median_updates_per_s']:.2f}"
+        print(f"| {n} | " + " | ".join(cells) + ratio + " |")
+    for k, ws in by.items():
+        rates = [w["median_updates_per_s"] for w in ws.values()]
+        if rates:
+            print(f"{k}: slowest / fastest size = {min(rates) / max(rates):.2f}")
+
+
+def scenario_crafted(workdir, kinds, sizes, timeout, samples, profile):
+    """Each kind of crafted frame against a fresh Plenary (a frame that hangs a room cannot skew the next).
+    With `profile`, the server runs under `perf record` (bench/results/crafted-profile-<kind>.txt) and the
+    figures go to crafted-profiled.json."""
+    result = {"tiny": None, "frames": []}
+    for kind in kinds:
+        srv = Server("plenary", workdir).start()
+        perf = None
+        try:
+            srv.sender_token = srv.mint("delegate", "JPN", "Delegate of Japan")
+            out = os.path.join(tempfile.gettempdir(), f"plenary-crafted-{kind}.json")  # all kinds go to crafted.json
+            if profile:
+                data = os.path.join(tempfile.gettempdir(), f"plenary-crafted-{kind}.perf")
+                perf = subprocess.Popen(["perf", "record", *PERF_EVENTS, "-p", str(srv.proc.pid), "-o", data],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
+            r = bench(srv, out, "--mode", "crafted", "--sender-token", srv.sender_token, "--kinds", kind,
+                      "--sizes", sizes, "--frame-timeout", timeout, "--samples", samples)
+            result["tiny"] = result["tiny"] or r["tiny"]
+            result["frames"] += r["frames"]
+        except subprocess.CalledProcessError as e:
+            print(f"!! crafted {kind}: {e}", flush=True)
+        finally:
+            if perf:
+                perf.send_signal(2)
+                perf.wait()
+            srv.stop()
+        if perf:
+            perf_report(data, os.path.join(RESULTS, f"crafted-profile-{kind}.txt"))
+    with open(os.path.join(RESULTS, "crafted-profiled.json" if profile else "crafted.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    t = result["tiny"] or {}
+    print(f"\ntiny edit + query round trip: p50 {t.get('p50_ms', 0):.2f} ms, p99 {t.get('p99_ms', 0):.2f} ms\n")
+    print("| frame | bytes | structs / ranges | outcome | check ms | × tiny p50 | denial reason bytes | server RSS MB before → after |")
+    print("|---|---|---|---|---|---|---|---|")
+    for fr in result["frames"]:
+        ms = fr["check_ms"]
+        x = f"{ms / t['p50_ms']:.0f}" if ms and t.get("p50_ms") else "-"
+        rss = (f"{fr['server_rss_before_mb']:.0f} → {fr['server_rss_after_mb']:.0f}"
+               if fr.get("server_rss_before_mb") and fr.get("server_rss_after_mb") else "-")
+        outcome = fr["outcome"][:60]
+        print(f"| {fr['kind']} | {fr['frame_bytes']} | {fr['parts']} | {outcome} | "
+              f"{f'{ms:.1f}' if ms is not None else '> ' + str(timeout) + ' s'} | {x} | {fr.get('reason_bytes') or '-'} | {rss} |")
+
+
+def scenario_refusal(workdir, samples, same_client):
+    srv = Server("plenary", workdir).start()
+    try:
+        srv.sender_token = srv.mint("delegate", "JPN", "Delegate of Japan")
+        extra = ["--same-client"] if same_client else []
+        r = bench(srv, os.path.join(RESULTS, "refusal.json"), "--mode", "refusal", "--sender-token", srv.sender_token,
+                  "--samples", samples, *extra)
+    finally:
+        srv.stop()
+    print("\n| round trip | n | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|")
+    for key, what in (("accepted_echo", "accepted edit → echo at another client"),
+                      ("accepted_ack", "accepted edit → own sync step 2 (durable)"),
+                      ("refused_denied", "refused edit → permission-denied"),
+                      ("refused_compensated", "refused edit → compensating update")):
+        x = r[key]
+        if x["n"]:
+            print(f"| {what} | {x['n']} | {x['p50_ms']:.2f} | {x['p90_ms']:.2f} | {x['p99_ms']:.2f} | {x['max_ms']:.2f} |")
+        else:
+            print(f"| {what} | 0 | none | | | |")
+    print(f"\nrefused without denial {r['refused_without_denial']}, without compensation {r['refused_without_compensation']}, "
+          f"accepted lost {r['accepted_lost']}, leaked frames {r['leaked_frames']}; denials by rule: "
+          + ", ".join(f"{k} × {v}" for k, v in r.get("denial_rules", {}).items()))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay", "idle", "plot"])
+    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay", "idle", "writer", "crafted", "refusal", "plot"])
     ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--points", default="200:20,500:50", help="fanout: clients:typists,…")
@@ -327,6 +493,16 @@ def main():
     ap.add_argument("--redis", action="store_true", help="cold/replay: Plenary on a redis-server of our own")
     ap.add_argument("--data-dir", help="cold/replay: keep the filled data here and reuse it on the next run")
     ap.add_argument("--replay-points", type=int, default=100, help="replay: points of history")
+    ap.add_argument("--checkpoints", default="3000,30000,100000", help="writer: log sizes to measure at")
+    ap.add_argument("--window", type=int, help="writer: updates per measurement (default 3000; 10000 with --profile)")
+    ap.add_argument("--profile", action="store_true",
+                    help="writer: perf-record Plenary during each window (bench/results/writer-profile-N.txt); "
+                         "crafted: during each kind (bench/results/crafted-profile-KIND.txt)")
+    ap.add_argument("--kinds", default="unknown,text-append,text-reverse,deep-maps,deletes,paste", help="crafted: frames")
+    ap.add_argument("--sizes", default="262144,1048576,4194304", help="crafted: frame sizes in bytes, ascending")
+    ap.add_argument("--frame-timeout", type=float, default=60, help="crafted: seconds to wait for one frame")
+    ap.add_argument("--samples", type=int, help="crafted: tiny round trips (default 50); refusal: edits of each kind (default 200)")
+    ap.add_argument("--same-client", action="store_true", help="refusal: refused edits from the sender's own client id")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
@@ -340,7 +516,9 @@ def main():
     redis = None
     data = a.data_dir or tempfile.mkdtemp(prefix="plenary-bench-cold-")
     try:
-        servers = a.servers.split(",") if a.scenario in ("fanout", "rooms", "idle") else ["plenary"]
+        if a.scenario == "writer" and a.servers == ",".join(SERVERS):
+            a.servers = "plenary,y-websocket"
+        servers = a.servers.split(",") if a.scenario in ("fanout", "rooms", "idle", "writer") else ["plenary"]
         if any(s in ("y-websocket", "hocuspocus") for s in servers):
             npm_install(workdir)
         if a.redis:
@@ -358,6 +536,12 @@ def main():
             scenario_replay(workdir, a.updates, data, redis and redis.url, a.replay_points)
         elif a.scenario == "idle":
             scenario_idle(workdir, servers, a.docs or 1000)
+        elif a.scenario == "writer":
+            scenario_writer(workdir, servers, a.checkpoints, a.window or (10000 if a.profile else 3000), a.profile)
+        elif a.scenario == "crafted":
+            scenario_crafted(workdir, a.kinds.split(","), a.sizes, a.frame_timeout, a.samples or 50, a.profile)
+        elif a.scenario == "refusal":
+            scenario_refusal(workdir, a.samples or 200, a.same_client)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if redis:

@@ -26,6 +26,15 @@ pub enum Mode {
     /// One client per document (`--docs`) seeds it and stays idle; reports the
     /// server's memory (`--pid`) before and after, per 1 000 documents.
     Idle,
+    /// One writer fills a document; the accepted-update rate is measured over
+    /// `--window` updates at each of `--checkpoints` log sizes.
+    Writer,
+    /// Crafted worst-case update frames (`--kinds`, `--sizes`) sent by
+    /// `--sender-token`: time until the server has checked each one.
+    Crafted,
+    /// A delegate (`--sender-token`) alternates an edit of an open paragraph
+    /// and one of an agreed paragraph: round trips of acceptance and refusal.
+    Refusal,
 }
 
 /// `plenary bench`: a load generator for any y-protocols server.
@@ -76,4 +85,38 @@ pub struct BenchArgs {
     /// Concurrent connection attempts while opening clients.
     #[arg(long, default_value_t = 64)]
     pub connect_parallelism: usize,
+    /// Writer mode: log sizes (entries, seed included) at which the rate is measured.
+    #[arg(long, value_delimiter = ',', default_value = "3000,30000,100000")]
+    pub checkpoints: Vec<usize>,
+    /// Writer mode: updates per measurement window.
+    #[arg(long, default_value_t = 3000)]
+    pub window: usize,
+    /// Writer mode: updates sent and not yet acknowledged, at most.
+    #[arg(long, default_value_t = 200)]
+    pub in_flight: usize,
+    /// Crafted and refusal modes: the token of the participant who sends the
+    /// crafted or refused updates (a delegate); `--token` is the chair's.
+    #[arg(long)]
+    pub sender_token: Option<String>,
+    /// Crafted mode: which frames (unknown, text-append, text-reverse, deep-maps, deletes, paste).
+    #[arg(
+        long,
+        default_value = "unknown,text-append,text-reverse,deep-maps,deletes,paste"
+    )]
+    pub kinds: String,
+    /// Crafted mode: frame sizes in bytes, each kind at each size (ascending;
+    /// a kind stops at its first timeout).
+    #[arg(long, value_delimiter = ',', default_value = "262144,1048576,4194304")]
+    pub sizes: Vec<usize>,
+    /// Crafted mode: seconds to wait for the server's answer to one frame.
+    #[arg(long, default_value_t = 60.0)]
+    pub frame_timeout: f64,
+    /// Crafted mode: round trips of a one-character edit (the floor); refusal
+    /// mode: accepted and refused edits each.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Refusal mode: every refused edit comes from the refused client's own
+    /// id (as an editor would send it), not from a fresh one each time.
+    #[arg(long)]
+    pub same_client: bool,
 }

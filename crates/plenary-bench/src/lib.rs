@@ -19,14 +19,18 @@ mod args;
 mod baseline;
 mod cold;
 mod connection;
+mod crafted;
 mod error;
 mod idle;
 mod latency;
 mod load;
+mod probe;
 mod procstat;
+mod refusal;
 mod report;
 mod typing;
 mod wire;
+mod writer;
 
 pub use args::{BenchArgs, Mode, Protocol};
 pub use baseline::serve_baseline;
@@ -45,6 +49,9 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             Mode::Fill => cold::fill(&args).await,
             Mode::FirstSync => cold::first_sync(&args).await,
             Mode::Idle => idle::run_idle(&args).await,
+            Mode::Writer => writer::run_writer(&args).await,
+            Mode::Crafted => crafted::run_crafted(&args).await,
+            Mode::Refusal => refusal::run_refusal(&args).await,
         }
     })?;
     println!("{}", report.table());

@@ -2,8 +2,12 @@
 
 use serde::Serialize;
 
+use crate::crafted::CraftedFigures;
 use crate::latency::Percentiles;
+use crate::probe::Summary;
 use crate::procstat::ServerUsage;
+use crate::refusal::RefusalFigures;
+use crate::writer::WriterFigures;
 
 /// Figures of the fan-out scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +87,9 @@ pub enum Report {
     Load(LoadFigures),
     Cold(ColdFigures),
     Idle(IdleFigures),
+    Writer(WriterFigures),
+    Crafted(CraftedFigures),
+    Refusal(RefusalFigures),
 }
 
 impl Report {
@@ -180,6 +187,97 @@ impl Report {
                 );
                 row("per 1000 docs", format!("{:.1} MB", f.mb_per_1000_docs));
             }
+            Report::Writer(f) => {
+                row("server", format!("{} doc {}", f.label, f.doc));
+                row("in flight", f.in_flight.to_string());
+                for w in &f.windows {
+                    row(
+                        &format!("at {} entries", w.at_entries),
+                        format!(
+                            "{:.0} updates/s (median of parts; {:.0}/s over all {} in {:.2} s); fill so far {:.0}/s; server cpu {} %, generator cpu {} %; doc {} B",
+                            w.median_updates_per_s,
+                            w.updates_per_s,
+                            w.updates,
+                            w.seconds,
+                            w.fill_updates_per_s,
+                            opt0(w.server_cpu_percent),
+                            opt0(w.generator_cpu_percent),
+                            w.doc_bytes
+                        ),
+                    );
+                }
+            }
+            Report::Crafted(f) => {
+                row("server", f.label.clone());
+                row("tiny edit", summary_text(&f.tiny));
+                for fr in &f.frames {
+                    row(
+                        &format!("{} {} B", fr.kind, fr.frame_bytes),
+                        format!(
+                            "{} parts: {} after {}{}{}",
+                            fr.parts,
+                            fr.outcome,
+                            fr.check_ms
+                                .map(|m| format!("{m:.1} ms"))
+                                .unwrap_or_else(|| format!("> {:.0} s", f.timeout_s)),
+                            fr.reason_bytes
+                                .map(|b| format!("; denial reason {b} B"))
+                                .unwrap_or_default(),
+                            match (fr.server_rss_before_mb, fr.server_rss_after_mb) {
+                                (Some(a), Some(b)) => format!("; server rss {a:.0} → {b:.0} MB"),
+                                _ => String::new(),
+                            }
+                        ),
+                    );
+                }
+            }
+            Report::Refusal(f) => {
+                row("server", f.label.clone());
+                row(
+                    "samples",
+                    format!(
+                        "{} accepted + {} refused{}",
+                        f.samples,
+                        f.samples,
+                        if f.same_client {
+                            " (refused edits from the sender's own client id)"
+                        } else {
+                            " (each refused edit from a fresh client id)"
+                        }
+                    ),
+                );
+                row("accepted: echo at chair", summary_text(&f.accepted_echo));
+                row("accepted: own sync step 2", summary_text(&f.accepted_ack));
+                row(
+                    "refused: permission-denied",
+                    summary_text(&f.refused_denied),
+                );
+                row(
+                    "refused: compensating update",
+                    summary_text(&f.refused_compensated),
+                );
+                row(
+                    "anomalies",
+                    format!(
+                        "{} refused without denial, {} without compensation, {} accepted lost, {} leaked frames",
+                        f.refused_without_denial,
+                        f.refused_without_compensation,
+                        f.accepted_lost,
+                        f.leaked_frames
+                    ),
+                );
+                if !f.denial_rules.is_empty() {
+                    let rules: Vec<String> = f
+                        .denial_rules
+                        .iter()
+                        .map(|(r, n)| format!("{r} × {n}"))
+                        .collect();
+                    row("denials by rule", rules.join(", "));
+                }
+                if let Some(d) = &f.first_denial {
+                    row("first denial", d.chars().take(200).collect());
+                }
+            }
         }
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter()
@@ -187,6 +285,20 @@ impl Report {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+fn opt0(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into())
+}
+
+fn summary_text(s: &Summary) -> String {
+    if s.n == 0 {
+        return "none".into();
+    }
+    format!(
+        "p50 {:.2} ms  p90 {:.2}  p99 {:.2}  max {:.2}  (n = {})",
+        s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms, s.n
+    )
 }
 
 fn server_rows(row: &mut impl FnMut(&str, String), server: Option<&ServerUsage>) {

@@ -10,7 +10,10 @@ use crate::args::Protocol;
 const MSG_SYNC: u32 = 0;
 const MSG_AWARENESS: u32 = 1;
 const MSG_AUTH: u32 = 2;
+const MSG_QUERY_AWARENESS: u32 = 3;
 const MSG_SYNC_REPLY: u32 = 4;
+/// y-protocols `auth` sub-message: 0 is permission-denied (followed by the reason), 1 granted.
+const PERMISSION_DENIED: u32 = 0;
 const SYNC_STEP1: u32 = 0;
 const SYNC_STEP2: u32 = 1;
 const SYNC_UPDATE: u32 = 2;
@@ -85,6 +88,14 @@ impl Framing {
         buf
     }
 
+    /// A query-awareness message: the server answers it with its awareness
+    /// states at once, after whatever it received before (a probe).
+    pub(crate) fn query_awareness(&self) -> Vec<u8> {
+        let mut buf = self.prefix();
+        buf.write_var(MSG_QUERY_AWARENESS);
+        buf
+    }
+
     fn prefix(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(64);
         if self.protocol == Protocol::Hocuspocus {
@@ -113,12 +124,21 @@ impl Framing {
             }
             MSG_AWARENESS => Incoming::Awareness,
             MSG_AUTH => match c.read_var::<u32>().ok()? {
-                1 => Incoming::Denied,
+                PERMISSION_DENIED => Incoming::Denied,
                 _ => Incoming::Other,
             },
             _ => Incoming::Other,
         })
     }
+}
+
+/// The reason of a permission-denied frame (plain y-protocols framing).
+pub(crate) fn denial_reason(frame: &[u8]) -> Option<String> {
+    let mut c = Cursor::new(frame);
+    if c.read_var::<u32>().ok()? != MSG_AUTH || c.read_var::<u32>().ok()? != PERMISSION_DENIED {
+        return None;
+    }
+    c.read_string().ok().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -156,5 +176,21 @@ mod tests {
         assert_eq!(f.parse(&[0, 1, 2, 7, 7]), Some(Incoming::Step2(&[7, 7])));
         assert_eq!(f.url("ws://h:1/sync", None), "ws://h:1/sync/d");
         assert!(f.hello(None).is_none());
+    }
+
+    #[test]
+    fn permission_denied_is_auth_zero_as_yrs_encodes_it() {
+        use yrs::sync::Message;
+        use yrs::updates::encoder::Encode;
+        let f = Framing {
+            protocol: Protocol::Yws,
+            doc: "d".into(),
+        };
+        let denied = Message::Auth(Some("OP1: agreed".into())).encode_v1();
+        assert_eq!(f.parse(&denied), Some(Incoming::Denied));
+        assert_eq!(denial_reason(&denied).as_deref(), Some("OP1: agreed"));
+        let granted = Message::Auth(None).encode_v1();
+        assert_eq!(f.parse(&granted), Some(Incoming::Other));
+        assert_eq!(f.query_awareness(), Message::AwarenessQuery.encode_v1());
     }
 }
