@@ -450,7 +450,11 @@ fn judge_field(
                 require(p, action, ctx, " (status)")?;
             }
             if values.is_empty() {
-                // the status was removed, not set
+                // A write with no value: either a removal of the status, or a
+                // write its writer already lost to a concurrent one and
+                // collected (a sync step 2 carries it as deleted content).
+                // Either can take the status away where it lands, so only
+                // the chair may send it, and a removal is refused outright.
                 require(
                     p,
                     Action::SetParagraphStatus {
@@ -460,11 +464,13 @@ fn judge_field(
                     ctx,
                     " (status)",
                 )?;
-                refuse(
-                    " (status)",
-                    "schema.value",
-                    "a paragraph always has a status",
-                )?;
+                if change.is_some_and(|c| !c.previous.is_empty()) {
+                    refuse(
+                        " (status)",
+                        "schema.value",
+                        "a paragraph always has a status",
+                    )?;
+                }
             }
             Ok(())
         }
