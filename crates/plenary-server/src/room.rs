@@ -8,7 +8,11 @@
 //! - Every document update a client sends goes through [`Room::accept_updates`],
 //!   and nothing else changes the document but [`Room::apply_remote`] (entries
 //!   another node appended to the shared log). The order there is fixed:
-//!   decode → authorize → apply → append to the log → broadcast. Nothing is
+//!   decode → judge (target by target) → integrate whole → revert the refused
+//!   targets → settle (the server's own follow-up) → append the net change to
+//!   the log → broadcast it (to the sender too when anything of its update
+//!   was reverted or followed up). A refusal never leaves a client behind:
+//!   its clocks stay continuous and the net change converges it. Nothing is
 //!   broadcast or acknowledged that is not in the log: updates queued
 //!   together are applied in order and group-committed; while a commit is in
 //!   flight the room goes on applying the next batch, but a batch's deltas go
