@@ -276,7 +276,9 @@ pub(crate) struct IdIndex {
     pub broken: Option<String>,
 }
 
-const MAX_DEPTH: usize = 16;
+/// Deeper than any schema here (a reply's field is 4 deep): a chain
+/// longer than this is refused without climbing further.
+const MAX_DEPTH: usize = 8;
 
 impl IdIndex {
     pub fn new(label_keys: &'static [&'static str]) -> Self {
@@ -427,13 +429,41 @@ pub(crate) struct UpdateView<'a> {
     children: HashMap<ID, Vec<usize>>,
 }
 
+/// Why a struct cannot be placed: kept as ids and worded only when a
+/// reason is reported (a frame of a million such structs must not become a
+/// million strings).
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    SelfOrigin(ID),
+    Cycle(ID),
+    Missing(ID, ID),
+    NoParent(ID),
+    Unresolved,
+}
+
+impl Why {
+    fn message(&self) -> String {
+        match self {
+            Why::SelfOrigin(id) => format!("struct {} names itself as origin", fmt_id(id)),
+            Why::Cycle(id) => format!("origin cycle through {}", fmt_id(id)),
+            Why::Missing(id, o) => format!(
+                "struct {} refers to {} which neither the document nor the update holds",
+                fmt_id(id),
+                fmt_id(o)
+            ),
+            Why::NoParent(id) => format!("struct {} has no parent and no origin", fmt_id(id)),
+            Why::Unresolved => "unresolved".to_owned(),
+        }
+    }
+}
+
 /// A struct's direct parent and map key, or why it has none.
 type Direct = Result<(ParentRef, Option<Arc<str>>), Fail>;
 
 #[derive(Debug, Clone)]
 enum Fail {
     Gc,
-    Unknown(String),
+    Unknown(Why),
 }
 
 enum Found<'a> {
@@ -551,10 +581,7 @@ impl<'a> UpdateView<'a> {
                             break;
                         }
                         Found::Local(j) if j == i => {
-                            result = Some(Err(Fail::Unknown(format!(
-                                "struct {} names itself as origin",
-                                fmt_id(&st.id)
-                            ))));
+                            result = Some(Err(Fail::Unknown(Why::SelfOrigin(st.id))));
                             break;
                         }
                         Found::Local(j) => match &memo[j] {
@@ -568,10 +595,7 @@ impl<'a> UpdateView<'a> {
                                 break;
                             }
                             None if visiting.contains(&j) => {
-                                result = Some(Err(Fail::Unknown(format!(
-                                    "origin cycle through {}",
-                                    fmt_id(&st.id)
-                                ))));
+                                result = Some(Err(Fail::Unknown(Why::Cycle(st.id))));
                                 break;
                             }
                             None => {
@@ -581,11 +605,7 @@ impl<'a> UpdateView<'a> {
                         },
                         Found::Gc => saw_gc = true,
                         Found::Missing => {
-                            result = Some(Err(Fail::Unknown(format!(
-                                "struct {} refers to {} which neither the document nor the update holds",
-                                fmt_id(&st.id),
-                                fmt_id(&o)
-                            ))));
+                            result = Some(Err(Fail::Unknown(Why::Missing(st.id, o))));
                             break;
                         }
                     }
@@ -597,17 +617,14 @@ impl<'a> UpdateView<'a> {
                 memo[i] = Some(result.unwrap_or(if saw_gc {
                     Err(Fail::Gc)
                 } else {
-                    Err(Fail::Unknown(format!(
-                        "struct {} has no parent and no origin",
-                        fmt_id(&st.id)
-                    )))
+                    Err(Fail::Unknown(Why::NoParent(st.id)))
                 }));
                 stack.pop();
             }
         }
         self.direct = memo
             .into_iter()
-            .map(|m| m.unwrap_or(Err(Fail::Unknown("unresolved".into()))))
+            .map(|m| m.unwrap_or(Err(Fail::Unknown(Why::Unresolved))))
             .collect();
     }
 
@@ -667,7 +684,7 @@ impl<'a> UpdateView<'a> {
                         Found::Local(j) => match self.direct.get(j) {
                             Some(Ok(r)) => r.clone(),
                             Some(Err(Fail::Gc)) => return Placement::Discarded,
-                            Some(Err(Fail::Unknown(m))) => return Placement::Unknown(m.clone()),
+                            Some(Err(Fail::Unknown(m))) => return Placement::Unknown(m.message()),
                             None => return Placement::Unknown("unresolved parent".into()),
                         },
                         Found::Indexed(n) => (n.parent.clone(), n.key.clone()),
@@ -693,7 +710,7 @@ impl<'a> UpdateView<'a> {
         match self.direct.get(i) {
             Some(Ok(r)) => self.climb(r.clone()),
             Some(Err(Fail::Gc)) => Placement::Discarded,
-            Some(Err(Fail::Unknown(m))) => Placement::Unknown(m.clone()),
+            Some(Err(Fail::Unknown(m))) => Placement::Unknown(m.message()),
             None => Placement::Unknown("no such struct".into()),
         }
     }
@@ -902,7 +919,12 @@ impl<'a> UpdateView<'a> {
             match self.place_struct(i) {
                 Placement::Placed(at) => t.touches.push(Touch::Insert { st, at, range }),
                 Placement::Discarded => t.discarded += 1,
-                Placement::Unknown(m) => t.unplaceable.push(|| m),
+                Placement::Unknown(m) => {
+                    // The update is refused whole: placing the rest would
+                    // only cost time (a crafted frame holds a million).
+                    t.unplaceable.push(|| m);
+                    return t;
+                }
             }
         }
         for (c, r) in &self.decoded.deletes {
@@ -915,7 +937,10 @@ impl<'a> UpdateView<'a> {
                         values: values.unwrap_or_default(),
                     }),
                     Placement::Discarded => t.discarded += 1,
-                    Placement::Unknown(m) => t.unplaceable.push(|| m),
+                    Placement::Unknown(m) => {
+                        t.unplaceable.push(|| m);
+                        return t;
+                    }
                 }
             }
         }
