@@ -232,6 +232,9 @@ pub(crate) struct Node {
     pub values: Option<Arc<[Any]>>,
     /// For a formatting mark that ends a span (`key: null`): its key.
     pub span_end: Option<Arc<str>>,
+    /// Deleted content (collected, or a refused struct the server stored
+    /// without its content): whatever names it as parent is dropped by yrs.
+    pub collected: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -388,6 +391,7 @@ impl IdIndex {
                         Content::Format(k, Any::Null) => Some(k.clone()),
                         _ => None,
                     },
+                    collected: matches!(c, Content::Deleted),
                 }),
                 _ => Slot::Gc,
             };
@@ -670,7 +674,17 @@ impl<'a> UpdateView<'a> {
                 ParentRef::Item(id) => {
                     if self.type_of(&id).is_none() {
                         return match self.find(&id) {
+                            // yrs drops what hangs off deleted content
                             Found::Gc => Placement::Discarded,
+                            Found::Indexed(n) if n.collected => Placement::Discarded,
+                            Found::Local(j)
+                                if matches!(
+                                    self.decoded.structs[j].content,
+                                    Some(Content::Deleted)
+                                ) =>
+                            {
+                                Placement::Discarded
+                            }
                             Found::Missing => {
                                 Placement::Unknown(format!("parent {} is unknown", fmt_id(&id)))
                             }

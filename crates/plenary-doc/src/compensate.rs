@@ -8,6 +8,11 @@
 //! integrated *whole*, and the refused part is reverted by a change of the
 //! server's own, in the same room step:
 //!
+//! 0. (The server first rewrites the update with [`redact_v1`] so that its
+//!    refused insertions arrive as deleted structs of the same ids and
+//!    origins: refused content never enters the document, while the
+//!    sender's clocks stay continuous; the net change then deletes the
+//!    sender's copies.)
 //! 1. [`Integration::begin`] applies the update in one transaction and keeps
 //!    it open, so checks that need the integrated state (a footnote mark
 //!    spreading over typed text) can read it.
