@@ -110,6 +110,13 @@ pub(crate) struct Persistence {
     snapshot_seq: u64,
     last_snapshot: Instant,
     appended_since_snapshot: u64,
+    /// Bytes of the entries appended since the last snapshot, and the size
+    /// of that snapshot: a snapshot encodes the whole document, so it is
+    /// written only once the log has grown by a share of that size too
+    /// (its cost, spread over the updates that paid for it, follows their
+    /// size, not the document's).
+    appended_bytes: u64,
+    snapshot_bytes: u64,
 }
 
 impl Persistence {
@@ -150,6 +157,8 @@ impl Persistence {
             snapshot_seq,
             last_snapshot: Instant::now(),
             appended_since_snapshot: seq - snapshot_seq,
+            appended_bytes: 0,
+            snapshot_bytes: 0,
         };
         Ok((doc, p))
     }
@@ -219,14 +228,18 @@ impl Persistence {
     }
 
     /// Counts entries appended since the last snapshot.
-    pub(crate) fn appended(&mut self, n: u64) {
+    pub(crate) fn appended(&mut self, n: u64, bytes: u64) {
         self.appended_since_snapshot += n;
+        self.appended_bytes += bytes;
     }
 
-    /// Writes a snapshot in the background when enough has changed.
+    /// Writes a snapshot in the background when enough has changed: at
+    /// least `snapshot_every` entries *and* entries worth a quarter of the
+    /// last snapshot's size, or the snapshot interval passed.
     pub(crate) fn after_apply(&mut self, name: &str, doc: &LiveDoc) {
         let cfg = &self.state.config;
-        let due = self.appended_since_snapshot >= cfg.snapshot_every
+        let due = (self.appended_since_snapshot >= cfg.snapshot_every
+            && self.appended_bytes.saturating_mul(4) >= self.snapshot_bytes)
             || (self.appended_since_snapshot > 0
                 && self.last_snapshot.elapsed() >= cfg.snapshot_interval);
         if due {
@@ -251,6 +264,8 @@ impl Persistence {
         self.snapshot_seq = seq;
         self.last_snapshot = Instant::now();
         self.appended_since_snapshot = 0;
+        self.appended_bytes = 0;
+        self.snapshot_bytes = snapshot.state.len() as u64;
         let store = self.store.clone();
         let name = name.to_string();
         let state = self.state.clone();

@@ -544,7 +544,8 @@ impl Room {
             return;
         }
         self.commits_finished += 1;
-        self.persistence.appended(fanout.len() as u64);
+        let bytes: usize = fanout.iter().map(|(_, net)| net.len()).sum();
+        self.persistence.appended(fanout.len() as u64, bytes as u64);
         for (except, net) in fanout {
             self.fan_out(net, except);
             self.state.metrics.updates_accepted.inc();
