@@ -351,3 +351,66 @@ fn utf16_slice(s: &str, from: u32, to: u32) -> &str {
     }
     &s[a.min(b)..b]
 }
+
+/// Whether a v1 update holds more than `cap` structs. Reads at most `cap + 1`
+/// structs, so a crafted frame of a million tiny structs is turned away at
+/// the cost of the cap, before any full decode. An update that is not valid
+/// v1 is not "over the cap" (the decoder reports it).
+pub fn exceeds_structs(update: &[u8], cap: usize) -> bool {
+    let mut d = DecoderV1::from(update);
+    let Ok(clients) = d.read_var::<u32>() else {
+        return false;
+    };
+    let mut seen = 0usize;
+    for _ in 0..clients {
+        let (Ok(count), Ok(_client), Ok(_clock)) =
+            (d.read_var::<u32>(), d.read_client(), d.read_var::<u32>())
+        else {
+            return false;
+        };
+        if seen.saturating_add(count as usize) <= cap {
+            // Within the cap whatever they hold: skip them by decoding.
+            for _ in 0..count {
+                if skip_struct(&mut d).is_err() {
+                    return false;
+                }
+            }
+            seen += count as usize;
+        } else {
+            return true;
+        }
+    }
+    false
+}
+
+fn skip_struct(d: &mut DecoderV1<'_>) -> Result<(), yrs::encoding::read::Error> {
+    let info = d.read_info()?;
+    match info & 0b1_1111 {
+        BLOCK_SKIP_REF_NUMBER => {
+            let _: u32 = d.read_var()?;
+        }
+        BLOCK_GC_REF_NUMBER => {
+            d.read_len()?;
+        }
+        _ => {
+            if info & HAS_ORIGIN != 0 {
+                d.read_left_id()?;
+            }
+            if info & HAS_RIGHT_ORIGIN != 0 {
+                d.read_right_id()?;
+            }
+            if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+                if d.read_parent_info()? {
+                    d.read_string()?;
+                } else {
+                    d.read_left_id()?;
+                }
+                if info & HAS_PARENT_SUB != 0 {
+                    d.read_string()?;
+                }
+            }
+            ItemContent::decode(d, info)?;
+        }
+    }
+    Ok(())
+}

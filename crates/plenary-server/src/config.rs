@@ -11,6 +11,11 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// Largest WebSocket message accepted; over it the connection is closed (1009).
     pub max_message_bytes: usize,
+    /// Most structs one update may hold; over it the connection is closed
+    /// (1009) before the update is decoded. Yjs squashes typing into runs,
+    /// so real updates hold far fewer; a crafted frame of a million
+    /// one-character structs would hold a room for a second.
+    pub max_update_structs: usize,
     /// Frames that may wait for one client before it is dropped as a slow consumer.
     pub outgoing_queue: usize,
     /// How long an empty room stays loaded.
@@ -33,6 +38,7 @@ impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConfig")
             .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_update_structs", &self.max_update_structs)
             .field("outgoing_queue", &self.outgoing_queue)
             .field("room_idle", &self.room_idle)
             .field("node_id", &self.node_id)
@@ -46,6 +52,7 @@ impl ServerConfig {
         ServerConfig {
             auth,
             max_message_bytes: 4 * 1024 * 1024,
+            max_update_structs: 20_000,
             outgoing_queue: 1024,
             room_idle: Duration::from_secs(30),
             snapshot_every: 500,

@@ -302,6 +302,18 @@ impl Room {
         bytes: &[u8],
         step2: bool,
     ) -> Option<(Vec<String>, Vec<u8>, bool)> {
+        let cap = self.state.config.max_update_structs;
+        if plenary_doc::exceeds_structs(bytes, cap) {
+            self.state.metrics.rejected_malformed.inc();
+            self.drop_peer(
+                conn,
+                Some(CloseReason::new(
+                    1009,
+                    format!("this update holds more than {cap} changes; nothing of it was applied"),
+                )),
+            );
+            return None;
+        }
         let update = match Update::decode_v1(bytes) {
             Ok(u) => u,
             Err(e) => {

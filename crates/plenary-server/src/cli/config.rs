@@ -47,6 +47,9 @@ pub(crate) struct ServeArgs {
     pub room_idle_secs: Option<u64>,
     #[arg(long, env = "PLENARY_SNAPSHOT_EVERY")]
     pub snapshot_every: Option<u64>,
+    /// Most structs one update may hold (default 20000).
+    #[arg(long, env = "PLENARY_MAX_UPDATE_STRUCTS")]
+    pub max_update_structs: Option<usize>,
     #[arg(long, env = "PLENARY_NODE_ID")]
     pub node_id: Option<String>,
     /// Directory of the web editor's files (default: the bundle committed in web/dist).
@@ -74,6 +77,7 @@ pub(crate) struct FileConfig {
     pub outgoing_queue: Option<usize>,
     pub room_idle_secs: Option<u64>,
     pub snapshot_every: Option<u64>,
+    pub max_update_structs: Option<usize>,
     pub node_id: Option<String>,
     pub web_dir: Option<PathBuf>,
 }

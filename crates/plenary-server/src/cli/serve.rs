@@ -97,6 +97,9 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = args.snapshot_every.or(file.snapshot_every) {
         config.snapshot_every = n.max(1);
     }
+    if let Some(n) = args.max_update_structs.or(file.max_update_structs) {
+        config.max_update_structs = n.max(1);
+    }
     if let Some(id) = args.node_id.or(file.node_id) {
         config.node_id = id;
     }

@@ -1259,3 +1259,58 @@ async fn a_flood_of_refused_updates_leaves_the_room_responsive() {
         start.elapsed()
     );
 }
+
+// ---------------------------------------------------------------------------
+// 9. A frame of very many structs
+// ---------------------------------------------------------------------------
+
+/// An update with more structs than the server takes in one message (20 000
+/// by default; real Yjs updates squash typing into runs) closes its
+/// connection with 1009 before it is decoded; nothing of it is stored, and
+/// the room goes on serving others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_of_too_many_structs_is_turned_away_before_it_is_decoded() {
+    let server = server();
+    let doc = "atk-structs";
+    let chair = seeded(&server, doc).await;
+    let attacker = connect(&server, doc, &Who::delegate("FRA")).await;
+    attacker
+        .wait_until(STEP, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    // 30 000 one-character structs, each typed before the previous one (so
+    // yrs cannot squash them into a run).
+    let forge = Doc::new();
+    let text = forge.get_or_insert_text("flood");
+    {
+        let mut txn = forge.transact_mut();
+        for _ in 0..30_000 {
+            text.insert(&mut txn, 0, "x");
+        }
+    }
+    let update = forge
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    assert!(plenary_doc::exceeds_structs(&update, 20_000));
+    attacker.send_raw(encode_update(update));
+    let closed = attacker
+        .wait_closed(STEP)
+        .await
+        .expect("the server closes the connection")
+        .expect("with a close frame");
+    assert_eq!(closed.code, 1009, "{closed:?}");
+    assert!(closed.reason.contains("20000"), "{closed:?}");
+    // The room still serves: the chair's edit reaches a new client, and the
+    // flood is nowhere.
+    append(chair.doc(), 12, " [AFTER-FLOOD]");
+    let late = connect(&server, doc, &Who::delegate("GBR")).await;
+    late.wait_until(STEP, |d| text_of(d, 12).ends_with("[AFTER-FLOOD]"))
+        .await
+        .unwrap();
+    assert!(
+        late.doc()
+            .transact()
+            .get_text("flood")
+            .is_none_or(|t| t.len(&late.doc().transact()) == 0)
+    );
+}
