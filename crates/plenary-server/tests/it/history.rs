@@ -757,3 +757,120 @@ fn plenary_diff_matches_two_circulated_revisions_by_similarity() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.txt"));
 }
+
+/// A refused deletion is restored by the server as new items of its own;
+/// attribution and the timeline still credit the words to whoever wrote
+/// them, and name nothing of the refused change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restored_text_keeps_its_original_author() {
+    let server = server();
+    let doc = "attr-restore";
+    let chair = seeded(&server, doc).await;
+    let jpn = connect(&server, doc, &Who::delegate("JPN")).await;
+    jpn.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    let op1 = view(&jpn).paragraphs[5].id.clone();
+    let text = |r: &plenary_doc::Resolution| -> String {
+        r.paragraphs[5]
+            .text
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect()
+    };
+    let original = text(&view(&jpn));
+    edit(&chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
+    let agreed = op1.clone();
+    jpn.wait_until(WAIT, move |d| {
+        ResolutionDoc::from_update(
+            &d.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        )
+        .unwrap()
+        .paragraph_status(&agreed)
+            == Some(Status::Agreed)
+    })
+    .await
+    .unwrap();
+    let before = get_json(
+        &server,
+        &format!("/api/docs/{doc}/attribution"),
+        &Who::chair(),
+    )
+    .await;
+
+    // JPN deletes the paragraph's first words: refused, restored by the server.
+    let mut events = jpn.events();
+    edit(&jpn, |d| d.delete_text(&op1, 0, 12).unwrap());
+    let reason = next_denial(&mut events).await;
+    assert!(reason.contains("delegate.agreed-paragraph"), "{reason}");
+    let want = original.clone();
+    let restored = move |d: &yrs::Doc| {
+        let r = ResolutionDoc::from_update(
+            &d.transact()
+                .encode_state_as_update_v1(&StateVector::default()),
+        )
+        .unwrap()
+        .resolution();
+        r.paragraphs[5]
+            .text
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect::<String>()
+            == want
+    };
+    jpn.wait_until(WAIT, restored.clone()).await.unwrap();
+    chair.wait_until(WAIT, restored).await.unwrap();
+
+    let after = get_json(
+        &server,
+        &format!("/api/docs/{doc}/attribution"),
+        &Who::chair(),
+    )
+    .await;
+    let runs = |a: &Value| -> Value {
+        a["paragraphs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == op1.as_str())
+            .unwrap()["runs"]
+            .clone()
+    };
+    // Same text, same authors, as before the refused change.
+    let authors = |v: &Value| -> Vec<(String, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["text"].as_str().unwrap_or_default().to_owned(),
+                    r["user"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(authors(&runs(&after)), authors(&runs(&before)));
+    assert!(
+        !runs(&after).to_string().contains("JPN"),
+        "restored words credited to the refused delegate: {}",
+        runs(&after)
+    );
+    // The timeline names no paragraph for the refused change.
+    let timeline = get_json(&server, &format!("/api/docs/{doc}/timeline"), &Who::chair()).await;
+    let text = timeline.to_string();
+    let jpn_steps: Vec<&Value> = timeline
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["delegation"] == "JPN").collect())
+        .unwrap_or_default();
+    assert!(
+        !jpn_steps.is_empty(),
+        "the refused change is in the log: {text}"
+    );
+    assert!(
+        jpn_steps
+            .iter()
+            .all(|e| e["paragraphs"].as_array().is_none_or(|p| p.is_empty())),
+        "{text}"
+    );
+}
