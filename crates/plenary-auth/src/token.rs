@@ -91,6 +91,12 @@ impl Verifier {
         })
     }
 
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds: a connection lives until its token's
+    /// `exp` plus this.
+    pub fn leeway_secs(&self) -> u64 {
+        self.leeway_secs
+    }
+
     /// The algorithm every token must use (`HS256`, `RS256` or `EdDSA`).
     pub fn algorithm(&self) -> &'static str {
         self.algorithm
@@ -147,6 +153,14 @@ impl Verifier {
                 found,
                 expected: self.algorithm,
             });
+        }
+        // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names extensions it does
+        // not understand. jsonwebtoken parses `crit` but does not act on it, and this server
+        // understands no extension, so any `crit` is refused.
+        if header.get("crit").is_some() {
+            return Err(TokenError::Malformed(
+                "header carries `crit`: no critical extension is supported",
+            ));
         }
         Ok(())
     }

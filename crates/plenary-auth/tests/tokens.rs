@@ -408,3 +408,23 @@ fn ttl_requests_become_expiry() {
     assert_eq!((c.iat, c.nbf, c.exp), (NOW, Some(NOW), NOW + 8 * 3_600));
     assert_eq!(c.sub, "observer:aiko-tanaka");
 }
+
+#[test]
+fn a_crit_header_is_refused_even_with_a_good_signature() {
+    let payload = serde_json::to_string(&claims()).unwrap();
+    for header in [
+        r#"{"alg":"HS256","typ":"JWT","crit":["exp"]}"#,
+        r#"{"alg":"HS256","typ":"JWT","crit":["urn:example:unknown"],"urn:example:unknown":1}"#,
+        r#"{"alg":"HS256","crit":[]}"#,
+    ] {
+        let token = hs256_sign(header, &payload, SECRET);
+        let err = hs_verifier().verify(&token, NOW + 10).unwrap_err();
+        assert!(
+            matches!(err, TokenError::Malformed(m) if m.contains("crit")),
+            "{header}: {err:?}"
+        );
+    }
+    // The same claims without `crit` verify: only the header made the difference.
+    let token = hs256_sign(r#"{"alg":"HS256","typ":"JWT"}"#, &payload, SECRET);
+    hs_verifier().verify(&token, NOW + 10).unwrap();
+}
