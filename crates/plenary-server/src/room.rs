@@ -717,7 +717,8 @@ pub(crate) fn is_known(doc_sv: &StateVector, update: &Update) -> bool {
 /// would integrate around the hole (a `Skip`) or hold the structs pending,
 /// to be integrated later without a judgement; neither may happen.
 pub(crate) fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u32, u32)> {
-    for (client, ranges) in update.insertions(true).iter() {
+    let insertions = update.insertions(true);
+    for (client, ranges) in insertions.iter() {
         let mut rs: Vec<std::ops::Range<u32>> = ranges.iter().cloned().collect();
         rs.sort_unstable_by_key(|r| r.start);
         let mut expected = doc_sv.get(client);
@@ -726,6 +727,21 @@ pub(crate) fn clock_gap(doc_sv: &StateVector, update: &Update) -> Option<(u64, u
                 return Some((client.get(), expected, r.start));
             }
             expected = expected.max(r.end);
+        }
+    }
+    // A deletion of clocks neither the document nor the update holds would
+    // wait in yrs as a pending delete set, to apply later unchecked.
+    for (client, ranges) in update.delete_set().iter() {
+        let held = doc_sv.get(client).max(
+            insertions
+                .get(client)
+                .and_then(|r| r.iter().map(|r| r.0.end).max())
+                .unwrap_or(0),
+        );
+        if let Some(end) = ranges.iter().map(|r| r.end).max()
+            && end > held
+        {
+            return Some((client.get(), held, end));
         }
     }
     None
