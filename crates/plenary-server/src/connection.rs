@@ -34,6 +34,25 @@ const WRITE_BURST: usize = 64;
 /// How long a single frame may take to reach a client before it is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The close code when a connection's token expires. 4001 is in the range RFC 6455 leaves to
+/// applications (4000–4999), chosen over the generic 1008 (policy violation) so that a client can
+/// tell this close from every other refusal without parsing the reason: reconnecting with the
+/// same token is pointless, it must obtain a fresh one first. Stock y-websocket clients treat it
+/// like any other close and reconnect; with an expired token that reconnect is refused at the
+/// handshake (401), which is what should happen.
+pub(crate) const TOKEN_EXPIRED_CODE: u16 = 4001;
+pub(crate) const TOKEN_EXPIRED_REASON: &str = "token expired; reconnect with a fresh token";
+
+/// How long from now until a token expiring at `exp` (Unix seconds) stops being accepted.
+fn until_expiry(exp: u64, leeway_secs: u64) -> Duration {
+    let deadline = Duration::from_secs(exp.saturating_add(leeway_secs));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // `verify` accepts up to and including second `exp + leeway`; it is refused after that.
+    (deadline + Duration::from_secs(1)).saturating_sub(now)
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenQuery {
     token: Option<String>,
@@ -144,12 +163,23 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
     let room = match state.rooms.join(&state, &session.doc, conn.clone()).await {
         Ok(room) => room,
         Err(e) => {
-            let reason = CloseReason::new(1013, format!("cannot open document: {e}"));
+            // The detail (a store's own error text, say "Redis I/O error") is for the log; the
+            // client gets a fixed public reason.
+            tracing::warn!(doc = %session.doc, error = %e.0, "a connection could not join its document");
+            let reason = CloseReason::new(1013, "cannot open document now; try again shortly");
             let _ = sink.send(close_frame(&reason)).await;
             state.metrics.connections.dec();
             return;
         }
     };
+
+    // A connection lives no longer than its token (SPEC §4): at `exp` plus the verifier's leeway
+    // (the same leeway the handshake allowed) the server closes it.
+    let expiry = tokio::time::sleep(until_expiry(
+        session.principal.expires_at,
+        state.verifier.leeway_secs(),
+    ));
+    tokio::pin!(expiry);
 
     let mut writer_close = close_rx.clone();
     let writer = tokio::spawn(async move {
@@ -199,6 +229,14 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
         let msg = tokio::select! {
             msg = stream.next() => msg,
             _ = close_rx.changed() => break,
+            () = &mut expiry => {
+                state.metrics.auth_failures.inc();
+                conn.close.send_replace(Some(CloseReason::new(
+                    TOKEN_EXPIRED_CODE,
+                    TOKEN_EXPIRED_REASON,
+                )));
+                break;
+            }
         };
         match msg {
             Some(Ok(Message::Binary(bytes))) => match protocol::decode_frame(&bytes) {

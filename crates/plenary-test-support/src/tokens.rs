@@ -24,6 +24,8 @@ pub struct Who {
     pub delegation: Option<String>,
     pub groups: Vec<String>,
     pub docs: Vec<String>,
+    /// How long a token minted for this `Who` is valid (default an hour).
+    pub ttl: Duration,
 }
 
 impl Who {
@@ -50,6 +52,7 @@ impl Who {
             delegation: delegation.map(str::to_string),
             groups: vec![],
             docs: vec!["*".into()],
+            ttl: Duration::from_secs(3600),
         }
     }
     pub fn groups(mut self, groups: &[&str]) -> Who {
@@ -60,12 +63,17 @@ impl Who {
         self.docs = docs.iter().map(|g| g.to_string()).collect();
         self
     }
+    /// Tokens valid for `ttl` from now (whole seconds, at least one), for expiry tests.
+    pub fn ttl(mut self, ttl: Duration) -> Who {
+        self.ttl = ttl;
+        self
+    }
     pub fn named(mut self, name: &str) -> Who {
         self.name = name.into();
         self
     }
 
-    /// The claims of a token valid now for an hour.
+    /// The claims of a token valid from now for [`Who::ttl`] (an hour unless set).
     pub fn claims(&self) -> Claims {
         TokenRequest {
             role: self.role,
@@ -74,7 +82,7 @@ impl Who {
             delegation: self.delegation.clone(),
             groups: self.groups.clone(),
             docs: self.docs.clone(),
-            ttl: Duration::from_secs(3600),
+            ttl: self.ttl,
         }
         .into_claims(TEST_ISSUER, TEST_AUDIENCE, now())
         .expect("valid test claims")

@@ -25,6 +25,10 @@ pub(crate) struct CommonArgs {
     /// Expected `aud` of tokens.
     #[arg(long, env = "PLENARY_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// Clock skew tolerated on a token's `exp` and `nbf`, in seconds (default 30). A connection
+    /// is closed at its token's `exp` plus this.
+    #[arg(long, env = "PLENARY_JWT_LEEWAY_SECS")]
+    pub jwt_leeway_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -68,6 +72,7 @@ pub(crate) struct FileConfig {
     pub dev: Option<bool>,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
+    pub jwt_leeway_secs: Option<u64>,
     pub jwt_secret: Option<String>,
     pub jwt_public_key: Option<String>,
     pub bind: Option<String>,
@@ -104,6 +109,7 @@ pub(crate) struct TokenConfig {
 
 pub(crate) const DEFAULT_ISSUER: &str = "plenary";
 pub(crate) const DEFAULT_AUDIENCE: &str = "plenary";
+pub(crate) const DEFAULT_LEEWAY_SECS: u64 = 30;
 const DEV_SECRET_FILE: &str = "dev-jwt-secret";
 
 pub(crate) fn data_dir(common: &CommonArgs, file: &FileConfig) -> PathBuf {
@@ -183,7 +189,10 @@ pub(crate) fn token_config(
             key,
             issuer,
             audience,
-            leeway_secs: 30,
+            leeway_secs: common
+                .jwt_leeway_secs
+                .or(file.jwt_leeway_secs)
+                .unwrap_or(DEFAULT_LEEWAY_SECS),
         },
         signing,
         source,

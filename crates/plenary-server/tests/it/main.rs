@@ -10,6 +10,7 @@
 mod attacks;
 mod cli;
 mod comments;
+mod edges;
 mod history;
 mod interop;
 mod persistence;
