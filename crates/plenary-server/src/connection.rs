@@ -31,6 +31,11 @@ const READ_BUFFER: usize = 8 * 1024;
 const WRITE_BUFFER: usize = 64 * 1024;
 /// Frames written per flush at most.
 const WRITE_BURST: usize = 64;
+/// How long the socket stays open after an oversize message is refused. The client's message is
+/// still arriving, unread; closing a TCP socket with unread bytes sends a reset, and a reset that
+/// reaches the client before it has read the close frame turns 1009 into 1006 (seen with Node's
+/// `ws`). Holding the socket this long lets the close frame be read first.
+const OVERSIZE_LINGER: Duration = Duration::from_secs(1);
 /// How long a single frame may take to reach a client before it is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -225,6 +230,7 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
         let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     });
 
+    let mut linger = false;
     loop {
         let msg = tokio::select! {
             msg = stream.next() => msg,
@@ -276,6 +282,7 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
                     || text.contains("Space limit")
                 {
                     state.metrics.rejected_oversize.inc();
+                    linger = true;
                     conn.close.send_replace(Some(CloseReason::new(
                         1009,
                         format!(
@@ -295,5 +302,10 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
         conn.close.send_replace(Some(CloseReason::new(1000, "bye")));
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if linger {
+        // `stream` (and with it the socket) lives until the end of this function.
+        tokio::time::sleep(OVERSIZE_LINGER).await;
+    }
+    drop(stream);
     state.metrics.connections.dec();
 }

@@ -71,3 +71,31 @@ async fn a_connection_is_closed_when_its_token_expires() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_frame_just_over_the_limit_closes_with_1009() {
+    let server = server_with(&["--max-message-bytes", "20000"]);
+    let chair = seeded(&server, "limit").await;
+    for size in [20_001, 20_100, 200_000, 5_000_000] {
+        let c = connect(&server, "limit", &Who::chair()).await;
+        c.send_raw(vec![0; size]);
+        let close = c
+            .wait_closed(WAIT)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{size} bytes: a close frame, not 1006"));
+        assert_eq!(close.code, 1009, "{size} bytes: {close:?}");
+        assert!(close.reason.contains("20000"), "{close:?}");
+    }
+    // Exactly at the limit is not oversize (the frame is garbage: closed as malformed, not 1009).
+    let c = connect(&server, "limit", &Who::chair()).await;
+    c.send_raw(vec![0; 20_000]);
+    let close = c.wait_closed(WAIT).await.unwrap().expect("a close frame");
+    assert_ne!(close.code, 1009, "{close:?}");
+    append(chair.doc(), 3, " alive");
+    let fresh = connect(&server, "limit", &Who::observer()).await;
+    fresh
+        .wait_until(WAIT, |d| text_of(d, 3).ends_with(" alive"))
+        .await
+        .unwrap();
+}

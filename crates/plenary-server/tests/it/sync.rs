@@ -200,6 +200,10 @@ async fn oversize_message_closes_only_its_sender() {
     let close = a.wait_closed(WAIT).await.unwrap().expect("a close frame");
     assert_eq!(close.code, 1009, "{close:?}");
     assert!(close.reason.contains("too big"), "{close:?}");
+    assert!(
+        close.reason.contains("20000"),
+        "the reason names the limit: {close:?}"
+    );
     // Nothing of it was applied: others keep working on the old text.
     append(b.doc(), 6, " still here");
     chair
