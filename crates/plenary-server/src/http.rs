@@ -22,7 +22,11 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
     if let Some(dir) = state.config.web_dir.clone() {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }
-    router.with_state(state)
+    router
+        .layer(axum::middleware::map_response(
+            crate::api::json_error_bodies,
+        ))
+        .with_state(state)
 }
 
 /// Ready when the store answers and the server is not shutting down.
@@ -37,9 +41,11 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
         }
         Ok(Err(e)) => {
             state.store_healthy(false);
+            // The store's own error text (a Redis address, say) is for the log, not the probe.
+            tracing::warn!(error = %e, "readiness: the store did not answer");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("store unavailable: {e}"),
+                "store unavailable".to_string(),
             )
         }
         Err(_) => {

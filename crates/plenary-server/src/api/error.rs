@@ -1,7 +1,7 @@
 //! API errors: a status code and a JSON body that says what was wrong, never internals.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenary_history::HistoryError;
 use plenary_store::StoreError;
@@ -10,8 +10,8 @@ use serde::Serialize;
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody {
-    /// A stable kind: `unauthorized`, `forbidden`, `not-found`, `bad-request`, `conflict`,
-    /// `unavailable`, `internal`.
+    /// A stable kind: `unauthorized`, `forbidden`, `not-found`, `method-not-allowed`,
+    /// `bad-request`, `conflict`, `too-large`, `unavailable`, `internal`.
     pub error: String,
     /// A sentence for the user.
     pub detail: String,
@@ -54,9 +54,53 @@ fn kind(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not-found",
         StatusCode::CONFLICT => "conflict",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_client_error() => "bad-request",
         _ => "internal",
     }
+}
+
+/// Error bodies longer than this are not read back; the status's own phrase stands in.
+const MAX_PLAIN_ERROR: usize = 4 * 1024;
+
+/// A layer for the whole router: every error response (4xx, 5xx) leaves in the JSON error shape.
+/// Handlers of the API build [`ApiError`]s; what they do not build (axum's extractor rejections
+/// for a bad path, query or JSON body, 405 for a method, 404 for an unknown route or file, the
+/// WebSocket handshake's refusals) is plain text or empty, and is rewrapped here, its text
+/// becoming `detail`.
+pub(crate) async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let detail = text.unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_lowercase()
+    });
+    let mut rewrapped = ApiError::new(status, detail).into_response();
+    // Keep what the original said besides its body (`Allow` on a 405, `WWW-Authenticate`, …).
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewrapped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewrapped
 }
 
 impl IntoResponse for ApiError {

@@ -18,6 +18,8 @@ use plenary_history::History;
 
 use crate::state::ServerState;
 
+pub(crate) use error::json_error_bodies;
+
 /// What the API handlers share besides the server state: the history reader with its caches.
 #[derive(Clone)]
 pub(crate) struct Api {

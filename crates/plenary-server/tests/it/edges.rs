@@ -99,3 +99,124 @@ async fn a_frame_just_over_the_limit_closes_with_1009() {
         .await
         .unwrap();
 }
+
+/// Sends `head` (request line and headers, without the blank line) and `body`
+/// over plain HTTP/1.1; returns the status, the content type and the body.
+async fn http_raw(server: &TestServer, head: &str, body: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let req = format!(
+        "{head}\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr(),
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let (head, rest) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, rest.to_owned())
+}
+
+/// The body is `{"error": kind, "detail": non-empty}` and says `kind`.
+fn assert_json_error(what: &str, got: &(u16, String, String), status: u16, kind: &str) {
+    let (code, content_type, body) = got;
+    assert_eq!(*code, status, "{what}: {got:?}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{what}: {got:?}"
+    );
+    let json: serde_json::Value = serde_json::from_str(body)
+        .unwrap_or_else(|e| panic!("{what}: body is not JSON ({e}): {body}"));
+    assert_eq!(json["error"], kind, "{what}: {body}");
+    let detail = json["detail"].as_str().unwrap_or_default();
+    assert!(!detail.is_empty(), "{what}: {body}");
+}
+
+#[tokio::test]
+async fn every_http_error_body_is_the_json_error_shape() {
+    let server = server();
+    let token = Who::chair().token();
+    let bearer = format!("Authorization: Bearer {token}");
+
+    let got = http_raw(&server, "GET /api/no-such-route HTTP/1.1", "").await;
+    assert_json_error("unknown route under /api", &got, 404, "not-found");
+
+    let got = http_raw(&server, "POST /healthz HTTP/1.1", "").await;
+    assert_json_error("wrong method", &got, 405, "method-not-allowed");
+
+    let got = http_raw(
+        &server,
+        &format!("POST /api/docs HTTP/1.1\r\n{bearer}\r\nContent-Type: application/json"),
+        "{not json",
+    )
+    .await;
+    assert_json_error("malformed JSON body", &got, 400, "bad-request");
+
+    let got = http_raw(
+        &server,
+        &format!("POST /api/docs HTTP/1.1\r\n{bearer}\r\nContent-Type: text/plain"),
+        "{}",
+    )
+    .await;
+    assert_eq!(got.0 / 100, 4, "{got:?}");
+    assert_json_error(
+        "JSON body without its content type",
+        &got,
+        got.0,
+        "bad-request",
+    );
+
+    // The WebSocket endpoint: not an upgrade, no token, a bad token, a bad name.
+    let got = http_raw(&server, &format!("GET /sync/doc HTTP/1.1\r\n{bearer}"), "").await;
+    assert_eq!(got.0 / 100, 4, "{got:?}");
+    assert_json_error("plain GET of a sync URL", &got, got.0, kind_of(got.0));
+    let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==";
+    let got = http_raw(&server, &format!("GET /sync/doc HTTP/1.1\r\n{upgrade}"), "").await;
+    assert_json_error("handshake without a token", &got, 401, "unauthorized");
+    assert!(got.2.contains("missing token"), "{got:?}");
+    let got = http_raw(
+        &server,
+        &format!("GET /sync/doc?token=nonsense HTTP/1.1\r\n{upgrade}"),
+        "",
+    )
+    .await;
+    assert_json_error("handshake with a bad token", &got, 401, "unauthorized");
+    let got = http_raw(
+        &server,
+        &format!("GET /sync/a/../b HTTP/1.1\r\n{upgrade}\r\n{bearer}"),
+        "",
+    )
+    .await;
+    assert_json_error("handshake for an invalid name", &got, 400, "bad-request");
+    let narrow = Who::delegate("JPN").docs(&["other"]).token();
+    let got = http_raw(
+        &server,
+        &format!("GET /sync/doc?token={narrow} HTTP/1.1\r\n{upgrade}"),
+        "",
+    )
+    .await;
+    assert_json_error(
+        "handshake for a document not in the token",
+        &got,
+        403,
+        "forbidden",
+    );
+}
+
+fn kind_of(status: u16) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        404 => "not-found",
+        405 => "method-not-allowed",
+        _ => "bad-request",
+    }
+}
