@@ -618,6 +618,24 @@ impl Room {
                 Some(owner) => *owner == conn,
                 None => true,
             });
+        // One presence per page: a connection may speak for a few ids (a
+        // client that replaced its Y.Doc), not for thousands that every
+        // joiner would then receive; and a state is small.
+        let mut owned = peer.awareness_ids.len();
+        update.clients.retain(|id, entry| {
+            if entry.json.len() > MAX_PRESENCE_BYTES {
+                return false;
+            }
+            if peer.awareness_ids.contains(&id.get()) {
+                return true;
+            }
+            if owned < MAX_PRESENCE_IDS {
+                owned += 1;
+                true
+            } else {
+                false
+            }
+        });
         if update.clients.is_empty() {
             return;
         }
@@ -661,6 +679,12 @@ impl Room {
         }
     }
 }
+
+/// Awareness ids one connection may speak for.
+const MAX_PRESENCE_IDS: usize = 4;
+/// Largest presence state relayed (JSON bytes); a cursor and a name need
+/// a few hundred.
+const MAX_PRESENCE_BYTES: usize = 4096;
 
 /// The owner of awareness ids announced on another node (connection ids start at 1).
 const REMOTE_OWNER: ConnId = 0;

@@ -1314,3 +1314,87 @@ async fn an_update_of_too_many_structs_is_turned_away_before_it_is_decoded() {
             .is_none_or(|t| t.len(&late.doc().transact()) == 0)
     );
 }
+
+// ---------------------------------------------------------------------------
+// 10. A presence flood
+// ---------------------------------------------------------------------------
+
+/// One connection announcing a thousand presence ids, and one oversized
+/// presence state: others see at most a few of its ids and never the
+/// oversized state, and a late joiner receives a small presence list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presence_flood_is_contained() {
+    use std::collections::HashMap as Map;
+    use yrs::sync::AwarenessUpdate;
+    use yrs::sync::awareness::AwarenessUpdateEntry;
+    let server = server();
+    let doc = "atk-presence-flood";
+    let _chair = seeded(&server, doc).await;
+    let witness = connect(&server, doc, &Who::delegate("GBR")).await;
+    let attacker = connect(&server, doc, &Who::observer()).await;
+    let mut clients = Map::new();
+    for i in 0..1_000u64 {
+        clients.insert(
+            yrs::block::ClientID::new(900_000 + i),
+            AwarenessUpdateEntry {
+                clock: 1,
+                json: Arc::from(format!(r#"{{"user":{{"name":"flood {i}"}}}}"#).as_str()),
+            },
+        );
+    }
+    let big = format!(
+        r#"{{"user":{{"name":"big"}},"pad":"{}"}}"#,
+        "x".repeat(100_000)
+    );
+    clients.insert(
+        yrs::block::ClientID::new(800_000),
+        AwarenessUpdateEntry {
+            clock: 1,
+            json: Arc::from(big.as_str()),
+        },
+    );
+    attacker.send_raw(plenary_client::encode_awareness(AwarenessUpdate {
+        clients,
+    }));
+    // Something of it arrives (the first few ids), then it settles. (The
+    // names are the token's by then: the server stamps them.)
+    let flooded = |states: &[(u64, Value)]| {
+        states
+            .iter()
+            .filter(|(id, _)| (800_000..901_000).contains(id))
+            .count()
+    };
+    let deadline = Instant::now() + STEP;
+    while flooded(&witness.awareness_states()) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no presence from the attacker at all"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let seen = witness.awareness_states();
+    let flood = flooded(&seen);
+    assert!(
+        flood <= 4,
+        "{flood} presence ids of one connection reached another client"
+    );
+    assert!(
+        seen.iter().all(|(_, s)| s.to_string().len() <= 4096),
+        "an oversized presence state was relayed"
+    );
+    // A late joiner gets a small presence list, and the attacker stays connected.
+    let late = connect(&server, doc, &Who::delegate("DEU")).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        late.awareness_states().len() <= 8,
+        "{:?}",
+        late.awareness_states().len()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), attacker.wait_closed(STEP))
+            .await
+            .is_err(),
+        "the attacker's connection was closed"
+    );
+}
