@@ -6,7 +6,7 @@
 //! the room.
 
 use yrs::StateVector;
-use yrs::encoding::read::Cursor;
+use yrs::encoding::read::{Cursor, Read};
 use yrs::sync::{AwarenessUpdate, Message, MessageReader, SyncMessage};
 use yrs::updates::decoder::DecoderV1;
 use yrs::updates::encoder::Encode;
@@ -36,6 +36,11 @@ pub(crate) enum FrameError {
 /// are skipped, as y-websocket does; an auth message from a client means
 /// nothing to the server and is skipped too.
 pub(crate) fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, FrameError> {
+    // No length prefix from a client is trusted before the bytes are there:
+    // yrs reserves capacity from the counts it reads, so a 10-byte frame
+    // could otherwise cost hundreds of megabytes.
+    budget::check_frame(frame)
+        .map_err(|_| FrameError::Malformed("a length prefix exceeds the message".into()))?;
     let mut decoder = DecoderV1::new(Cursor::new(frame));
     let reader = MessageReader::new(&mut decoder);
     let mut out = Vec::with_capacity(1);
@@ -84,4 +89,262 @@ pub(crate) fn awareness(update: AwarenessUpdate) -> Vec<u8> {
 /// The y-protocols `permission-denied` auth message.
 pub(crate) fn permission_denied(reason: &str) -> Vec<u8> {
     Message::Auth(Some(reason.to_string())).encode_v1()
+}
+
+/// Pre-validation of every count and length prefix of a frame against the
+/// bytes actually remaining, so that the yrs decoders that follow reserve at
+/// most in proportion to the frame's size. It walks the frame exactly as
+/// yrs's `MessageReader` does, skipping content without allocating.
+mod budget {
+    use super::{Cursor, Read};
+
+    /// A prefix that promises more than the frame holds, or bytes that do not
+    /// parse; either way the frame is refused.
+    pub(super) struct Overrun;
+
+    type R<T> = Result<T, Overrun>;
+
+    const MSG_SYNC: u8 = 0;
+    const MSG_AWARENESS: u8 = 1;
+    const MSG_AUTH: u8 = 2;
+    const MSG_QUERY_AWARENESS: u8 = 3;
+    const SYNC_STEP1: u8 = 0;
+    const SYNC_STEP2: u8 = 1;
+    const SYNC_UPDATE: u8 = 2;
+
+    /// Nesting of `Any` values beyond this is refused rather than recursed.
+    const MAX_ANY_DEPTH: usize = 64;
+
+    fn remaining(c: &Cursor<'_>) -> usize {
+        c.buf.len().saturating_sub(c.next)
+    }
+
+    /// Reads a count whose every entry takes at least `min_entry` bytes, and
+    /// refuses it if the remaining bytes cannot hold that many entries.
+    fn count(c: &mut Cursor<'_>, min_entry: usize) -> R<u64> {
+        let n: u64 = c.read_var().map_err(|_| Overrun)?;
+        let room = (remaining(c) / min_entry) as u64;
+        if n > room { Err(Overrun) } else { Ok(n) }
+    }
+
+    fn var(c: &mut Cursor<'_>) -> R<u64> {
+        c.read_var::<u64>().map_err(|_| Overrun)
+    }
+
+    /// A signed lib0 varint (the `Any` integer): skipped byte by byte.
+    fn skip_signed_var(c: &mut Cursor<'_>) -> R<()> {
+        for _ in 0..10 {
+            if byte(c)? & 0x80 == 0 {
+                return Ok(());
+            }
+        }
+        Err(Overrun)
+    }
+
+    fn byte(c: &mut Cursor<'_>) -> R<u8> {
+        c.read_u8().map_err(|_| Overrun)
+    }
+
+    fn buf<'a>(c: &mut Cursor<'a>) -> R<&'a [u8]> {
+        let len = var(c)?;
+        if len > remaining(c) as u64 {
+            return Err(Overrun);
+        }
+        let start = c.next;
+        c.next += len as usize;
+        Ok(&c.buf[start..c.next])
+    }
+
+    fn skip(c: &mut Cursor<'_>, n: usize) -> R<()> {
+        if n > remaining(c) {
+            return Err(Overrun);
+        }
+        c.next += n;
+        Ok(())
+    }
+
+    pub(super) fn check_frame(frame: &[u8]) -> R<()> {
+        let mut c = Cursor::new(frame);
+        // Like yrs's reader, stop quietly at a message cut short at its tag.
+        while c.has_content() {
+            match byte(&mut c)? {
+                MSG_SYNC => match byte(&mut c)? {
+                    SYNC_STEP1 => state_vector(buf(&mut c)?)?,
+                    SYNC_STEP2 | SYNC_UPDATE => update(buf(&mut c)?)?,
+                    _ => return Err(Overrun),
+                },
+                MSG_AWARENESS => awareness(buf(&mut c)?)?,
+                MSG_AUTH => {
+                    if byte(&mut c)? == 0 {
+                        buf(&mut c)?;
+                    }
+                }
+                MSG_QUERY_AWARENESS => {}
+                _ => {
+                    buf(&mut c)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A state vector: a count of (client, clock) pairs, each at least two bytes.
+    fn state_vector(bytes: &[u8]) -> R<()> {
+        let mut c = Cursor::new(bytes);
+        let n = count(&mut c, 2)?;
+        for _ in 0..n {
+            var(&mut c)?;
+            var(&mut c)?;
+        }
+        Ok(())
+    }
+
+    /// An awareness update: a count of (client, clock, state) entries, each
+    /// at least three bytes, and each state's length within the frame.
+    fn awareness(bytes: &[u8]) -> R<()> {
+        let mut c = Cursor::new(bytes);
+        let n = count(&mut c, 3)?;
+        for _ in 0..n {
+            var(&mut c)?;
+            var(&mut c)?;
+            buf(&mut c)?;
+        }
+        Ok(())
+    }
+
+    /// A v1 update: the client count (each client header at least three
+    /// bytes) and every client's struct count (each struct at least one byte)
+    /// against what remains, walking the structs. The delete set that follows
+    /// is decoded by yrs without reserving from its counts.
+    fn update(bytes: &[u8]) -> R<()> {
+        let mut c = Cursor::new(bytes);
+        let clients = count(&mut c, 3)?;
+        for _ in 0..clients {
+            let structs = count(&mut c, 1)?;
+            var(&mut c)?; // client
+            var(&mut c)?; // clock
+            if structs > remaining(&c) as u64 {
+                return Err(Overrun);
+            }
+            for _ in 0..structs {
+                skip_struct(&mut c)?;
+            }
+        }
+        Ok(())
+    }
+
+    const BLOCK_GC: u8 = 0;
+    const BLOCK_SKIP: u8 = 10;
+    const HAS_ORIGIN: u8 = 0b1000_0000;
+    const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
+    const HAS_PARENT_SUB: u8 = 0b0010_0000;
+    const TYPE_REFS_XML_ELEMENT: u8 = 3;
+
+    fn skip_struct(c: &mut Cursor<'_>) -> R<()> {
+        let info = byte(c)?;
+        match info & 0b1_1111 {
+            BLOCK_GC | BLOCK_SKIP => {
+                var(c)?;
+            }
+            _ => {
+                if info & HAS_ORIGIN != 0 {
+                    var(c)?;
+                    var(c)?;
+                }
+                if info & HAS_RIGHT_ORIGIN != 0 {
+                    var(c)?;
+                    var(c)?;
+                }
+                if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+                    if var(c)? == 1 {
+                        buf(c)?;
+                    } else {
+                        var(c)?;
+                        var(c)?;
+                    }
+                    if info & HAS_PARENT_SUB != 0 {
+                        buf(c)?;
+                    }
+                }
+                skip_content(c, info)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_content(c: &mut Cursor<'_>, info: u8) -> R<()> {
+        match info & 0b1111 {
+            // deleted: a length
+            1 => {
+                var(c)?;
+            }
+            // JSON: yrs reads the count plus one strings
+            2 => {
+                let n = count(c, 1)?;
+                for _ in 0..=n {
+                    buf(c)?;
+                }
+            }
+            // binary, string, embed
+            3..=5 => {
+                buf(c)?;
+            }
+            // format: key and value
+            6 => {
+                buf(c)?;
+                buf(c)?;
+            }
+            // type
+            7 => {
+                if byte(c)? == TYPE_REFS_XML_ELEMENT {
+                    buf(c)?;
+                }
+            }
+            // any: a count of values, each at least one byte
+            8 => {
+                let n = count(c, 1)?;
+                for _ in 0..n {
+                    skip_any(c, 0)?;
+                }
+            }
+            // subdocument: guid and options
+            9 => {
+                buf(c)?;
+                skip_any(c, 0)?;
+            }
+            _ => return Err(Overrun),
+        }
+        Ok(())
+    }
+
+    fn skip_any(c: &mut Cursor<'_>, depth: usize) -> R<()> {
+        if depth > MAX_ANY_DEPTH {
+            return Err(Overrun);
+        }
+        match byte(c)? {
+            127 | 126 | 121 | 120 => {}
+            125 => skip_signed_var(c)?,
+            124 => skip(c, 4)?,
+            123 | 122 => skip(c, 8)?,
+            119 | 116 => {
+                buf(c)?;
+            }
+            // map: each entry a key (at least one byte) and a value (at least one)
+            118 => {
+                let n = count(c, 2)?;
+                for _ in 0..n {
+                    buf(c)?;
+                    skip_any(c, depth + 1)?;
+                }
+            }
+            117 => {
+                let n = count(c, 1)?;
+                for _ in 0..n {
+                    skip_any(c, depth + 1)?;
+                }
+            }
+            _ => return Err(Overrun),
+        }
+        Ok(())
+    }
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod attacks;
+mod budget;
 mod cli;
 mod comments;
 mod edges;
