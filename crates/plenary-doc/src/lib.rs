@@ -45,6 +45,6 @@ pub use export::{
 pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;
 pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};
-pub use redact::{exceeds_structs, redact_v1};
+pub use redact::redact_v1;
 pub use schema::{FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, SPONSORS, superscript};
 pub use settle::ValuesBefore;

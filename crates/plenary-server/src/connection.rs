@@ -245,34 +245,40 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
             }
         };
         match msg {
-            Some(Ok(Message::Binary(bytes))) => match protocol::decode_frame(&bytes) {
-                Ok(msgs) => {
-                    let mut room_gone = false;
-                    for msg in msgs {
-                        if room
-                            .send(RoomCmd::Message { conn: conn.id, msg })
-                            .await
-                            .is_err()
-                        {
-                            room_gone = true;
+            Some(Ok(Message::Binary(bytes))) => {
+                match protocol::decode_frame(&bytes, state.config.max_update_structs) {
+                    Ok(msgs) => {
+                        let mut room_gone = false;
+                        for msg in msgs {
+                            if room
+                                .send(RoomCmd::Message { conn: conn.id, msg })
+                                .await
+                                .is_err()
+                            {
+                                room_gone = true;
+                                break;
+                            }
+                        }
+                        if room_gone {
+                            conn.close.send_replace(Some(CloseReason::new(
+                                1012,
+                                "document reloading; reconnect",
+                            )));
                             break;
                         }
                     }
-                    if room_gone {
-                        conn.close.send_replace(Some(CloseReason::new(
-                            1012,
-                            "document reloading; reconnect",
-                        )));
+                    Err(e) => {
+                        state.metrics.rejected_malformed.inc();
+                        let code = match e {
+                            protocol::FrameError::TooManyStructs(_) => 1009,
+                            protocol::FrameError::Malformed(_) => 1002,
+                        };
+                        conn.close
+                            .send_replace(Some(CloseReason::new(code, e.to_string())));
                         break;
                     }
                 }
-                Err(e) => {
-                    state.metrics.rejected_malformed.inc();
-                    conn.close
-                        .send_replace(Some(CloseReason::new(1002, e.to_string())));
-                    break;
-                }
-            },
+            }
             Some(Ok(Message::Close(_))) | None => break,
             Some(Ok(_)) => {} // text, ping, pong: not part of y-protocols
             Some(Err(e)) => {

@@ -30,17 +30,27 @@ pub(crate) enum Incoming {
 pub(crate) enum FrameError {
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// An update holds more structs than one message may (checked before
+    /// anything is decoded).
+    #[error("this update holds more than {0} changes; nothing of it was applied")]
+    TooManyStructs(usize),
 }
 
 /// Decodes every message of a binary frame. Unknown top-level message types
 /// are skipped, as y-websocket does; an auth message from a client means
 /// nothing to the server and is skipped too.
-pub(crate) fn decode_frame(frame: &[u8]) -> Result<Vec<Incoming>, FrameError> {
+pub(crate) fn decode_frame(frame: &[u8], max_structs: usize) -> Result<Vec<Incoming>, FrameError> {
     // No length prefix from a client is trusted before the bytes are there:
     // yrs reserves capacity from the counts it reads, so a 10-byte frame
-    // could otherwise cost hundreds of megabytes.
-    budget::check_frame(frame)
-        .map_err(|_| FrameError::Malformed("a length prefix exceeds the message".into()))?;
+    // could otherwise cost hundreds of megabytes. The same walk counts the
+    // structs of each update against the cap, so a crafted frame of a
+    // million structs is turned away before any decode.
+    budget::check_frame(frame, max_structs).map_err(|e| match e {
+        budget::Refusal::TooManyStructs => FrameError::TooManyStructs(max_structs),
+        budget::Refusal::Overrun => {
+            FrameError::Malformed("a length prefix exceeds the message".into())
+        }
+    })?;
     let mut decoder = DecoderV1::new(Cursor::new(frame));
     let reader = MessageReader::new(&mut decoder);
     let mut out = Vec::with_capacity(1);
@@ -98,11 +108,18 @@ pub(crate) fn permission_denied(reason: &str) -> Vec<u8> {
 mod budget {
     use super::{Cursor, Read};
 
-    /// A prefix that promises more than the frame holds, or bytes that do not
-    /// parse; either way the frame is refused.
-    pub(super) struct Overrun;
+    /// Why a frame is refused before it is decoded.
+    pub(super) enum Refusal {
+        /// A prefix that promises more than the frame holds, or bytes that
+        /// do not parse.
+        Overrun,
+        /// An update with more structs than the cap.
+        TooManyStructs,
+    }
 
-    type R<T> = Result<T, Overrun>;
+    use Refusal::Overrun;
+
+    type R<T> = Result<T, Refusal>;
 
     const MSG_SYNC: u8 = 0;
     const MSG_AWARENESS: u8 = 1;
@@ -163,14 +180,14 @@ mod budget {
         Ok(())
     }
 
-    pub(super) fn check_frame(frame: &[u8]) -> R<()> {
+    pub(super) fn check_frame(frame: &[u8], max_structs: usize) -> R<()> {
         let mut c = Cursor::new(frame);
         // Like yrs's reader, stop quietly at a message cut short at its tag.
         while c.has_content() {
             match byte(&mut c)? {
                 MSG_SYNC => match byte(&mut c)? {
                     SYNC_STEP1 => state_vector(buf(&mut c)?)?,
-                    SYNC_STEP2 | SYNC_UPDATE => update(buf(&mut c)?)?,
+                    SYNC_STEP2 | SYNC_UPDATE => update(buf(&mut c)?, max_structs)?,
                     _ => return Err(Overrun),
                 },
                 MSG_AWARENESS => awareness(buf(&mut c)?)?,
@@ -216,15 +233,20 @@ mod budget {
     /// bytes) and every client's struct count (each struct at least one byte)
     /// against what remains, walking the structs. The delete set that follows
     /// is decoded by yrs without reserving from its counts.
-    fn update(bytes: &[u8]) -> R<()> {
+    fn update(bytes: &[u8], max_structs: usize) -> R<()> {
         let mut c = Cursor::new(bytes);
         let clients = count(&mut c, 3)?;
+        let mut total: u64 = 0;
         for _ in 0..clients {
             let structs = count(&mut c, 1)?;
             var(&mut c)?; // client
             var(&mut c)?; // clock
             if structs > remaining(&c) as u64 {
                 return Err(Overrun);
+            }
+            total += structs;
+            if total > max_structs as u64 {
+                return Err(Refusal::TooManyStructs);
             }
             for _ in 0..structs {
                 skip_struct(&mut c)?;
