@@ -115,89 +115,142 @@ pub(crate) struct Decoded {
     pub deletes: Vec<(ClientID, Range<u32>)>,
 }
 
+/// Where a struct sits, as the v1 layout writes it: its origins, and only
+/// when it has neither, its parent and map key.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub origin: Option<ID>,
+    pub right_origin: Option<ID>,
+    pub parent: Option<ParentRef>,
+    pub key: Option<Arc<str>>,
+}
+
+/// One struct of a v1 update as written, content untouched.
+#[derive(Debug)]
+pub(crate) enum RawBody {
+    Skip,
+    Gc,
+    Item(Header, ItemContent),
+}
+
+#[derive(Debug)]
+pub(crate) struct RawStruct {
+    pub id: ID,
+    pub len: u32,
+    pub body: RawBody,
+}
+
+/// A v1 update as written: per client its structs from a start clock, then
+/// the delete set. The one reader of the v1 struct layout in this crate
+/// (the effect and the redaction both read through it).
+#[derive(Debug)]
+pub(crate) struct RawUpdate {
+    pub groups: Vec<(ClientID, u32, Vec<RawStruct>)>,
+    pub deletes: IdSet,
+}
+
 /// Reads a v1 update struct by struct, exactly as yrs's `Update::decode`
-/// does, but keeping origins and parents visible.
-pub(crate) fn decode_v1(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+/// does, but keeping origins, parents and contents as written.
+pub(crate) fn read_v1(bytes: &[u8]) -> Result<RawUpdate, DecodeError> {
     let mut d = DecoderV1::from(bytes);
-    let mut out = Decoded::default();
     let clients: u32 = d.read_var().map_err(malformed)?;
+    let mut groups = Vec::new();
     for _ in 0..clients {
         let count: u32 = d.read_var().map_err(malformed)?;
         let client = d.read_client().map_err(malformed)?;
-        let mut clock: u32 = d.read_var().map_err(malformed)?;
+        let start: u32 = d.read_var().map_err(malformed)?;
+        let mut clock = start;
+        let mut structs = Vec::new();
         for _ in 0..count {
             let id = ID::new(client, clock);
             let info = d.read_info().map_err(malformed)?;
-            let st = match info & 0b1_1111 {
-                BLOCK_SKIP_REF_NUMBER => {
-                    let len: u32 = d.read_var().map_err(malformed)?;
-                    Struct::gap(id, len)
-                }
-                BLOCK_GC_REF_NUMBER => {
-                    let len = d.read_len().map_err(malformed)?;
-                    Struct::gap(id, len)
-                }
+            let (len, body) = match info & 0b1_1111 {
+                BLOCK_SKIP_REF_NUMBER => (d.read_var().map_err(malformed)?, RawBody::Skip),
+                BLOCK_GC_REF_NUMBER => (d.read_len().map_err(malformed)?, RawBody::Gc),
                 _ => {
-                    let origin = if info & HAS_ORIGIN != 0 {
-                        Some(d.read_left_id().map_err(malformed)?)
-                    } else {
-                        None
-                    };
-                    let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
-                        Some(d.read_right_id().map_err(malformed)?)
-                    } else {
-                        None
-                    };
-                    let explicit = info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0;
-                    let parent = if explicit {
-                        if d.read_parent_info().map_err(malformed)? {
-                            Some(ParentRef::Root(Arc::from(
-                                d.read_string().map_err(malformed)?,
-                            )))
-                        } else {
-                            Some(ParentRef::Item(d.read_left_id().map_err(malformed)?))
-                        }
-                    } else {
-                        None
-                    };
-                    let key = if explicit && info & HAS_PARENT_SUB != 0 {
-                        Some(Arc::from(d.read_string().map_err(malformed)?))
-                    } else {
-                        None
-                    };
+                    let header = read_header(&mut d, info)?;
                     let content = ItemContent::decode(&mut d, info).map_err(malformed)?;
                     let len = content.len_utf16();
                     if len == 0 {
                         // yrs drops such structs without advancing the clock.
                         continue;
                     }
-                    Struct {
-                        id,
-                        len,
-                        origin,
-                        right_origin,
-                        parent,
-                        key,
-                        content: Some(Content::from_item(content)),
-                    }
+                    (len, RawBody::Item(header, content))
                 }
             };
-            if st.len == 0 {
+            if len == 0 {
                 return Err(DecodeError::EmptyStruct {
                     client: client.get(),
                     clock,
                 });
             }
-            clock = clock
-                .checked_add(st.len)
-                .ok_or(DecodeError::ClockOverflow {
-                    client: client.get(),
-                })?;
-            out.structs.push(st);
+            clock = clock.checked_add(len).ok_or(DecodeError::ClockOverflow {
+                client: client.get(),
+            })?;
+            structs.push(RawStruct { id, len, body });
+        }
+        groups.push((client, start, structs));
+    }
+    let deletes = IdSet::decode(&mut d).map_err(malformed)?;
+    Ok(RawUpdate { groups, deletes })
+}
+
+fn read_header(d: &mut DecoderV1<'_>, info: u8) -> Result<Header, DecodeError> {
+    let origin = if info & HAS_ORIGIN != 0 {
+        Some(d.read_left_id().map_err(malformed)?)
+    } else {
+        None
+    };
+    let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
+        Some(d.read_right_id().map_err(malformed)?)
+    } else {
+        None
+    };
+    let explicit = info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0;
+    let parent = if !explicit {
+        None
+    } else if d.read_parent_info().map_err(malformed)? {
+        Some(ParentRef::Root(Arc::from(
+            d.read_string().map_err(malformed)?,
+        )))
+    } else {
+        Some(ParentRef::Item(d.read_left_id().map_err(malformed)?))
+    };
+    let key = if explicit && info & HAS_PARENT_SUB != 0 {
+        Some(Arc::from(d.read_string().map_err(malformed)?))
+    } else {
+        None
+    };
+    Ok(Header {
+        origin,
+        right_origin,
+        parent,
+        key,
+    })
+}
+
+/// Reads a v1 update for the effect: placements and the contents the
+/// schemas read.
+pub(crate) fn decode_v1(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let raw = read_v1(bytes)?;
+    let mut out = Decoded::default();
+    for (_, _, structs) in raw.groups {
+        for RawStruct { id, len, body } in structs {
+            out.structs.push(match body {
+                RawBody::Skip | RawBody::Gc => Struct::gap(id, len),
+                RawBody::Item(h, content) => Struct {
+                    id,
+                    len,
+                    origin: h.origin,
+                    right_origin: h.right_origin,
+                    parent: h.parent,
+                    key: h.key,
+                    content: Some(Content::from_item(content)),
+                },
+            });
         }
     }
-    let ds = IdSet::decode(&mut d).map_err(malformed)?;
-    for (client, ranges) in ds.iter() {
+    for (client, ranges) in raw.deletes.iter() {
         for r in ranges.iter() {
             if r.start < r.end {
                 out.deletes.push((*client, r.clone()));

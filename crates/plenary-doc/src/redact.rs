@@ -21,150 +21,33 @@ use yrs::block::{
     BLOCK_GC_REF_NUMBER, BLOCK_ITEM_DELETED_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN,
     HAS_PARENT_SUB, HAS_RIGHT_ORIGIN, ItemContent,
 };
-use yrs::encoding::read::Read;
 use yrs::encoding::write::Write;
-use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{ClientID, ID, IdSet};
 
-use crate::ancestry::DecodeError;
-
-fn malformed(e: yrs::encoding::read::Error) -> DecodeError {
-    DecodeError::Malformed(e.to_string())
-}
-
-enum Parent {
-    Root(String),
-    Item(ID),
-}
-
-enum Body {
-    Gc,
-    Skip,
-    Item {
-        origin: Option<ID>,
-        right_origin: Option<ID>,
-        parent: Option<Parent>,
-        key: Option<String>,
-        content: ItemContent,
-    },
-}
-
-struct Raw {
-    clock: u32,
-    len: u32,
-    body: Body,
-}
+use crate::ancestry::{DecodeError, ParentRef, RawBody, RawStruct, read_v1};
 
 /// Rewrites `update` so that every id in `redact` is a deleted struct (no
 /// content), splitting structs at the edges of `redact`. The delete set is
 /// kept as it is.
 pub fn redact_v1(update: &[u8], redact: &IdSet) -> Result<Vec<u8>, DecodeError> {
-    let mut d = DecoderV1::from(update);
-    let clients: u32 = d.read_var().map_err(malformed)?;
-    let mut groups: Vec<(ClientID, u32, Vec<Raw>)> = Vec::new();
-    for _ in 0..clients {
-        let count: u32 = d.read_var().map_err(malformed)?;
-        let client = d.read_client().map_err(malformed)?;
-        let start: u32 = d.read_var().map_err(malformed)?;
-        let mut clock = start;
-        let mut structs = Vec::new();
-        for _ in 0..count {
-            let info = d.read_info().map_err(malformed)?;
-            let raw = match info & 0b1_1111 {
-                BLOCK_SKIP_REF_NUMBER => {
-                    let len: u32 = d.read_var().map_err(malformed)?;
-                    Raw {
-                        clock,
-                        len,
-                        body: Body::Skip,
-                    }
-                }
-                BLOCK_GC_REF_NUMBER => {
-                    let len = d.read_len().map_err(malformed)?;
-                    Raw {
-                        clock,
-                        len,
-                        body: Body::Gc,
-                    }
-                }
-                _ => {
-                    let origin = if info & HAS_ORIGIN != 0 {
-                        Some(d.read_left_id().map_err(malformed)?)
-                    } else {
-                        None
-                    };
-                    let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
-                        Some(d.read_right_id().map_err(malformed)?)
-                    } else {
-                        None
-                    };
-                    let explicit = info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0;
-                    let parent = if explicit {
-                        if d.read_parent_info().map_err(malformed)? {
-                            Some(Parent::Root(d.read_string().map_err(malformed)?.to_owned()))
-                        } else {
-                            Some(Parent::Item(d.read_left_id().map_err(malformed)?))
-                        }
-                    } else {
-                        None
-                    };
-                    let key = if explicit && info & HAS_PARENT_SUB != 0 {
-                        Some(d.read_string().map_err(malformed)?.to_owned())
-                    } else {
-                        None
-                    };
-                    let content = ItemContent::decode(&mut d, info).map_err(malformed)?;
-                    let len = content.len_utf16();
-                    if len == 0 {
-                        continue;
-                    }
-                    Raw {
-                        clock,
-                        len,
-                        body: Body::Item {
-                            origin,
-                            right_origin,
-                            parent,
-                            key,
-                            content,
-                        },
-                    }
-                }
-            };
-            if raw.len == 0 {
-                return Err(DecodeError::EmptyStruct {
-                    client: client.get(),
-                    clock,
-                });
-            }
-            clock = clock
-                .checked_add(raw.len)
-                .ok_or(DecodeError::ClockOverflow {
-                    client: client.get(),
-                })?;
-            structs.push(raw);
-        }
-        groups.push((client, start, structs));
-    }
-    let ds = IdSet::decode(&mut d).map_err(malformed)?;
-
+    let raw = read_v1(update)?;
     let mut e = EncoderV1::new();
-    e.write_var(groups.len() as u32);
-    for (client, start, structs) in groups {
-        let redacted = ranges_of(redact, &client);
+    e.write_var(raw.groups.len() as u32);
+    for (client, start, structs) in &raw.groups {
+        let redacted = ranges_of(redact, client);
         let mut pieces: Vec<Piece<'_>> = Vec::with_capacity(structs.len());
-        for raw in &structs {
-            split(raw, &redacted, &mut pieces);
+        for st in structs {
+            split(st, &redacted, &mut pieces);
         }
         e.write_var(pieces.len() as u32);
-        e.write_client(client);
-        e.write_var(start);
+        e.write_client(*client);
+        e.write_var(*start);
         for p in pieces {
-            write_piece(&mut e, client, p);
+            write_piece(&mut e, *client, p);
         }
     }
-    ds.encode(&mut e);
+    raw.deletes.encode(&mut e);
     Ok(e.to_vec())
 }
 
@@ -187,16 +70,16 @@ fn ranges_of(set: &IdSet, client: &ClientID) -> Vec<Range<u32>> {
 
 /// A struct, or part of one, and whether its content goes.
 struct Piece<'a> {
-    raw: &'a Raw,
+    raw: &'a RawStruct,
     /// Offsets within the struct.
     from: u32,
     to: u32,
     redacted: bool,
 }
 
-fn split<'a>(raw: &'a Raw, redacted: &[Range<u32>], out: &mut Vec<Piece<'a>>) {
-    let (start, end) = (raw.clock, raw.clock + raw.len);
-    let splittable = matches!(raw.body, Body::Item { .. });
+fn split<'a>(raw: &'a RawStruct, redacted: &[Range<u32>], out: &mut Vec<Piece<'a>>) {
+    let (start, end) = (raw.id.clock, raw.id.clock + raw.len);
+    let splittable = matches!(raw.body, RawBody::Item(..));
     let mut pos = start;
     // The redacted ranges are sorted and disjoint (an IdSet squashes them).
     let first = redacted.partition_point(|r| r.end <= start);
@@ -236,32 +119,26 @@ fn split<'a>(raw: &'a Raw, redacted: &[Range<u32>], out: &mut Vec<Piece<'a>>) {
 
 fn write_piece(e: &mut EncoderV1, client: ClientID, p: Piece<'_>) {
     let len = p.to - p.from;
-    let Body::Item {
-        origin,
-        right_origin,
-        parent,
-        key,
-        content,
-    } = &p.raw.body
-    else {
-        match p.raw.body {
-            Body::Skip => {
-                e.write_info(BLOCK_SKIP_REF_NUMBER);
-                e.write_var(len);
-            }
-            _ => {
-                e.write_info(BLOCK_GC_REF_NUMBER);
-                e.write_len(len);
-            }
+    let (h, content) = match &p.raw.body {
+        RawBody::Item(h, content) => (h, content),
+        RawBody::Skip => {
+            e.write_info(BLOCK_SKIP_REF_NUMBER);
+            e.write_var(len);
+            return;
         }
-        return;
+        RawBody::Gc => {
+            e.write_info(BLOCK_GC_REF_NUMBER);
+            e.write_len(len);
+            return;
+        }
     };
+    let (origin, right_origin, parent, key) = (&h.origin, &h.right_origin, &h.parent, &h.key);
     // A piece after the first starts right after its left neighbour, as Yjs
     // splits items.
     let origin = if p.from == 0 {
         *origin
     } else {
-        Some(ID::new(client, p.raw.clock + p.from - 1))
+        Some(ID::new(client, p.raw.id.clock + p.from - 1))
     };
     let explicit = origin.is_none() && right_origin.is_none();
     let content_ref = if p.redacted {
@@ -288,11 +165,11 @@ fn write_piece(e: &mut EncoderV1, client: ClientID, p: Piece<'_>) {
     }
     if explicit {
         match parent {
-            Some(Parent::Root(name)) => {
+            Some(ParentRef::Root(name)) => {
                 e.write_parent_info(true);
                 e.write_string(name);
             }
-            Some(Parent::Item(id)) => {
+            Some(ParentRef::Item(id)) => {
                 e.write_parent_info(false);
                 e.write_left_id(id);
             }
