@@ -8,14 +8,13 @@
 //! integrated *whole*, and the refused part is reverted by a change of the
 //! server's own, in the same room step:
 //!
-//! 0. (The server first rewrites the update with [`redact_v1`] so that its
-//!    refused insertions arrive as deleted structs of the same ids and
-//!    origins: refused content never enters the document, while the
-//!    sender's clocks stay continuous; the net change then deletes the
-//!    sender's copies.)
 //! 1. [`Integration::begin`] applies the update in one transaction and keeps
-//!    it open, so checks that need the integrated state (a footnote mark
-//!    spreading over typed text) can read it.
+//!    it open; [`Integration::begin_refusing`] first rewrites the refused
+//!    insertions as deleted structs of the same ids and origins
+//!    ([`redact_v1`]), so refused content never enters the document while
+//!    the sender's clocks stay continuous (the net change then deletes the
+//!    sender's copies). Either keeps the transaction open, so checks that
+//!    need the integrated state can read it.
 //! 2. [`Integration::accept`] (nothing refused): collect what the update
 //!    deleted, commit; the update as integrated is the net change.
 //! 3. [`Integration::revert`] (some part refused): commit, then a short-lived
@@ -23,8 +22,9 @@
 //!    deletions reverts them (removes inserted content, re-creates deleted
 //!    content with its formatting as new items of the document's own client,
 //!    restores overwritten map values). Then the garbage of both steps is
-//!    collected, and the net change is built: the update's structs with the
-//!    refused content redacted ([`redact_v1`]), plus the reverting change.
+//!    collected, and the net change is built: the update's structs (refused
+//!    content redacted, unless `begin_refusing` did that already), plus the
+//!    reverting change.
 //!    The sender applies it too and ends in the same state as everyone else.
 //!
 //! Architecture invariants:
@@ -64,6 +64,9 @@ const CAPTURE: &str = "plenary-integrate/capture";
 /// An update applied in a transaction that is still open.
 pub struct Integration<'doc> {
     txn: TransactionMut<'doc>,
+    /// The refused insertions were redacted before they were applied: the
+    /// integrated structs carry no refused content to redact again.
+    redacted: bool,
 }
 
 impl std::fmt::Debug for Integration<'_> {
@@ -80,7 +83,34 @@ impl<'doc> Integration<'doc> {
         let mut txn = doc.transact_mut_with(ORIGIN);
         txn.apply_update(update)
             .map_err(|e| IntegrateError::Apply(e.to_string()))?;
-        Ok(Integration { txn })
+        Ok(Integration {
+            txn,
+            redacted: false,
+        })
+    }
+
+    /// Applies `update` (v1 bytes) with the insertions of `refused` turned
+    /// into deleted structs of the same ids ([`redact_v1`]) first: refused
+    /// content never enters the document, and a crafted run of refused
+    /// structs is squashed by yrs as lengths, not as text. Follow with
+    /// [`revert`](Self::revert) for the refused deletions.
+    pub fn begin_refusing(
+        doc: &'doc Doc,
+        update: &[u8],
+        refused: &Footprint,
+    ) -> Result<Self, IntegrateError> {
+        let bytes = if refused.inserted.is_empty() {
+            std::borrow::Cow::Borrowed(update)
+        } else {
+            std::borrow::Cow::Owned(
+                redact_v1(update, &refused.inserted)
+                    .map_err(|e| IntegrateError::Apply(e.to_string()))?,
+            )
+        };
+        let update = Update::decode_v1(&bytes).map_err(|e| IntegrateError::Apply(e.to_string()))?;
+        let mut it = Self::begin(doc, update)?;
+        it.redacted = true;
+        Ok(it)
     }
 
     /// The open transaction, to read the integrated state.
@@ -108,6 +138,7 @@ impl<'doc> Integration<'doc> {
     /// Keeps everything but `refused`: commits, reverts the refused ids,
     /// collects the garbage of both, and returns the net change (v1).
     pub fn revert(self, refused: &Footprint) -> Result<Vec<u8>, IntegrateError> {
+        let redacted = self.redacted;
         let doc = self.txn.doc().clone();
         let inserted = self.txn.insert_set().clone();
         let deleted = self.txn.delete_set().clone();
@@ -126,13 +157,13 @@ impl<'doc> Integration<'doc> {
         // content among it), then build the net change from the update's
         // structs (refused content redacted) and the reverting change.
         let mut garbage = deleted;
-        let mut parts = vec![
-            Update::decode_v1(
-                &redact_v1(&own, &refused_ins)
-                    .map_err(|e| IntegrateError::Encode(e.to_string()))?,
-            )
-            .map_err(|e| IntegrateError::Encode(e.to_string()))?,
-        ];
+        let own = if redacted || refused_ins.is_empty() {
+            own
+        } else {
+            redact_v1(&own, &refused_ins).map_err(|e| IntegrateError::Encode(e.to_string()))?
+        };
+        let mut parts =
+            vec![Update::decode_v1(&own).map_err(|e| IntegrateError::Encode(e.to_string()))?];
         if let Some(bytes) = reverting {
             let u = Update::decode_v1(&bytes).map_err(|e| IntegrateError::Encode(e.to_string()))?;
             garbage.merge_with(u.delete_set().clone());

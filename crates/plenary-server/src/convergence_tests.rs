@@ -95,14 +95,12 @@ fn admit(doc: &LiveDoc, session: &Session, bytes: &[u8]) -> Admitted {
         plenary_doc::ValuesBefore::default()
     };
     // `Room::admit`: a refused insertion is integrated without its content.
-    let update = if refused && !judgement.refused_ids().inserted.is_empty() {
-        let redacted =
-            plenary_doc::redact_v1(bytes, &judgement.refused_ids().inserted).expect("redacts");
-        Update::decode_v1(&redacted).expect("decodes")
+    let it = if refused {
+        Integration::begin_refusing(doc.doc(), bytes, &judgement.refused_ids())
     } else {
-        update
-    };
-    let it = Integration::begin(doc.doc(), update).expect("integrates");
+        Integration::begin(doc.doc(), update)
+    }
+    .expect("integrates");
     let net = if !it.changed() {
         None
     } else {

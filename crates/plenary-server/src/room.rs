@@ -363,37 +363,21 @@ impl Room {
         } else {
             ValuesBefore::default()
         };
-        // What the server integrates of a refused insertion is its clock
-        // range only: the struct with its origins and parent, its content
-        // replaced by its length (deleted). So refused content never enters
-        // the document, and the sender's clocks stay continuous.
-        let update = if refused {
-            let ids = judgement.refused_ids();
-            if ids.inserted.is_empty() {
-                update
-            } else {
-                match plenary_doc::redact_v1(bytes, &ids.inserted)
-                    .ok()
-                    .and_then(|b| Update::decode_v1(&b).ok())
-                {
-                    Some(u) => u,
-                    None => {
-                        self.malformed(conn, "could not be rewritten without its refused part");
-                        return None;
-                    }
-                }
-            }
-        } else {
-            update
-        };
         let doc = self.doc.doc();
         let integrated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let it = Integration::begin(doc, update)?;
+            // A refused insertion is integrated as its clock range only: the
+            // struct with its origins and parent, its content gone.
+            let refused_ids = judgement.refused_ids();
+            let it = if refused {
+                Integration::begin_refusing(doc, bytes, &refused_ids)?
+            } else {
+                Integration::begin(doc, update)?
+            };
             if !it.changed() {
                 return Ok(None);
             }
             if refused {
-                it.revert(&judgement.refused_ids()).map(Some)
+                it.revert(&refused_ids).map(Some)
             } else {
                 Ok(Some(it.accept()))
             }
