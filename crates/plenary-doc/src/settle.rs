@@ -84,6 +84,17 @@ fn may_spread(p: &crate::effect::ParagraphEffect) -> bool {
         })
 }
 
+/// The follow-up as one change (v1), its garbage collected; `None` when
+/// it changed nothing.
+fn finish(mut txn: TransactionMut<'_>) -> Option<Vec<u8>> {
+    if txn.insert_set().is_empty() && txn.delete_set().is_empty() {
+        return None;
+    }
+    let deleted = txn.delete_set().clone();
+    txn.gc(Some(&deleted));
+    Some(txn.encode_update_v1())
+}
+
 fn to_any(v: &Value) -> Option<Any> {
     match v {
         Value::Null => Some(Any::Null),
@@ -280,13 +291,7 @@ impl crate::ResolutionDoc {
                 _ => {}
             }
         }
-        let changed = !txn.insert_set().is_empty() || !txn.delete_set().is_empty();
-        if !changed {
-            return None;
-        }
-        let deleted = txn.delete_set().clone();
-        txn.gc(Some(&deleted));
-        Some(txn.encode_update_v1())
+        finish(txn)
     }
 }
 
@@ -390,12 +395,6 @@ impl crate::CommentsDoc {
                 CommentTarget::Unknown => {}
             }
         }
-        let changed = !txn.insert_set().is_empty() || !txn.delete_set().is_empty();
-        if !changed {
-            return None;
-        }
-        let deleted = txn.delete_set().clone();
-        txn.gc(Some(&deleted));
-        Some(txn.encode_update_v1())
+        finish(txn)
     }
 }
