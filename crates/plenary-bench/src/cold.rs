@@ -25,11 +25,23 @@ fn doc_name(args: &BenchArgs) -> String {
     format!("{}-0", crate::load::doc_prefix(args))
 }
 
-pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
-    let doc = doc_name(args);
+/// One writer and one observer on a document, both synced: what the fill
+/// and writer modes start from. The observer's document tells when the
+/// server has passed everything on.
+pub(crate) struct WriterPair {
+    pub framing: Framing,
+    pub id: u64,
+    pub stop_tx: watch::Sender<bool>,
+    pub writer: connection::Conn,
+    pub observer: connection::Conn,
+    pub wdoc: yrs::Doc,
+    pub odoc: yrs::Doc,
+}
+
+pub(crate) async fn writer_pair(args: &BenchArgs, doc: &str) -> Result<WriterPair, BenchError> {
     let framing = Framing {
         protocol: args.protocol,
-        doc: doc.clone(),
+        doc: doc.to_owned(),
     };
     let id = 1 + u64::from(rand::random::<u32>());
     let registry = Arc::new(Registry::default());
@@ -51,13 +63,12 @@ pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
     let writer = connect(Some((id, typing::new_doc(id))))
         .await
         .map_err(no_connection)?;
-    // The observer's document tells when the server has passed everything on.
     let observer = connect(Some((id + 1, typing::new_doc(id + 1))))
         .await
         .map_err(no_connection)?;
     for c in [&writer, &observer] {
         if tokio::time::timeout(STEP_TIMEOUT, c.wait_synced()).await != Ok(true) {
-            return Err(BenchError::SyncTimeout(doc.clone()));
+            return Err(BenchError::SyncTimeout(doc.to_owned()));
         }
     }
     let (Some(wdoc), Some(odoc)) = (writer.doc.clone(), observer.doc.clone()) else {
@@ -65,6 +76,28 @@ pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
             "typist connections carry documents".into(),
         ));
     };
+    Ok(WriterPair {
+        framing,
+        id,
+        stop_tx,
+        writer,
+        observer,
+        wdoc,
+        odoc,
+    })
+}
+
+pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
+    let doc = doc_name(args);
+    let WriterPair {
+        framing,
+        id,
+        stop_tx,
+        writer,
+        observer,
+        wdoc,
+        odoc,
+    } = writer_pair(args, &doc).await?;
     if let Some(update) = typing::seed(&wdoc) {
         writer.send(framing.update(&update));
     }

@@ -14,20 +14,17 @@
 //! generator keeps.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde::Serialize;
-use tokio::sync::watch;
 use yrs::block::ClientID;
 use yrs::{Doc, ReadTxn, Transact};
 
 use crate::args::BenchArgs;
-use crate::connection::{self, Conn};
+use crate::connection::Conn;
 use crate::error::BenchError;
-use crate::latency::Registry;
 use crate::procstat::{self, CpuMark};
 use crate::report::Report;
 use crate::typing::{self, Typist};
@@ -189,43 +186,15 @@ pub(crate) async fn run_writer(args: &BenchArgs) -> Result<Report, BenchError> {
         ));
     }
     let doc = format!("{}-0", crate::load::doc_prefix(args));
-    let framing = Framing {
-        protocol: args.protocol,
-        doc: doc.clone(),
-    };
-    let id = 1 + u64::from(rand::random::<u32>());
-    let registry = Arc::new(Registry::default());
-    let (stop_tx, stop) = watch::channel(false);
-    let connect = |typist| {
-        connection::open(
-            &args.url,
-            args.token.as_deref(),
-            framing.clone(),
-            typist,
-            registry.clone(),
-            stop.clone(),
-        )
-    };
-    let no_connection = |reason: String| BenchError::NoConnection {
-        url: args.url.clone(),
-        reason,
-    };
-    let writer = connect(Some((id, typing::new_doc(id))))
-        .await
-        .map_err(no_connection)?;
-    let observer = connect(Some((id + 1, typing::new_doc(id + 1))))
-        .await
-        .map_err(no_connection)?;
-    for c in [&writer, &observer] {
-        if tokio::time::timeout(STEP_TIMEOUT, c.wait_synced()).await != Ok(true) {
-            return Err(BenchError::SyncTimeout(doc.clone()));
-        }
-    }
-    let (Some(wdoc), Some(odoc)) = (writer.doc.clone(), observer.doc.clone()) else {
-        return Err(BenchError::Args(
-            "typist connections carry documents".into(),
-        ));
-    };
+    let crate::cold::WriterPair {
+        framing,
+        id,
+        stop_tx,
+        writer,
+        observer,
+        wdoc,
+        odoc,
+    } = crate::cold::writer_pair(args, &doc).await?;
     // The seed is one log entry; the typing updates are the rest.
     let seeded = usize::from(
         typing::seed(&wdoc)
