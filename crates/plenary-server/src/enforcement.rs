@@ -159,28 +159,48 @@ fn is_null(v: Option<&Value>) -> bool {
 }
 
 /// Collects verdicts part by part.
-struct Judge<'a> {
+/// Collects verdicts target by target: the refusal messages (bounded), the
+/// ids to revert, which targets were refused, and the paragraphs the
+/// allowed ones touch.
+struct Judge<T> {
     out: Judgement,
     messages: usize,
-    p: &'a Principal,
+    refused: BTreeSet<T>,
+    touched: BTreeSet<String>,
 }
 
-impl Judge<'_> {
-    fn record(&mut self, verdict: Result<(), String>, fp: &Footprint) {
-        if let Err(reason) = verdict {
-            self.messages += 1;
-            if self.messages > MAX_MESSAGES {
-                // Bounded: the footprint still counts, the message does not.
-                if let Some((last, _)) = self.out.refused.last_mut()
-                    && !last.ends_with(" (and more)")
-                {
-                    last.push_str(" (and more)");
-                }
-                self.out.refused.push((String::new(), fp.clone()));
-            } else {
-                self.out.refused.push((reason, fp.clone()));
-            }
+impl<T: Ord + Clone> Judge<T> {
+    fn new() -> Self {
+        Judge {
+            out: Judgement::default(),
+            messages: 0,
+            refused: BTreeSet::new(),
+            touched: BTreeSet::new(),
         }
+    }
+
+    fn record(&mut self, target: &T, verdict: Result<(), String>, fp: &Footprint) {
+        let Err(reason) = verdict else {
+            return;
+        };
+        self.refused.insert(target.clone());
+        self.messages += 1;
+        if self.messages > MAX_MESSAGES {
+            // Bounded: the footprint still counts, the message does not.
+            if let Some((last, _)) = self.out.refused.last_mut()
+                && !last.ends_with(" (and more)")
+            {
+                last.push_str(" (and more)");
+            }
+            self.out.refused.push((String::new(), fp.clone()));
+        } else {
+            self.out.refused.push((reason, fp.clone()));
+        }
+    }
+
+    fn finish(mut self) -> (Judgement, BTreeSet<T>) {
+        self.out.touched = self.touched.into_iter().collect();
+        (self.out, self.refused)
     }
 }
 
@@ -200,13 +220,7 @@ fn judge_resolution(
         Some(label) => format!("{label} ({id})"),
         None => format!("paragraph {id}"),
     };
-    let mut j = Judge {
-        out: Judgement::default(),
-        messages: 0,
-        p,
-    };
-    let mut touched = BTreeSet::new();
-    let mut refused_targets = BTreeSet::new();
+    let mut j = Judge::new();
     // Sponsor entries are judged together: one verdict for all of them.
     let sponsors = judge_sponsors(doc, p, &ctx, effect);
     // Decisions first: a forbidden decision is reported as such, before the
@@ -247,15 +261,13 @@ fn judge_resolution(
                     ),
                 ),
             };
-        if verdict.is_err() {
-            refused_targets.insert(target.clone());
-        } else {
+        if verdict.is_ok() {
             match target {
                 Target::ParagraphText(pid)
                 | Target::ParagraphMarks(pid)
                 | Target::Paragraph(pid)
                 | Target::ParagraphField(pid, _) => {
-                    touched.insert(pid.clone());
+                    j.touched.insert(pid.clone());
                 }
                 Target::Proposal(qid) => {
                     if let Some(para) = effect
@@ -265,16 +277,15 @@ fn judge_resolution(
                         .and_then(|f| f.get("paragraphId"))
                         .and_then(Value::as_str)
                     {
-                        touched.insert(para.to_owned());
+                        j.touched.insert(para.to_owned());
                     }
                 }
                 _ => {}
             }
         }
-        j.record(verdict, fp);
+        j.record(target, verdict, fp);
     }
-    j.out.touched = touched.into_iter().collect();
-    (j.out, refused_targets)
+    j.finish()
 }
 
 /// The current status of a paragraph; an unknown paragraph counts as
@@ -814,18 +825,12 @@ fn judge_comments(
         mode: DocMode::Open,
         observers_may_comment: doc.observers_may_comment(),
     };
-    let mut j = Judge {
-        out: Judgement::default(),
-        messages: 0,
-        p,
-    };
-    let mut touched = BTreeSet::new();
-    let mut refused_targets = BTreeSet::new();
+    let mut j = Judge::new();
     for (target, fp) in &effect.footprints {
         let verdict = match target {
             // The scope's policy is the document's to set: chair and secretariat.
             CommentTarget::Policy(key) => require(
-                j.p,
+                p,
                 Action::EditMeta {
                     key: format!("commentPolicy.{key}"),
                 },
@@ -833,7 +838,7 @@ fn judge_comments(
                 &format!("comment policy {key}"),
             ),
             CommentTarget::Comment(cid) => {
-                let r = judge_comment(doc, scope, j.p, &ctx, effect, cid);
+                let r = judge_comment(doc, scope, p, &ctx, effect, cid);
                 if r.is_ok()
                     && let Some(para) = doc.comment(cid).map(|c| c.paragraph_id).or_else(|| {
                         effect
@@ -845,7 +850,7 @@ fn judge_comments(
                             .map(str::to_owned)
                     })
                 {
-                    touched.insert(para);
+                    j.touched.insert(para);
                 }
                 r
             }
@@ -858,13 +863,9 @@ fn judge_comments(
                 ),
             ),
         };
-        if verdict.is_err() {
-            refused_targets.insert(target.clone());
-        }
-        j.record(verdict, fp);
+        j.record(target, verdict, fp);
     }
-    j.out.touched = touched.into_iter().collect();
-    (j.out, refused_targets)
+    j.finish()
 }
 
 fn judge_comment(
