@@ -132,13 +132,6 @@ fn sv(doc: &Doc) -> StateVector {
     doc.transact().state_vector()
 }
 
-fn sv_map(sv: &StateVector) -> std::collections::BTreeMap<u64, u32> {
-    sv.iter()
-        .filter(|(_, c)| **c > 0)
-        .map(|(k, c)| (k.get(), *c))
-        .collect()
-}
-
 /// Waits until every client holds exactly what a client that syncs from
 /// the server now holds: the same content and formatting, and the same
 /// state vector.
@@ -337,21 +330,6 @@ fn with(mut base: Value, over: Value) -> Value {
         base[k.as_str()] = v.clone();
     }
     base
-}
-
-/// Runs a `ResolutionDoc` operation on `client`'s state under its own client
-/// id and sends the result through its document.
-fn as_client<R>(client: &Client, op: impl FnOnce(&mut ResolutionDoc) -> R) -> R {
-    let d = client.doc();
-    let mut rd = ResolutionDoc::from_update_with_client_id(d.client_id().get(), &state_of(d))
-        .expect("mirror");
-    let before = rd.doc().transact().state_vector();
-    let r = op(&mut rd);
-    let update = rd.doc().transact().encode_state_as_update_v1(&before);
-    d.transact_mut()
-        .apply_update(Update::decode_v1(&update).expect("decode"))
-        .expect("apply");
-    r
 }
 
 fn proposal(text: &str, paragraph: &str, delegation: &str) -> Proposal {

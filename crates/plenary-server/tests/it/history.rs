@@ -12,8 +12,7 @@ use plenary_doc::{
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use yrs::updates::decoder::Decode;
-use yrs::{ReadTxn, StateVector, Transact, Update};
+use yrs::{ReadTxn, StateVector, Transact};
 
 use crate::support::*;
 
@@ -83,29 +82,6 @@ async fn get_json(server: &TestServer, path: &str, who: &Who) -> Value {
     let (status, body) = http(server, "GET", path, Some(who), None).await;
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body).unwrap()
-}
-
-/// Makes an edit as a connected client: the operation runs on a `ResolutionDoc` holding the
-/// client's state under the client's own id, and the update goes through the client's document.
-fn edit<R>(client: &Client, op: impl FnOnce(&mut ResolutionDoc) -> R) -> R {
-    let (id, state) = {
-        let d = client.doc();
-        (
-            d.client_id().get(),
-            d.transact()
-                .encode_state_as_update_v1(&StateVector::default()),
-        )
-    };
-    let mut rd = ResolutionDoc::from_update_with_client_id(id, &state).unwrap();
-    let before = rd.doc().transact().state_vector();
-    let r = op(&mut rd);
-    let update = rd.doc().transact().encode_state_as_update_v1(&before);
-    client
-        .doc()
-        .transact_mut()
-        .apply_update(Update::decode_v1(&update).unwrap())
-        .unwrap();
-    r
 }
 
 fn view(client: &Client) -> plenary_doc::Resolution {
@@ -281,7 +257,7 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     let mut seen = vec![(1u64, view(&c_chair))];
 
     // JPN edits OP1's text
-    edit(&c_jpn, |d| {
+    as_client(&c_jpn, |d| {
         let text: String = d
             .paragraph(&op1)
             .unwrap()
@@ -340,14 +316,14 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     assert_eq!(s, 409);
 
     // chair: move OP7 to the top, agree OP1, add a paragraph after OP2
-    edit(&c_chair, |d| {
+    as_client(&c_chair, |d| {
         d.move_paragraph(&op7, Position::Before(op1.clone()))
             .unwrap()
     });
     settle(&server, &all, 3).await;
-    edit(&c_chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
+    as_client(&c_chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
     settle(&server, &all, 4).await;
-    let new_id = edit(&c_chair, |d| {
+    let new_id = as_client(&c_chair, |d| {
         d.insert_paragraph(
             Position::After(op2.clone()),
             ParagraphKind::Operative,
@@ -366,7 +342,7 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     });
     settle(&server, &all, 5).await;
     // proposals: EU's replacement accepted, MEX's deletion rejected
-    let eu_p = edit(&c_eu, |d| {
+    let eu_p = as_client(&c_eu, |d| {
         d.add_proposal(&proposal(
             ProposalAction::Replace,
             &op2,
@@ -377,23 +353,23 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
         .0
     });
     settle(&server, &all, 6).await;
-    let mex_p = edit(&c_mex, |d| {
+    let mex_p = as_client(&c_mex, |d| {
         d.add_proposal(&proposal(ProposalAction::Delete, &op4, "", "MEX"))
             .unwrap()
             .0
     });
     settle(&server, &all, 7).await;
-    edit(&c_chair, |d| {
+    as_client(&c_chair, |d| {
         d.decide_proposal(&eu_p, true, "Chair").unwrap()
     });
     settle(&server, &all, 8).await;
-    edit(&c_chair, |d| {
+    as_client(&c_chair, |d| {
         d.decide_proposal(&mex_p, false, "Chair").unwrap()
     });
     settle(&server, &all, 9).await;
     // secretariat rewords a footnote
     let fid = view(&c_sec).footnotes[0].id.clone();
-    edit(&c_sec, |d| {
+    as_client(&c_sec, |d| {
         d.set_footnote_text(&fid, &[Run::plain("A/CONF.234/16, chap. I.")])
             .unwrap()
     });
@@ -779,7 +755,7 @@ async fn restored_text_keeps_its_original_author() {
             .collect()
     };
     let original = text(&view(&jpn));
-    edit(&chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
+    as_client(&chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
     let agreed = op1.clone();
     jpn.wait_until(WAIT, move |d| {
         ResolutionDoc::from_update(
@@ -801,7 +777,7 @@ async fn restored_text_keeps_its_original_author() {
 
     // JPN deletes the paragraph's first words: refused, restored by the server.
     let mut events = jpn.events();
-    edit(&jpn, |d| d.delete_text(&op1, 0, 12).unwrap());
+    as_client(&jpn, |d| d.delete_text(&op1, 0, 12).unwrap());
     let reason = next_denial(&mut events).await;
     assert!(reason.contains("delegate.agreed-paragraph"), "{reason}");
     let want = original.clone();

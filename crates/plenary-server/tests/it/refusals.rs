@@ -290,13 +290,6 @@ impl StockClient {
 // The canonical view of a document (the same as interop.mjs and client.py)
 // ---------------------------------------------------------------------------
 
-fn sv_map(sv: &StateVector) -> BTreeMap<u64, u32> {
-    sv.iter()
-        .filter(|(_, clock)| **clock > 0)
-        .map(|(client, clock)| (client.get(), *clock))
-        .collect()
-}
-
 fn any_json(a: &Any) -> Value {
     match a {
         Any::Null | Any::Undefined => Value::Null,
@@ -603,22 +596,6 @@ fn assert_reason(label: &str, reason: &str, target: &str, rule: Option<&str>) {
 // ---------------------------------------------------------------------------
 // Setting the scene with Rust clients
 // ---------------------------------------------------------------------------
-
-/// Runs a `ResolutionDoc` operation on `client`'s state under its own client
-/// id and sends the result through its document, as an editor built on the
-/// doc crate would.
-fn as_client<R>(client: &Client, op: impl FnOnce(&mut ResolutionDoc) -> R) -> R {
-    let d = client.doc();
-    let mut rd = ResolutionDoc::from_update_with_client_id(d.client_id().get(), &state_of(d))
-        .expect("mirror");
-    let before = rd.doc().transact().state_vector();
-    let r = op(&mut rd);
-    let update = rd.doc().transact().encode_state_as_update_v1(&before);
-    d.transact_mut()
-        .apply_update(Update::decode_v1(&update).expect("decode"))
-        .expect("apply");
-    r
-}
 
 /// JPN proposes a replacement of OP1 (p6); returns the proposal's id once the
 /// witness has it.

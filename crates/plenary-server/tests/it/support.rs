@@ -258,3 +258,32 @@ pub fn frames_hold(client: &Client, needle: &str) -> bool {
         .iter()
         .any(|f| f.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }
+
+/// Runs a `ResolutionDoc` operation on `client`'s state under its own client
+/// id and sends the result through its document, as a client built on the
+/// doc crate would.
+pub fn as_client<R>(client: &Client, op: impl FnOnce(&mut plenary_doc::ResolutionDoc) -> R) -> R {
+    use yrs::updates::decoder::Decode;
+    let d = client.doc();
+    let state = d
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    let mut rd =
+        plenary_doc::ResolutionDoc::from_update_with_client_id(d.client_id().get(), &state)
+            .expect("mirror");
+    let before = rd.doc().transact().state_vector();
+    let r = op(&mut rd);
+    let update = rd.doc().transact().encode_state_as_update_v1(&before);
+    d.transact_mut()
+        .apply_update(yrs::Update::decode_v1(&update).expect("decode"))
+        .expect("apply");
+    r
+}
+
+/// A state vector as a map of the clients with anything in it.
+pub fn sv_map(sv: &yrs::StateVector) -> std::collections::BTreeMap<u64, u32> {
+    sv.iter()
+        .filter(|(_, clock)| **clock > 0)
+        .map(|(client, clock)| (client.get(), *clock))
+        .collect()
+}
