@@ -258,16 +258,3 @@ fn set_policy(c: &Client, allowed: bool) {
         .apply_update(Update::decode_v1(&update).unwrap())
         .unwrap();
 }
-
-/// Waits until two clients hold the same state (same state vector).
-async fn converged(a: &Client, b: &Client) {
-    let sv = |d: &yrs::Doc| d.transact().state_vector();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while sv(a.doc()) != sv(b.doc()) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the clients never converged"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}

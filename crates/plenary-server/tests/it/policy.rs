@@ -410,15 +410,7 @@ async fn proposals_delegates_propose_the_chair_decides() {
     // The server reverted FRA's decision; once the chair has seen that (its
     // state holds FRA's structs, which reach it only in the net change),
     // both documents are the same.
-    let sv = |d: &yrs::Doc| yrs::ReadTxn::state_vector(&yrs::Transact::transact(d));
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while sv(fra.doc()) != sv(chair_client.doc()) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "FRA and the chair never converged"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    converged(&fra, &chair_client).await;
     assert_eq!(
         mirror_of(&fra).proposals,
         mirror_of(&chair_client).proposals

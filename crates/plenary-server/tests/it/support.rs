@@ -287,3 +287,16 @@ pub fn sv_map(sv: &yrs::StateVector) -> std::collections::BTreeMap<u64, u32> {
         .map(|(client, clock)| (client.get(), *clock))
         .collect()
 }
+
+/// Waits until two clients hold the same state (same state vector).
+pub async fn converged(a: &Client, b: &Client) {
+    let sv = |d: &yrs::Doc| d.transact().state_vector();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sv(a.doc()) != sv(b.doc()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clients never converged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
