@@ -32,6 +32,66 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Directory of the web editor's built files, served at `/`.
     pub web_dir: Option<std::path::PathBuf>,
+    /// What one client, one connection and one document may cost (SPEC §3).
+    pub limits: Limits,
+}
+
+/// The operator-settable limits of SPEC §3, each with a safe default. Every one is a flag, an
+/// environment variable and a config-file key (see `plenary serve --help` and README).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Time a client has to send a complete request head; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// Open TCP connections in all (HTTP and WebSocket); over it a new one gets 503 and is closed.
+    pub max_connections: usize,
+    /// Open TCP connections from one client address.
+    pub max_connections_per_address: usize,
+    /// How often the server pings an open WebSocket.
+    pub ws_ping_interval: Duration,
+    /// A WebSocket from which nothing (not even a pong) arrived for this long is closed.
+    pub ws_idle_timeout: Duration,
+    /// Sustained document updates per second one connection may send …
+    pub update_rate: u32,
+    /// … and how many it may send at once above that rate.
+    pub update_burst: u32,
+    /// Sustained presence messages per second one connection may send …
+    pub presence_rate: u32,
+    /// … and at once above it. Over it, the latest state is held back and relayed when allowed.
+    pub presence_burst: u32,
+    /// Characters in one paragraph's text.
+    pub max_paragraph_chars: usize,
+    /// Characters in one footnote.
+    pub max_footnote_chars: usize,
+    /// Paragraphs in one document.
+    pub max_paragraphs: usize,
+    /// Proposals in one document (open and decided).
+    pub max_proposals: usize,
+    /// Encoded size of one document.
+    pub max_document_bytes: usize,
+    /// History requests (replay, compare, attribution) running at once on one document.
+    pub history_requests_per_doc: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            max_connections_per_address: 1_000,
+            ws_ping_interval: Duration::from_secs(30),
+            ws_idle_timeout: Duration::from_secs(90),
+            update_rate: 50,
+            update_burst: 500,
+            presence_rate: 10,
+            presence_burst: 20,
+            max_paragraph_chars: 20_000,
+            max_footnote_chars: 5_000,
+            max_paragraphs: 1_000,
+            max_proposals: 2_000,
+            max_document_bytes: 8 * 1024 * 1024,
+            history_requests_per_doc: 2,
+        }
+    }
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -42,6 +102,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("outgoing_queue", &self.outgoing_queue)
             .field("room_idle", &self.room_idle)
             .field("node_id", &self.node_id)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +122,7 @@ impl ServerConfig {
             multi_node: false,
             shutdown_grace: Duration::from_secs(10),
             web_dir: None,
+            limits: Limits::default(),
         }
     }
 }

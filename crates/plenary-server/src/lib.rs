@@ -14,6 +14,9 @@ mod connection;
 mod convergence_tests;
 mod document;
 mod enforcement;
+/// Entry points for `cargo fuzz` (fuzz/): not part of the server's API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod metrics;
 mod persistence;
@@ -26,7 +29,7 @@ mod state;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use config::ServerConfig;
+pub use config::{Limits, ServerConfig};
 use plenary_auth::Verifier;
 use plenary_store::Store;
 use tokio::net::TcpListener;
