@@ -7,6 +7,8 @@ use clap::Args;
 use plenary_auth::{AuthConfig, SigningKey, VerifyKey};
 use serde::Deserialize;
 
+use super::limits::LimitArgs;
+
 /// Flags shared by every command that needs the token configuration.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CommonArgs {
@@ -62,6 +64,8 @@ pub(crate) struct ServeArgs {
     /// Do not create the demo document when the store is empty.
     #[arg(long, env = "PLENARY_NO_DEMO")]
     pub no_demo: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// The TOML config file.
@@ -85,6 +89,9 @@ pub(crate) struct FileConfig {
     pub max_update_structs: Option<usize>,
     pub node_id: Option<String>,
     pub web_dir: Option<PathBuf>,
+    /// The limit keys (`max_connections`, …), split off before the rest is parsed.
+    #[serde(skip)]
+    pub limits: LimitArgs,
 }
 
 impl FileConfig {
@@ -94,7 +101,19 @@ impl FileConfig {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+        let context = || format!("parsing config file {}", path.display());
+        let mut table: toml::Table = toml::from_str(&text).with_context(context)?;
+        // The limits are their own struct (declared once, in cli/limits.rs); both halves still
+        // refuse unknown keys.
+        let mut limits = toml::Table::new();
+        for key in LimitArgs::KEYS {
+            if let Some(v) = table.remove(*key) {
+                limits.insert((*key).to_string(), v);
+            }
+        }
+        let mut config: FileConfig = table.try_into().with_context(context)?;
+        config.limits = limits.try_into().with_context(context)?;
+        Ok(config)
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod config;
 mod diff;
+mod limits;
 mod serve;
 mod token;
 

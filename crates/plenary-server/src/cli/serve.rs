@@ -103,6 +103,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(id) = args.node_id.or(file.node_id) {
         config.node_id = id;
     }
+    args.limits.apply(&file.limits, &mut config.limits);
     config.multi_node = redis.is_some();
     config.web_dir = args.web_dir.or(file.web_dir).or_else(default_web_dir);
     let dev = args.common.dev || file.dev.unwrap_or(false);
