@@ -29,6 +29,17 @@ pub struct Snapshot {
     pub state: Vec<u8>,
 }
 
+/// Data derived from a document's log up to a position (an attribution index, say), kept so a
+/// reader can start from it instead of from the beginning of the log. The store keeps one per
+/// (document, kind, position); what the bytes mean is the caller's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The last log entry the data covers.
+    pub seq: u64,
+    /// The encoded data (opaque to the store).
+    pub data: Vec<u8>,
+}
+
 /// A name given to a log position ("rev1", "after first reading").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {

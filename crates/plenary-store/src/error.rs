@@ -57,3 +57,19 @@ pub(crate) fn check_doc(doc: &str) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// Checkpoint kinds become parts of keys: a short name of letters, digits, `-` and `_`.
+pub(crate) fn check_kind(kind: &str) -> Result<(), StoreError> {
+    let ok = !kind.is_empty()
+        && kind.len() <= 64
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidInput(
+            "a checkpoint kind is 1 to 64 letters, digits, '-' or '_'".to_owned(),
+        ))
+    }
+}

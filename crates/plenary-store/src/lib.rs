@@ -11,6 +11,9 @@
 //!   a document's keys under one hash tag (`plenary:{<doc>}:…`) so Redis Cluster can place them.
 //! - [`EmbeddedStore`]: a single node with no Redis, on a `redb` file in a data directory.
 //!
+//! Besides snapshots, a store keeps [`Checkpoint`]s: derived data of a given kind at a log
+//! position (`put_checkpoint`, `checkpoint_at_or_before`), so history can start near any point.
+//!
 //! Both hand out [`LogWatch`]es (every entry appended after a position, in order, without gaps or
 //! duplicates, whoever appended it) and [`AwarenessFeed`]s (ephemeral presence between nodes).
 
@@ -21,7 +24,7 @@ mod redis_store;
 mod store;
 
 pub use embedded::EmbeddedStore;
-pub use entry::{LogEntry, Snapshot, Version};
+pub use entry::{Checkpoint, LogEntry, Snapshot, Version};
 pub use error::StoreError;
 pub use redis_store::RedisStore;
 pub use store::{AwarenessFeed, LogWatch, Store};

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use crate::{LogEntry, Snapshot, StoreError, Version};
+use crate::{Checkpoint, LogEntry, Snapshot, StoreError, Version};
 
 /// Persistence for Plenary documents: logs, snapshots, versions, and the bus between nodes.
 ///
@@ -43,6 +43,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// The positions of all stored snapshots, ascending.
     async fn snapshot_seqs(&self, doc: &str) -> Result<Vec<u64>, StoreError>;
+
+    /// Stores derived data of `kind` (letters, digits, `-`, `_`; at most 64) at a log position.
+    /// Older checkpoints of the kind are kept; storing the same (`kind`, `seq`) again replaces it.
+    /// A `seq` beyond the log's end is refused ([`StoreError::BeyondLog`]). A checkpoint alone
+    /// does not make a document exist.
+    async fn put_checkpoint(
+        &self,
+        doc: &str,
+        kind: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError>;
+
+    /// The checkpoint of `kind` with the highest `seq <= seq`, if any.
+    async fn checkpoint_at_or_before(
+        &self,
+        doc: &str,
+        kind: &str,
+        seq: u64,
+    ) -> Result<Option<Checkpoint>, StoreError>;
 
     /// Every document that has a log entry, snapshot or version, sorted.
     async fn list_docs(&self) -> Result<Vec<String>, StoreError>;

@@ -10,7 +10,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use plenary_store::{EmbeddedStore, LogEntry, RedisStore, Snapshot, Store, StoreError, Version};
+use plenary_store::{
+    Checkpoint, EmbeddedStore, LogEntry, RedisStore, Snapshot, Store, StoreError, Version,
+};
 use plenary_test_support::RedisServer;
 
 /// Generous: these only fire when something hangs.
@@ -188,6 +190,111 @@ async fn snapshots_keep_the_latest_and_older_checkpoints<H: Harness>(h: H) {
     assert_eq!(store.latest_snapshot("doc").await.unwrap(), Some(redone));
     assert_eq!(store.snapshot_seqs("doc").await.unwrap(), vec![3, 7]);
     assert_eq!(store.latest_snapshot("other").await.unwrap(), None);
+}
+
+async fn checkpoints_are_kept_per_kind_and_found_at_or_before<H: Harness>(mut h: H) {
+    {
+        let store = h.handle().await;
+        let ck = |seq: u64, what: &str| Checkpoint {
+            seq,
+            data: format!("{what} at {seq}").into_bytes(),
+        };
+        assert_eq!(
+            store
+                .checkpoint_at_or_before("doc", "attribution", u64::MAX)
+                .await
+                .unwrap(),
+            None
+        );
+        append_all(&store, "doc", 1..=10).await;
+        for seq in [3, 7] {
+            store
+                .put_checkpoint("doc", "attribution", &ck(seq, "a"))
+                .await
+                .unwrap();
+        }
+        store
+            .put_checkpoint("doc", "other-kind", &ck(5, "o"))
+            .await
+            .unwrap();
+        let at = |seq: u64| {
+            let store = store.clone();
+            async move {
+                store
+                    .checkpoint_at_or_before("doc", "attribution", seq)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(at(2).await, None);
+        assert_eq!(at(3).await, Some(ck(3, "a")));
+        assert_eq!(at(6).await, Some(ck(3, "a")));
+        assert_eq!(at(7).await, Some(ck(7, "a")));
+        assert_eq!(at(u64::MAX).await, Some(ck(7, "a")));
+        // Kinds do not mix, nor do documents, nor checkpoints and snapshots.
+        assert_eq!(
+            store
+                .checkpoint_at_or_before("doc", "other-kind", 100)
+                .await
+                .unwrap(),
+            Some(ck(5, "o"))
+        );
+        assert_eq!(
+            store
+                .checkpoint_at_or_before("other", "attribution", 100)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.latest_snapshot("doc").await.unwrap(), None);
+        // Beyond the log: refused. The same position again: replaced.
+        assert_eq!(
+            store
+                .put_checkpoint("doc", "attribution", &ck(11, "a"))
+                .await
+                .unwrap_err(),
+            StoreError::BeyondLog {
+                doc: "doc".to_owned(),
+                seq: 11,
+                last: 10
+            }
+        );
+        store
+            .put_checkpoint("doc", "attribution", &ck(7, "again"))
+            .await
+            .unwrap();
+        assert_eq!(at(8).await, Some(ck(7, "again")));
+        // A kind that could not be part of a key is refused.
+        for bad in ["", "a:b", "a b", &"k".repeat(65)] {
+            assert!(matches!(
+                store.put_checkpoint("doc", bad, &ck(1, "x")).await,
+                Err(StoreError::InvalidInput(_))
+            ));
+        }
+        // Large data round-trips.
+        let big = Checkpoint {
+            seq: 9,
+            data: (0..3_000_000u32).map(|i| (i % 251) as u8).collect(),
+        };
+        store
+            .put_checkpoint("doc", "attribution", &big)
+            .await
+            .unwrap();
+        assert_eq!(at(9).await, Some(big));
+    }
+    h.reopen().await;
+    let store = h.handle().await;
+    assert_eq!(
+        store
+            .checkpoint_at_or_before("doc", "attribution", 8)
+            .await
+            .unwrap(),
+        Some(Checkpoint {
+            seq: 7,
+            data: b"again at 7".to_vec()
+        })
+    );
+    assert_eq!(store.list_docs().await.unwrap(), vec!["doc"]);
 }
 
 async fn versions_are_unique_and_ordered_by_position<H: Harness>(h: H) {
@@ -513,6 +620,7 @@ conformance!(
     append_numbers_densely_and_reads_back_in_order,
     read_log_from_a_position_with_a_limit,
     snapshots_keep_the_latest_and_older_checkpoints,
+    checkpoints_are_kept_per_kind_and_found_at_or_before,
     versions_are_unique_and_ordered_by_position,
     list_docs_shows_every_document_written,
     watch_sees_appends_from_another_handle_in_order,

@@ -21,11 +21,11 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::entry::sort_versions;
-use crate::error::check_doc;
+use crate::error::{check_doc, check_kind};
 use crate::store::{AWARENESS_BUFFER, WATCH_BUFFER};
-use crate::{AwarenessFeed, LogEntry, LogWatch, Snapshot, Store, StoreError, Version};
+use crate::{AwarenessFeed, Checkpoint, LogEntry, LogWatch, Snapshot, Store, StoreError, Version};
 use hubs::Hubs;
-use tables::{HEADS, LOG, SNAPSHOTS, VERSIONS, backend};
+use tables::{CHECKPOINTS, HEADS, LOG, SNAPSHOTS, VERSIONS, backend};
 
 /// The database file inside the data directory.
 const FILE_NAME: &str = "plenary.redb";
@@ -334,6 +334,72 @@ impl Store for EmbeddedStore {
             range
                 .map(|item| item.map(|(key, _)| key.value().1).map_err(backend))
                 .collect()
+        })
+        .await
+    }
+
+    async fn put_checkpoint(
+        &self,
+        doc: &str,
+        kind: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        check_doc(doc)?;
+        check_kind(kind)?;
+        let (doc, kind) = (doc.to_owned(), kind.to_owned());
+        let checkpoint = checkpoint.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let heads = txn.open_table(HEADS).map_err(backend)?;
+                let last = heads
+                    .get(doc.as_str())
+                    .map_err(backend)?
+                    .map_or(0, |guard| guard.value());
+                if checkpoint.seq > last {
+                    return Err(StoreError::BeyondLog {
+                        doc,
+                        seq: checkpoint.seq,
+                        last,
+                    });
+                }
+                let mut table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+                table
+                    .insert(
+                        (doc.as_str(), kind.as_str(), checkpoint.seq),
+                        checkpoint.data.as_slice(),
+                    )
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn checkpoint_at_or_before(
+        &self,
+        doc: &str,
+        kind: &str,
+        seq: u64,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        check_kind(kind)?;
+        let (doc, kind) = (doc.to_owned(), kind.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+            let mut range = table
+                .range((doc.as_str(), kind.as_str(), 0)..=(doc.as_str(), kind.as_str(), seq))
+                .map_err(backend)?;
+            match range.next_back() {
+                Some(item) => {
+                    let (key, value) = item.map_err(backend)?;
+                    Ok(Some(Checkpoint {
+                        seq: key.value().2,
+                        data: value.value().to_vec(),
+                    }))
+                }
+                None => Ok(None),
+            }
         })
         .await
     }

@@ -11,6 +11,9 @@ pub(super) const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new
 pub(super) const HEADS: TableDefinition<&str, u64> = TableDefinition::new("heads");
 /// (document, sequence number) → snapshot state.
 pub(super) const SNAPSHOTS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("snapshots");
+/// (document, kind, sequence number) → checkpoint data.
+pub(super) const CHECKPOINTS: TableDefinition<(&str, &str, u64), &[u8]> =
+    TableDefinition::new("checkpoints");
 /// (document, version name) → JSON-encoded [`Version`](crate::Version).
 pub(super) const VERSIONS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("versions");
 
@@ -21,6 +24,7 @@ pub(super) fn create_all(db: &Database) -> Result<(), StoreError> {
     txn.open_table(HEADS).map_err(backend)?;
     txn.open_table(SNAPSHOTS).map_err(backend)?;
     txn.open_table(VERSIONS).map_err(backend)?;
+    txn.open_table(CHECKPOINTS).map_err(backend)?;
     txn.commit().map_err(backend)
 }
 

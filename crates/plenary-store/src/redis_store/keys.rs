@@ -20,6 +20,16 @@ pub(super) fn snapshot(doc: &str, seq: u64) -> String {
     format!("plenary:{{{doc}}}:snap:{seq}")
 }
 
+/// The sorted set indexing a document's checkpoints of one kind (kinds are letters, digits,
+/// `-` and `_`, so `:ckpt:<kind>:` cannot meet another key's suffix).
+pub(super) fn checkpoint_index(doc: &str, kind: &str) -> String {
+    format!("plenary:{{{doc}}}:ckpts:{kind}")
+}
+
+pub(super) fn checkpoint(doc: &str, kind: &str, seq: u64) -> String {
+    format!("plenary:{{{doc}}}:ckpt:{kind}:{seq}")
+}
+
 pub(super) fn versions(doc: &str) -> String {
     format!("plenary:{{{doc}}}:versions")
 }

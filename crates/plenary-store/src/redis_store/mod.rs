@@ -3,6 +3,7 @@
 //! Layout per document `d` (all under the hash tag `{d}`): `plenary:{d}:log` is a stream with one
 //! entry per update, its ID `<seq>-0`; `plenary:{d}:seq` the last sequence number;
 //! `plenary:{d}:snap:<seq>` the snapshots, indexed by the sorted set `plenary:{d}:snaps`;
+//! `plenary:{d}:ckpt:<kind>:<seq>` the checkpoints, indexed per kind by `plenary:{d}:ckpts:<kind>`;
 //! `plenary:{d}:versions` a hash name → version. `plenary:docs` is the set of documents, and
 //! presence travels on the pub/sub channel `plenary:{d}:awareness`.
 
@@ -20,9 +21,9 @@ use redis::streams::StreamRangeReply;
 use redis::{AsyncCommands, Client, RedisError, Script};
 
 use crate::entry::sort_versions;
-use crate::error::check_doc;
+use crate::error::{check_doc, check_kind};
 use crate::store::{AWARENESS_BUFFER, WATCH_BUFFER};
-use crate::{AwarenessFeed, LogEntry, LogWatch, Snapshot, Store, StoreError, Version};
+use crate::{AwarenessFeed, Checkpoint, LogEntry, LogWatch, Snapshot, Store, StoreError, Version};
 
 /// How long any one operation may take before it counts as the store being unavailable: callers
 /// must learn quickly that Redis is gone rather than hang.
@@ -42,6 +43,16 @@ return seq
 
 /// Stores a snapshot unless its position is beyond the log. Returns {stored (1/0), last seq}.
 const SNAPSHOT_LUA: &str = r"
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > last then return {0, last} end
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+return {1, last}
+";
+
+/// Stores a checkpoint unless its position is beyond the log. Returns {stored (1/0), last seq}.
+/// Unlike a snapshot it does not register the document.
+const CHECKPOINT_LUA: &str = r"
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > last then return {0, last} end
 redis.call('SET', KEYS[3], ARGV[2])
@@ -73,6 +84,7 @@ pub struct RedisStore {
 struct Scripts {
     append: Script,
     snapshot: Script,
+    checkpoint: Script,
     version: Script,
 }
 
@@ -102,6 +114,7 @@ impl RedisStore {
             scripts: Arc::new(Scripts {
                 append: Script::new(APPEND_LUA),
                 snapshot: Script::new(SNAPSHOT_LUA),
+                checkpoint: Script::new(CHECKPOINT_LUA),
                 version: Script::new(VERSION_LUA),
             }),
             registered: Arc::new(Mutex::new(HashSet::new())),
@@ -251,6 +264,64 @@ impl Store for RedisStore {
     async fn snapshot_seqs(&self, doc: &str) -> Result<Vec<u64>, StoreError> {
         let mut conn = self.conn.clone();
         with_timeout(conn.zrangebyscore(keys::snapshot_index(doc), "-inf", "+inf")).await
+    }
+
+    async fn put_checkpoint(
+        &self,
+        doc: &str,
+        kind: &str,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), StoreError> {
+        check_doc(doc)?;
+        check_kind(kind)?;
+        let mut conn = self.conn.clone();
+        let (stored, last): (i64, u64) = with_timeout(
+            self.scripts
+                .checkpoint
+                .key(keys::seq(doc))
+                .key(keys::checkpoint_index(doc, kind))
+                .key(keys::checkpoint(doc, kind, checkpoint.seq))
+                .arg(checkpoint.seq)
+                .arg(&checkpoint.data)
+                .invoke_async(&mut conn),
+        )
+        .await?;
+        if stored == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::BeyondLog {
+                doc: doc.to_owned(),
+                seq: checkpoint.seq,
+                last,
+            })
+        }
+    }
+
+    async fn checkpoint_at_or_before(
+        &self,
+        doc: &str,
+        kind: &str,
+        seq: u64,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        check_kind(kind)?;
+        let mut conn = self.conn.clone();
+        let seqs: Vec<u64> = with_timeout(conn.zrevrangebyscore_limit(
+            keys::checkpoint_index(doc, kind),
+            seq,
+            "-inf",
+            0,
+            1,
+        ))
+        .await?;
+        let Some(found) = seqs.first().copied() else {
+            return Ok(None);
+        };
+        let data: Option<Vec<u8>> =
+            with_timeout(conn.get(keys::checkpoint(doc, kind, found))).await?;
+        let data = data.ok_or_else(|| {
+            StoreError::corrupt(doc, format!("indexed {kind} checkpoint {found} is missing"))
+        })?;
+        Ok(Some(Checkpoint { seq: found, data }))
     }
 
     async fn list_docs(&self) -> Result<Vec<String>, StoreError> {
