@@ -42,6 +42,8 @@ pub struct ServerConfig {
 pub struct Limits {
     /// Time a client has to send a complete request head; then the connection is closed.
     pub header_read_timeout: Duration,
+    /// Time an HTTP request (its body read and its answer) may take; then 408.
+    pub request_timeout: Duration,
     /// Open TCP connections in all (HTTP and WebSocket); over it a new one gets 503 and is closed.
     pub max_connections: usize,
     /// Open TCP connections from one client address.
@@ -72,10 +74,49 @@ pub struct Limits {
     pub history_requests_per_doc: usize,
 }
 
+impl Limits {
+    /// Each limit as `plenary_limit{name="…"}`, so an alert can compare a count with its cap.
+    pub(crate) fn render_metrics(&self) -> String {
+        let secs = |d: Duration| d.as_secs_f64();
+        let values: [(&str, f64); 16] = [
+            ("header_read_timeout_secs", secs(self.header_read_timeout)),
+            ("request_timeout_secs", secs(self.request_timeout)),
+            ("max_connections", self.max_connections as f64),
+            (
+                "max_connections_per_address",
+                self.max_connections_per_address as f64,
+            ),
+            ("ws_ping_interval_secs", secs(self.ws_ping_interval)),
+            ("ws_idle_timeout_secs", secs(self.ws_idle_timeout)),
+            ("update_rate", f64::from(self.update_rate)),
+            ("update_burst", f64::from(self.update_burst)),
+            ("presence_rate", f64::from(self.presence_rate)),
+            ("presence_burst", f64::from(self.presence_burst)),
+            ("max_paragraph_chars", self.max_paragraph_chars as f64),
+            ("max_footnote_chars", self.max_footnote_chars as f64),
+            ("max_paragraphs", self.max_paragraphs as f64),
+            ("max_proposals", self.max_proposals as f64),
+            ("max_document_bytes", self.max_document_bytes as f64),
+            (
+                "history_requests_per_doc",
+                self.history_requests_per_doc as f64,
+            ),
+        ];
+        let mut out = String::from(
+            "# HELP plenary_limit A configured limit (SPEC §3)\n# TYPE plenary_limit gauge\n",
+        );
+        for (name, v) in values {
+            out.push_str(&format!("plenary_limit{{name=\"{name}\"}} {v}\n"));
+        }
+        out
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             max_connections_per_address: 1_000,
             ws_ping_interval: Duration::from_secs(30),

@@ -6,6 +6,7 @@
 //! verified and the document name checked against it; a refused handshake is
 //! an HTTP error with a reason, before any upgrade.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use governor::{Quota, RateLimiter};
 use plenary_auth::CommentScope;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
@@ -131,6 +133,30 @@ pub(crate) async fn sync_handler(
         };
         return (StatusCode::FORBIDDEN, why).into_response();
     }
+    // Connecting creates nothing (SPEC §1: the chair or the secretariat creates documents, over
+    // the HTTP API); a comment scope exists only beside an existing document.
+    match document_exists(&state, &doc).await {
+        Ok(true) => {}
+        Ok(false) => {
+            state.metrics.missing_docs.inc();
+            return (
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no document named {}; the chair or the secretariat creates documents (POST /api/docs)",
+                    CommentScope::parse_doc_name(&doc).map_or(doc.as_str(), |(d, _)| d)
+                ),
+            )
+                .into_response();
+        }
+        Err(e) => {
+            tracing::warn!(doc = %doc, error = %e, "could not check that a document exists");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot open document now; try again shortly",
+            )
+                .into_response();
+        }
+    }
     let limit = state.config.max_message_bytes;
     let session = Arc::new(Session { principal, doc });
     // Most frames are keystrokes of a few bytes: tungstenite's default
@@ -140,6 +166,24 @@ pub(crate) async fn sync_handler(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| serve(state, session, socket))
+}
+
+/// Whether `doc` (or, for a comment scope, the document it belongs to) exists: loaded now, or
+/// known to the store.
+async fn document_exists(
+    state: &ServerState,
+    doc: &str,
+) -> Result<bool, plenary_store::StoreError> {
+    let resolution = CommentScope::parse_doc_name(doc).map_or(doc, |(d, _)| d);
+    if state.rooms.is_loaded(resolution) {
+        return Ok(true);
+    }
+    state.store.doc_exists(resolution).await
+}
+
+fn quota(rate: u32, burst: u32) -> Quota {
+    let nz = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(nz(rate)).allow_burst(nz(burst))
 }
 
 fn close_frame(reason: &CloseReason) -> Message {
@@ -186,7 +230,15 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
     ));
     tokio::pin!(expiry);
 
+    let limits = state.config.limits.clone();
     let mut writer_close = close_rx.clone();
+    // A client that neither reads nor writes is found by pinging it: browsers and stock clients
+    // answer pings by themselves, so only a dead peer or one that never reads stays silent.
+    let mut ping = tokio::time::interval_at(
+        tokio::time::Instant::now() + limits.ws_ping_interval,
+        limits.ws_ping_interval,
+    );
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let writer = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -197,6 +249,10 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
                         let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close_frame(&reason))).await;
                     }
                     break;
+                }
+                _ = ping.tick() => {
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Bytes::new()))).await;
+                    if !matches!(sent, Ok(Ok(()))) { break; }
                 }
                 frame = out_rx.recv() => {
                     let Some(frame) = frame else { break };
@@ -231,7 +287,17 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
     });
 
     let mut linger = false;
-    loop {
+    // Per-connection budgets (SPEC §3): document work (updates, and sync step 1, whose answer
+    // costs the size of the document) and presence each have a rate with a burst. Over the
+    // update budget the connection is simply not read until the budget refills: nothing is lost,
+    // the sender slows down (TCP backpressure). Over the presence budget only the latest state is
+    // kept and relayed once the budget allows, so a cursor never stays stale.
+    let updates = RateLimiter::direct(quota(limits.update_rate, limits.update_burst));
+    let presence = RateLimiter::direct(quota(limits.presence_rate, limits.presence_burst));
+    let mut held_presence: Option<protocol::Incoming> = None;
+    let idle = tokio::time::sleep(limits.ws_idle_timeout);
+    tokio::pin!(idle);
+    'read: loop {
         let msg = tokio::select! {
             msg = stream.next() => msg,
             _ = close_rx.changed() => break,
@@ -243,38 +309,77 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
                 )));
                 break;
             }
+            () = &mut idle => {
+                state.metrics.ws_idle_closed.inc();
+                conn.close.send_replace(Some(CloseReason::new(
+                    1001,
+                    format!(
+                        "nothing received for {} s (pings unanswered); reconnect",
+                        limits.ws_idle_timeout.as_secs()
+                    ),
+                )));
+                break;
+            }
+            _ = presence.until_ready(), if held_presence.is_some() => {
+                if let Some(msg) = held_presence.take()
+                    && room.send(RoomCmd::Message { conn: conn.id, msg }).await.is_err()
+                {
+                    conn.close.send_replace(Some(CloseReason::new(1012, "document reloading; reconnect")));
+                    break;
+                }
+                continue;
+            }
         };
+        // Any frame, a pong included, shows the peer is there.
+        idle.as_mut()
+            .reset(tokio::time::Instant::now() + limits.ws_idle_timeout);
         match msg {
             Some(Ok(Message::Binary(bytes))) => {
                 match protocol::decode_frame(&bytes, state.config.max_update_structs) {
                     Ok(msgs) => {
-                        let mut room_gone = false;
                         for msg in msgs {
+                            if matches!(msg, protocol::Incoming::Awareness(_)) {
+                                if held_presence.is_some() || presence.check().is_err() {
+                                    state.metrics.presence_deferred.inc();
+                                    held_presence = Some(msg);
+                                    continue;
+                                }
+                            } else if updates.check().is_err() {
+                                state.metrics.updates_throttled.inc();
+                                tokio::select! {
+                                    _ = updates.until_ready() => {}
+                                    _ = close_rx.changed() => break 'read,
+                                    () = &mut expiry => continue 'read,
+                                }
+                            }
                             if room
                                 .send(RoomCmd::Message { conn: conn.id, msg })
                                 .await
                                 .is_err()
                             {
-                                room_gone = true;
-                                break;
+                                conn.close.send_replace(Some(CloseReason::new(
+                                    1012,
+                                    "document reloading; reconnect",
+                                )));
+                                break 'read;
                             }
-                        }
-                        if room_gone {
-                            conn.close.send_replace(Some(CloseReason::new(
-                                1012,
-                                "document reloading; reconnect",
-                            )));
-                            break;
                         }
                     }
                     Err(e) => {
                         state.metrics.rejected_malformed.inc();
-                        let code = match e {
-                            protocol::FrameError::TooManyStructs(_) => 1009,
-                            protocol::FrameError::Malformed(_) => 1002,
+                        // The decoder's own words are for the log; the close reason says what
+                        // the client can act on.
+                        tracing::debug!(doc = %session.doc, error = %e, "malformed frame");
+                        let reason = match e {
+                            protocol::FrameError::TooManyStructs(_) => {
+                                CloseReason::new(1009, e.to_string())
+                            }
+                            protocol::FrameError::Malformed(_) => CloseReason::new(
+                                1002,
+                                "malformed y-protocols message; nothing of it was applied",
+                            ),
                         };
-                        conn.close
-                            .send_replace(Some(CloseReason::new(code, e.to_string())));
+                        conn.close.send_replace(Some(reason));
                         break;
                     }
                 }

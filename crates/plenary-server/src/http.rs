@@ -22,7 +22,13 @@ pub(crate) fn router(state: Arc<ServerState>) -> Router {
     if let Some(dir) = state.config.web_dir.clone() {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }
+    let limit = state.config.limits.request_timeout;
     router
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limit,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limit))
         .layer(axum::middleware::map_response(
             crate::api::json_error_bodies,
         ))
@@ -64,5 +70,6 @@ async fn metrics(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
         "# HELP plenary_store_healthy Whether the last store operation succeeded\n# TYPE plenary_store_healthy gauge\nplenary_store_healthy {}\n",
         u8::from(state.is_store_healthy())
     ));
+    body.push_str(&state.config.limits.render_metrics());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

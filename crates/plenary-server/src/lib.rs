@@ -18,6 +18,7 @@ mod enforcement;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod listener;
 mod metrics;
 mod persistence;
 mod protocol;
@@ -57,24 +58,20 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = state::ServerState::new(config, verifier, store, stop_rx);
     let app = http::router(state.clone());
-    let mut stopped = stop_tx.subscribe();
+    let stopped = stop_tx.subscribe();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    // Every frame is a keystroke or its answer: send it now, not after
-    // Nagle's 40 ms (a permission-denied and its revert measured 44 ms p99
-    // without this).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await?;
+    listener::serve(
+        listener,
+        app,
+        &state.config.limits,
+        state.metrics.clone(),
+        stopped,
+        grace,
+    )
+    .await?;
     // Rooms saw the same signal: wait until they have written their final
     // snapshots and every connection has sent its "going away".
     let deadline = tokio::time::Instant::now() + grace;

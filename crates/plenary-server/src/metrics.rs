@@ -35,6 +35,9 @@ impl Gauge {
     pub(crate) fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
     }
+    pub(crate) fn set(&self, v: i64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +52,18 @@ pub(crate) struct Metrics {
     pub slow_consumers: Counter,
     pub auth_failures: Counter,
     pub store_errors: Counter,
+    /// Open TCP connections (HTTP and WebSocket), and the cap on them.
+    pub tcp_connections: Gauge,
+    pub connection_cap: Gauge,
+    pub refused_total_cap: Counter,
+    pub refused_address_cap: Counter,
+    pub header_timeouts: Counter,
+    pub accept_errors: Counter,
+    pub ws_idle_closed: Counter,
+    pub updates_throttled: Counter,
+    pub presence_deferred: Counter,
+    pub presence_refused: Counter,
+    pub missing_docs: Counter,
 }
 
 impl Metrics {
@@ -64,6 +79,16 @@ impl Metrics {
                 "plenary_rooms_loaded",
                 "Documents loaded in memory",
                 self.rooms_loaded.get(),
+            ),
+            (
+                "plenary_tcp_connections",
+                "Open TCP connections, HTTP and WebSocket",
+                self.tcp_connections.get(),
+            ),
+            (
+                "plenary_tcp_connection_cap",
+                "Most open TCP connections (max_connections, lowered to the open-file limit)",
+                self.connection_cap.get(),
             ),
         ];
         for (name, help, v) in gauges {
@@ -109,6 +134,51 @@ impl Metrics {
                 "plenary_store_errors_total",
                 "Store operations that failed",
                 &self.store_errors,
+            ),
+            (
+                "plenary_connections_refused_total_cap_total",
+                "Connections refused: max_connections reached",
+                &self.refused_total_cap,
+            ),
+            (
+                "plenary_connections_refused_address_cap_total",
+                "Connections refused: max_connections_per_address reached",
+                &self.refused_address_cap,
+            ),
+            (
+                "plenary_header_timeouts_total",
+                "Connections closed: request head not complete within header_read_timeout",
+                &self.header_timeouts,
+            ),
+            (
+                "plenary_accept_errors_total",
+                "Failed accepts (file descriptors exhausted, say)",
+                &self.accept_errors,
+            ),
+            (
+                "plenary_ws_idle_closed_total",
+                "WebSockets closed: nothing received within ws_idle_timeout",
+                &self.ws_idle_closed,
+            ),
+            (
+                "plenary_updates_throttled_total",
+                "Updates held back by update_rate/update_burst",
+                &self.updates_throttled,
+            ),
+            (
+                "plenary_presence_deferred_total",
+                "Presence messages held back by presence_rate/presence_burst",
+                &self.presence_deferred,
+            ),
+            (
+                "plenary_presence_refused_total",
+                "Presence messages not relayed (not JSON, too large, too many ids)",
+                &self.presence_refused,
+            ),
+            (
+                "plenary_missing_docs_total",
+                "Connections refused: no such document",
+                &self.missing_docs,
             ),
         ];
         for (name, help, c) in counters {

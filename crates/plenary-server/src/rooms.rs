@@ -84,6 +84,11 @@ impl Rooms {
         }
     }
 
+    /// Whether `doc` has a room now (then it exists: rooms are only opened for documents that do).
+    pub(crate) fn is_loaded(&self, doc: &str) -> bool {
+        self.lock().contains_key(doc)
+    }
+
     /// Whether any room is still registered (used while shutting down).
     pub(crate) fn is_empty(&self) -> bool {
         self.lock().is_empty()

@@ -16,7 +16,7 @@ pub(crate) struct ServerState {
     pub verifier: Verifier,
     pub store: Arc<dyn Store>,
     pub rooms: Rooms,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Becomes `true` once when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
@@ -35,7 +35,7 @@ impl ServerState {
             verifier,
             store,
             rooms: Rooms::default(),
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             shutdown,
             next_conn: AtomicU64::new(1),
             store_ok: AtomicBool::new(true),

@@ -29,6 +29,8 @@ pub struct TestServer {
     data: tempfile::TempDir,
     child: Option<Child>,
     addr: String,
+    /// Documents known to exist (created by [`TestServer::ensure_doc`]).
+    created: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl TestServer {
@@ -42,6 +44,7 @@ impl TestServer {
             data,
             child: None,
             addr: String::new(),
+            created: Default::default(),
         };
         server.launch();
         server
@@ -95,9 +98,61 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
-    /// The WebSocket URL of a document, with a token in the query.
+    /// The WebSocket URL of a document, with a token in the query. Connecting creates nothing
+    /// (only the chair or the secretariat create documents, over the HTTP API), so the document
+    /// — for a comment scope `d/comments/…`, its document `d` — is created first if missing, as
+    /// a test's setup. Tests of the refusal build the URL themselves ([`TestServer::raw_ws_url`]).
     pub fn ws_url(&self, doc: &str, token: &str) -> String {
+        let resolution = doc.split('/').next().unwrap_or(doc);
+        self.ensure_doc(resolution);
+        self.raw_ws_url(doc, token)
+    }
+
+    /// The WebSocket URL of a document, creating nothing.
+    pub fn raw_ws_url(&self, doc: &str, token: &str) -> String {
         format!("ws://{}/sync/{doc}?token={token}", self.addr)
+    }
+
+    /// Creates an empty document as the chair (`POST /api/docs`) unless this server already
+    /// has it; the HTTP status (201 created, 409 already there).
+    pub fn ensure_doc(&self, name: &str) -> u16 {
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        if created.contains(name) {
+            return 409;
+        }
+        let status = self.post_json(
+            "/api/docs",
+            &format!("{{\"name\":\"{name}\"}}"),
+            &crate::Who::chair().token(),
+        );
+        if status == 201 || status == 409 {
+            created.insert(name.to_string());
+        }
+        status
+    }
+
+    /// A blocking `POST` of a JSON body with a bearer token; the status code (0 if no answer).
+    pub fn post_json(&self, path: &str, body: &str, token: &str) -> u16 {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(&self.addr) else {
+            return 0;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        if stream.write_all(request.as_bytes()).is_err() {
+            return 0;
+        }
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
     }
 
     /// The data directory (embedded store).

@@ -47,6 +47,8 @@ fn secs(s: f64) -> Duration {
 limit_args! {
     /// Seconds a client has to send a complete request head (default 10).
     header_read_timeout_secs: f64 = "PLENARY_HEADER_READ_TIMEOUT_SECS" => |l, v| l.header_read_timeout = secs(v);
+    /// Seconds an HTTP request (body and answer) may take before 408 (default 30).
+    request_timeout_secs: f64 = "PLENARY_REQUEST_TIMEOUT_SECS" => |l, v| l.request_timeout = secs(v);
     /// Open connections in all (default 10000; never more than the process's file limit allows).
     max_connections: usize = "PLENARY_MAX_CONNECTIONS" => |l, v| l.max_connections = v.max(1);
     /// Open connections from one client address (default 1000).
@@ -98,7 +100,7 @@ mod tests {
 
     #[test]
     fn every_key_is_listed() {
-        assert_eq!(LimitArgs::KEYS.len(), 15);
+        assert_eq!(LimitArgs::KEYS.len(), 16);
         assert!(LimitArgs::KEYS.contains(&"max_document_bytes"));
     }
 }

@@ -35,6 +35,7 @@ struct NodeClient {
 
 impl NodeClient {
     fn spawn(server: &TestServer, doc: &str, who: &Who, args: &[String]) -> NodeClient {
+        server.ensure_doc(doc);
         let dir = interop_dir();
         assert!(
             dir.join("node_modules/y-websocket").is_dir(),

@@ -122,6 +122,7 @@ async fn the_handshake_refuses_bad_tokens_with_a_reason() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("does not open"), "{body}");
     // The same token opens a matching document, via the Authorization header too.
+    server.ensure_doc("res-42");
     let ok = Client::connect_with(
         &format!("ws://{}/sync/res-42", server.addr()),
         ClientOptions {

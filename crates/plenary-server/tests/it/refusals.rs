@@ -161,6 +161,7 @@ impl Seen {
 
 impl StockClient {
     async fn start(kind: Stock, server: &TestServer, doc: &str, who: &Who) -> StockClient {
+        server.ensure_doc(doc);
         let url = format!("ws://{}/sync", server.addr());
         let token = who.token();
         let mut cmd = match kind {
