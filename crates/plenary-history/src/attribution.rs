@@ -9,6 +9,7 @@
 //! to the proposal's author and delegation, not to the chair who accepted it.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use plenary_doc::{ProposalAction, Resolution, ResolutionDoc};
 use plenary_store::LogEntry;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::words::plain_text;
 
 /// Who wrote a run of text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Author {
     user: String,
     delegation: Option<String>,
@@ -76,22 +77,135 @@ fn tokens(text: &[char]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// Whether a token ends before `at` (a word never spans it).
+fn boundary(text: &[char], at: usize) -> bool {
+    at == 0 || at >= text.len() || !(text[at - 1].is_alphanumeric() && text[at].is_alphanumeric())
+}
+
+/// The number of a word, the same for equal words.
+fn intern<'a>(ids: &mut HashMap<&'a [char], u32>, word: &'a [char]) -> u32 {
+    let next = ids.len() as u32;
+    *ids.entry(word).or_insert(next)
+}
+
+/// How long one paragraph's word diff may take. Typing changes a few words and takes
+/// microseconds; past this (a crafted rewrite of a huge paragraph) the diff settles for a coarser
+/// answer rather than holding a history request or a checkpoint task.
+const DIFF_DEADLINE: Duration = Duration::from_millis(200);
+
 /// Per paragraph: its text as characters and, per character, an index into `authors`.
 #[derive(Default)]
 pub(crate) struct Attributor {
     authors: Vec<Author>,
-    paragraphs: HashMap<String, (Vec<char>, Vec<usize>)>,
+    paragraphs: HashMap<String, (Vec<char>, Vec<u32>)>,
+}
+
+/// The serialized form of an [`Attributor`]: only the authors still credited, and per paragraph
+/// its text with runs of (author, characters).
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    authors: Vec<Author>,
+    paragraphs: Vec<SavedParagraph>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedParagraph {
+    id: String,
+    text: String,
+    runs: Vec<(u32, u32)>,
 }
 
 impl Attributor {
-    fn author(&mut self, a: Author) -> usize {
+    fn author(&mut self, a: Author) -> u32 {
         if let Some(i) = self.authors.len().checked_sub(1)
             && self.authors[i] == a
         {
-            return i;
+            return i as u32;
         }
         self.authors.push(a);
-        self.authors.len() - 1
+        (self.authors.len() - 1) as u32
+    }
+
+    /// Authors known, credited or not (each entry adds one; [`compact`](Self::compact) drops
+    /// those no text is credited to any more).
+    pub(crate) fn author_count(&self) -> usize {
+        self.authors.len()
+    }
+
+    /// Forgets the authors no character is credited to, renumbering the rest in order.
+    pub(crate) fn compact(&mut self) {
+        let mut map: Vec<u32> = vec![u32::MAX; self.authors.len()];
+        for (_, authors) in self.paragraphs.values() {
+            for &a in authors {
+                map[a as usize] = 0;
+            }
+        }
+        let mut kept = Vec::new();
+        for (i, a) in std::mem::take(&mut self.authors).into_iter().enumerate() {
+            if map[i] == 0 {
+                map[i] = kept.len() as u32;
+                kept.push(a);
+            }
+        }
+        for (_, authors) in self.paragraphs.values_mut() {
+            for a in authors.iter_mut() {
+                *a = map[*a as usize];
+            }
+        }
+        self.authors = kept;
+    }
+
+    /// The state as JSON, compacted first.
+    pub(crate) fn save(&mut self) -> Vec<u8> {
+        self.compact();
+        let mut paragraphs: Vec<SavedParagraph> = self
+            .paragraphs
+            .iter()
+            .map(|(id, (chars, authors))| {
+                let mut runs: Vec<(u32, u32)> = Vec::new();
+                for &a in authors {
+                    match runs.last_mut() {
+                        Some((who, n)) if *who == a => *n += 1,
+                        _ => runs.push((a, 1)),
+                    }
+                }
+                SavedParagraph {
+                    id: id.clone(),
+                    text: chars.iter().collect(),
+                    runs,
+                }
+            })
+            .collect();
+        paragraphs.sort_by(|a, b| a.id.cmp(&b.id));
+        serde_json::to_vec(&Saved {
+            authors: self.authors.clone(),
+            paragraphs,
+        })
+        .unwrap_or_default()
+    }
+
+    /// The state [`save`](Self::save) wrote; `None` if the bytes are not one.
+    pub(crate) fn load(bytes: &[u8]) -> Option<Attributor> {
+        let saved: Saved = serde_json::from_slice(bytes).ok()?;
+        let mut paragraphs = HashMap::with_capacity(saved.paragraphs.len());
+        for p in saved.paragraphs {
+            let chars: Vec<char> = p.text.chars().collect();
+            let mut authors = Vec::with_capacity(chars.len());
+            for (who, n) in p.runs {
+                if who as usize >= saved.authors.len() {
+                    return None;
+                }
+                authors.extend(std::iter::repeat_n(who, n as usize));
+            }
+            if authors.len() != chars.len() {
+                return None;
+            }
+            paragraphs.insert(p.id, (chars, authors));
+        }
+        Some(Attributor {
+            authors: saved.authors,
+            paragraphs,
+        })
     }
 
     /// Applies entry `seq` to `doc` and updates authorship of the paragraphs it touched.
@@ -108,7 +222,7 @@ impl Attributor {
             proposal: None,
         });
         // Accepted proposals: their text is the proposer's.
-        let mut credited: HashMap<String, usize> = HashMap::new();
+        let mut credited: HashMap<String, u32> = HashMap::new();
         for (pid, pe) in &effect.proposals {
             let accepted = pe
                 .fields
@@ -159,17 +273,48 @@ impl Attributor {
         }
     }
 
-    fn update(&mut self, id: &str, new: Vec<char>, who: usize) {
+    fn update(&mut self, id: &str, new: Vec<char>, who: u32) {
         let (old, old_authors) = self.paragraphs.remove(id).unwrap_or_default();
-        let (old_tokens, new_tokens) = (tokens(&old), tokens(&new));
-        let old_words: Vec<&[char]> = old_tokens.iter().map(|r| &old[r.clone()]).collect();
-        let new_words: Vec<&[char]> = new_tokens.iter().map(|r| &new[r.clone()]).collect();
+        // What both texts share at either end (backed off to word boundaries) keeps its authors
+        // without being tokenised: typing in a long paragraph costs the comparison, not a diff.
+        let mut head = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        while !(boundary(&old, head) && boundary(&new, head)) {
+            head -= 1;
+        }
+        let mut tail = old[head..]
+            .iter()
+            .rev()
+            .zip(new[head..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        while !(boundary(&old, old.len() - tail) && boundary(&new, new.len() - tail)) {
+            tail -= 1;
+        }
+        let (old_mid, new_mid) = (&old[head..old.len() - tail], &new[head..new.len() - tail]);
+        let (old_tokens, new_tokens) = (tokens(old_mid), tokens(new_mid));
+        // Tokens as small numbers (equal words, equal numbers): memory per token stays small.
+        let mut ids: HashMap<&[char], u32> = HashMap::new();
+        let old_words: Vec<u32> = old_tokens
+            .iter()
+            .map(|r| intern(&mut ids, &old_mid[r.clone()]))
+            .collect();
+        let new_words: Vec<u32> = new_tokens
+            .iter()
+            .map(|r| intern(&mut ids, &new_mid[r.clone()]))
+            .collect();
         let mut authors = Vec::with_capacity(new.len());
-        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old_words, &new_words) {
+        authors.extend_from_slice(&old_authors[..head]);
+        let deadline = Instant::now() + DIFF_DEADLINE;
+        for op in similar::capture_diff_slices_deadline(
+            similar::Algorithm::Myers,
+            &old_words,
+            &new_words,
+            Some(deadline),
+        ) {
             match op {
                 similar::DiffOp::Equal { old_index, len, .. } => {
                     for r in &old_tokens[old_index..old_index + len] {
-                        authors.extend_from_slice(&old_authors[r.clone()]);
+                        authors.extend_from_slice(&old_authors[head + r.start..head + r.end]);
                     }
                 }
                 similar::DiffOp::Delete { .. } => {}
@@ -187,6 +332,7 @@ impl Attributor {
                 }
             }
         }
+        authors.extend_from_slice(&old_authors[old.len() - tail..]);
         self.paragraphs.insert(id.to_owned(), (new, authors));
     }
 
@@ -199,11 +345,13 @@ impl Attributor {
                 if let Some((chars, authors)) = self.paragraphs.get(&p.id) {
                     let mut i = 0;
                     while i < chars.len() {
-                        let first = &self.authors[authors[i]];
+                        let first = &self.authors[authors[i] as usize];
                         let mut latest = first;
                         let mut j = i;
-                        while j < chars.len() && self.authors[authors[j]].same_writer(first) {
-                            let a = &self.authors[authors[j]];
+                        while j < chars.len()
+                            && self.authors[authors[j] as usize].same_writer(first)
+                        {
+                            let a = &self.authors[authors[j] as usize];
                             if a.seq > latest.seq {
                                 latest = a;
                             }

@@ -17,6 +17,10 @@ pub enum HistoryError {
     /// The stored state or log could not be turned into a document.
     #[error("the stored history is damaged at position {seq}: {detail}")]
     Corrupt { seq: u64, detail: String },
+    /// Answering would replay too much of the log: the checkpoints that make it cheap are being
+    /// built in the background. Ask again after about `retry_after_s` seconds.
+    #[error("the history of this document is being indexed; try again in {retry_after_s} s")]
+    Preparing { retry_after_s: u64 },
     /// The store failed or is unreachable.
     #[error(transparent)]
     Store(#[from] StoreError),

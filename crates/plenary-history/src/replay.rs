@@ -6,13 +6,24 @@
 //! (none of them may already be in it) before history starts from it; the verdict is cached.
 //! While replaying, a new checkpoint is written whenever more than `checkpoint_distance` entries
 //! separate the position from the last checkpoint, so the next request near that point is cheap.
+//!
+//! Attribution has checkpoints of its own (store checkpoints of kind [`ATTRIBUTION_KIND`]): the
+//! document's exact state at a position together with the [`Attributor`]'s state there. The
+//! server advances them as it accepts updates ([`History::advance_attribution`]), so a request
+//! replays only a short tail. Their document state is exact (built by replay), so materializing
+//! starts from them too.
+//!
+//! No request does unbounded work: a request whose nearest starting point lies more than
+//! `max_tail` entries back (a log written before these checkpoints existed, say) starts building
+//! the checkpoints in the background, at most one such task per document, and is answered
+//! [`HistoryError::Preparing`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use plenary_doc::{BaseOrder, ResolutionDoc, numbering};
-use plenary_store::{LogEntry, Snapshot, Store, Version};
+use plenary_store::{Checkpoint, LogEntry, Snapshot, Store, Version};
 use serde::{Deserialize, Serialize};
 use yrs::updates::decoder::Decode;
 use yrs::{Transact, Update};
@@ -22,8 +33,54 @@ use crate::error::HistoryError;
 
 /// How many entries may separate a point from its checkpoint before a new one is written.
 pub const DEFAULT_CHECKPOINT_DISTANCE: u64 = 1_000;
-/// Entries read per store round trip.
-const PAGE: usize = 2_000;
+/// Entries read per store round trip (entries are up to a WebSocket message each, so a page is
+/// kept small enough that its memory stays bounded).
+const PAGE: usize = 250;
+/// The store checkpoint kind of attribution checkpoints.
+pub const ATTRIBUTION_KIND: &str = "attribution";
+/// Attribution checkpoints are written this many entries apart while replaying.
+pub const ATTRIBUTION_CHECKPOINT_DISTANCE: u64 = 500;
+/// The longest replay one request may do for attribution (about a second's worth at most)…
+pub const DEFAULT_MAX_ATTRIBUTION_TAIL: u64 = 1_500;
+/// … and for materializing a state (cheaper per entry).
+pub const DEFAULT_MAX_MATERIALIZE_TAIL: u64 = 5_000;
+/// Snapshots older than the best attribution checkpoint are not probed; at most this many are.
+const SNAPSHOT_PROBES: usize = 4;
+/// Documents whose attribution state is kept in memory between requests.
+const ATTRIBUTION_CACHE: usize = 8;
+/// What a client is told to wait when checkpoints are being built.
+const RETRY_AFTER_S: u64 = 5;
+/// The first bytes of an attribution checkpoint (format 1).
+const ATTRIBUTION_MAGIC: &[u8; 4] = b"PLA1";
+
+/// Background checkpoint builds under way in this process: (store, kind, document). At most one
+/// per document and kind, whichever `History` started it.
+static BUILDS: LazyLock<Mutex<HashSet<BuildKey>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+
+/// (the store's address, checkpoint kind, document).
+type BuildKey = (usize, &'static str, String);
+
+/// Holds a [`BUILDS`] slot; frees it when dropped.
+struct BuildSlot(BuildKey);
+
+impl BuildSlot {
+    fn take(store: &Arc<dyn Store>, kind: &'static str, doc: &str) -> Option<BuildSlot> {
+        let key = (
+            Arc::as_ptr(store).cast::<()>() as usize,
+            kind,
+            doc.to_owned(),
+        );
+        let taken = lock(&BUILDS).insert(key.clone());
+        // (A slot made and dropped under the lock would deadlock: build it only if taken.)
+        if taken { Some(BuildSlot(key)) } else { None }
+    }
+}
+
+impl Drop for BuildSlot {
+    fn drop(&mut self) {
+        lock(&BUILDS).remove(&self.0);
+    }
+}
 /// How many entries after a snapshot are checked for having leaked into it.
 const VERIFY_WINDOW: usize = 256;
 
@@ -88,22 +145,89 @@ pub struct Materialized {
     pub skipped: u64,
 }
 
-/// Attribution state kept between requests so following a growing log stays incremental.
-struct AttributionCache {
+/// Attribution replayed up to a position: the document there and who wrote what.
+struct AttributionState {
     seq: u64,
     doc: ResolutionDoc,
     attributor: Attributor,
+    /// Position of the last checkpoint written from (or read into) this state.
+    saved: u64,
+}
+
+impl AttributionState {
+    fn empty() -> Self {
+        AttributionState {
+            seq: 0,
+            doc: ResolutionDoc::new(),
+            attributor: Attributor::default(),
+            saved: 0,
+        }
+    }
+
+    /// The checkpoint bytes: magic, the state's length (u64 LE), the state, the attributor.
+    fn encode(&mut self) -> Vec<u8> {
+        let state = self.doc.encode_state();
+        let attributor = self.attributor.save();
+        let mut out = Vec::with_capacity(12 + state.len() + attributor.len());
+        out.extend_from_slice(ATTRIBUTION_MAGIC);
+        out.extend_from_slice(&(state.len() as u64).to_le_bytes());
+        out.extend_from_slice(&state);
+        out.extend_from_slice(&attributor);
+        out
+    }
+
+    /// The document state and the attributor's bytes of a checkpoint; `None` if it is not one.
+    fn split(data: &[u8]) -> Option<(&[u8], &[u8])> {
+        let rest = data.strip_prefix(ATTRIBUTION_MAGIC.as_slice())?;
+        let (len, rest) = rest.split_at_checked(8)?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+        rest.split_at_checked(len)
+    }
+
+    fn decode(c: &Checkpoint) -> Option<Self> {
+        let (state, attributor) = Self::split(&c.data)?;
+        Some(AttributionState {
+            seq: c.seq,
+            doc: ResolutionDoc::from_update(state).ok()?,
+            attributor: Attributor::load(attributor)?,
+            saved: c.seq,
+        })
+    }
+
+    /// Applies `page` (in order) up to `until`, on the blocking pool: it is CPU work.
+    async fn apply(mut self, page: Vec<(u64, LogEntry)>, until: u64) -> Self {
+        let work = move || {
+            for (s, entry) in page {
+                if s > until {
+                    break;
+                }
+                self.attributor.apply(&mut self.doc, s, &entry);
+                self.seq = s;
+            }
+            self
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(_) => match tokio::task::spawn_blocking(work).await {
+                Ok(state) => state,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            },
+            Err(_) => work(),
+        }
+    }
 }
 
 /// History questions about the documents of one store.
 pub struct History {
     store: Arc<dyn Store>,
     checkpoint_distance: u64,
+    max_attribution_tail: u64,
+    max_materialize_tail: u64,
     /// (doc, snapshot seq, hash of its state) → whether it is exact.
     verified: Mutex<HashMap<(String, u64, u64), bool>>,
     /// (doc, version seq) → paragraph order at that version.
     bases: Mutex<HashMap<(String, u64), BaseOrder>>,
-    attribution: tokio::sync::Mutex<HashMap<String, AttributionCache>>,
+    /// Recently used attribution states, most recent last (at most [`ATTRIBUTION_CACHE`]).
+    attribution: Mutex<Vec<(String, AttributionState)>>,
 }
 
 impl std::fmt::Debug for History {
@@ -137,10 +261,21 @@ impl History {
         History {
             store,
             checkpoint_distance: DEFAULT_CHECKPOINT_DISTANCE,
+            max_attribution_tail: DEFAULT_MAX_ATTRIBUTION_TAIL,
+            max_materialize_tail: DEFAULT_MAX_MATERIALIZE_TAIL,
             verified: Mutex::new(HashMap::new()),
             bases: Mutex::new(HashMap::new()),
-            attribution: tokio::sync::Mutex::new(HashMap::new()),
+            attribution: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The longest replay (in entries) one call may do for attribution and for a state; farther
+    /// than that from any checkpoint, a call starts building checkpoints in the background and
+    /// answers [`HistoryError::Preparing`]. `u64::MAX` for tools that may take their time.
+    pub fn with_max_tail(mut self, attribution: u64, materialize: u64) -> Self {
+        self.max_attribution_tail = attribution;
+        self.max_materialize_tail = materialize;
+        self
     }
 
     /// Writes checkpoints this many entries apart (at least 1).
@@ -245,13 +380,22 @@ impl History {
         Ok(exact)
     }
 
-    /// The nearest exact checkpoint at or before `seq`.
-    async fn checkpoint(&self, doc: &str, seq: u64) -> Result<Option<Snapshot>, HistoryError> {
+    /// The nearest exact snapshot at or before `seq` and after `floor` (a better starting point
+    /// the caller has), probing at most [`SNAPSHOT_PROBES`] snapshots.
+    async fn checkpoint(
+        &self,
+        doc: &str,
+        seq: u64,
+        floor: Option<u64>,
+    ) -> Result<Option<Snapshot>, HistoryError> {
         let mut bound = seq;
-        loop {
+        for _ in 0..SNAPSHOT_PROBES {
             let Some(s) = self.store.snapshot_at_or_before(doc, bound).await? else {
                 return Ok(None);
             };
+            if floor.is_some_and(|f| s.seq <= f) {
+                return Ok(None);
+            }
             if self.is_exact(doc, &s).await? {
                 return Ok(Some(s));
             }
@@ -259,6 +403,51 @@ impl History {
                 return Ok(None);
             }
             bound = s.seq - 1;
+        }
+        Ok(None)
+    }
+
+    /// The attribution checkpoint at or before `seq`, if there is a readable one.
+    async fn attribution_checkpoint(
+        &self,
+        doc: &str,
+        seq: u64,
+    ) -> Result<Option<Checkpoint>, HistoryError> {
+        let c = self
+            .store
+            .checkpoint_at_or_before(doc, ATTRIBUTION_KIND, seq)
+            .await?;
+        Ok(c.filter(|c| AttributionState::split(&c.data).is_some()))
+    }
+
+    /// Starts building checkpoints of `kind` up to `seq` in the background unless such a build
+    /// is under way for the document, and says how long to wait.
+    fn prepare(&self, doc: &str, kind: &'static str, seq: u64) -> HistoryError {
+        if let Some(slot) = BuildSlot::take(&self.store, kind, doc)
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let history = History::new(self.store.clone())
+                .with_checkpoint_distance(self.checkpoint_distance)
+                .with_max_tail(u64::MAX, u64::MAX);
+            let doc = doc.to_owned();
+            tokio::spawn(async move {
+                let _slot = slot;
+                // A failure (the store away) costs nothing but a later request starting again.
+                let _ = if kind == ATTRIBUTION_KIND {
+                    history.advance_attribution(&doc, seq).await.map(|_| ())
+                } else {
+                    match history.materialize(&doc, seq).await {
+                        Ok(m) => {
+                            history.write_checkpoint(&doc, m.seq, &m.doc).await;
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    }
+                };
+            });
+        }
+        HistoryError::Preparing {
+            retry_after_s: RETRY_AFTER_S,
         }
     }
 
@@ -268,16 +457,31 @@ impl History {
         if seq > last {
             return Err(HistoryError::BeyondLog { seq, last });
         }
-        let (start, d) = match self.checkpoint(doc, seq).await? {
-            Some(s) => {
-                let d =
-                    ResolutionDoc::from_update(&s.state).map_err(|e| HistoryError::Corrupt {
-                        seq: s.seq,
-                        detail: e.to_string(),
-                    })?;
-                (s.seq, d)
+        let exact = self.attribution_checkpoint(doc, seq).await?;
+        let snapshot = self
+            .checkpoint(doc, seq, exact.as_ref().map(|c| c.seq))
+            .await?;
+        let start = match (&snapshot, &exact) {
+            (Some(s), _) => s.seq,
+            (None, Some(c)) => c.seq,
+            (None, None) => 0,
+        };
+        if seq - start > self.max_materialize_tail {
+            return Err(self.prepare(doc, "state", seq));
+        }
+        let state = match (&snapshot, &exact) {
+            (Some(s), _) => Some(s.state.as_slice()),
+            (None, Some(c)) => AttributionState::split(&c.data).map(|(state, _)| state),
+            (None, None) => None,
+        };
+        let d = match state {
+            Some(state) => {
+                ResolutionDoc::from_update(state).map_err(|e| HistoryError::Corrupt {
+                    seq: start,
+                    detail: e.to_string(),
+                })?
             }
-            None => (0, ResolutionDoc::new()),
+            None => ResolutionDoc::new(),
         };
         let mut m = Materialized {
             seq,
@@ -368,8 +572,10 @@ impl History {
 
     /// Who wrote which runs of each paragraph's text at `seq`, in document order.
     ///
-    /// Computed by replaying the log from the start (a snapshot carries no authorship); the
-    /// replay is kept per document, so asking again as the log grows only replays what is new.
+    /// Starts from the nearest attribution checkpoint (or the state this reader kept from an
+    /// earlier call) and replays the rest of the log. More than `max_tail` entries from any
+    /// checkpoint, it starts building them in the background and answers
+    /// [`HistoryError::Preparing`].
     pub async fn attribution(
         &self,
         doc: &str,
@@ -379,35 +585,145 @@ impl History {
         if seq > last {
             return Err(HistoryError::BeyondLog { seq, last });
         }
-        let mut caches = self.attribution.lock().await;
-        let reuse = caches.get(doc).is_some_and(|c| c.seq <= seq);
-        let mut cache = match caches.remove(doc).filter(|_| reuse) {
-            Some(c) => c,
-            None => AttributionCache {
-                seq: 0,
-                doc: ResolutionDoc::new(),
-                attributor: Attributor::default(),
-            },
+        let mut state = self.attribution_start(doc, seq).await?;
+        if seq - state.seq > self.max_attribution_tail {
+            if state.seq > 0 {
+                self.keep(doc, state);
+            }
+            return Err(self.prepare(doc, ATTRIBUTION_KIND, seq));
+        }
+        state = self.replay_attribution(doc, state, seq, false).await?;
+        let mut r = state.doc.resolution();
+        let base = self.base_order_at(doc, seq).await;
+        let base = match base {
+            Ok(base) => base,
+            Err(e) => {
+                self.keep(doc, state);
+                return Err(e);
+            }
         };
-        while cache.seq < seq {
-            let want = usize::try_from(seq - cache.seq).unwrap_or(PAGE).min(PAGE);
-            let page = self.store.read_log(doc, cache.seq, want).await?;
+        numbering::number_paragraphs(&mut r.paragraphs, base.as_ref());
+        let out = state.attributor.report(&r);
+        self.keep(doc, state);
+        Ok(out)
+    }
+
+    /// Brings the attribution checkpoints of `doc` up to `target` (at most the log's end),
+    /// writing one every [`ATTRIBUTION_CHECKPOINT_DISTANCE`] entries and one at the end, and
+    /// keeps the state for the next call. Returns the position reached. Its cost is the replay
+    /// of the entries since the last checkpoint: the server calls it as the log grows, so each
+    /// call replays about one snapshot interval.
+    pub async fn advance_attribution(&self, doc: &str, target: u64) -> Result<u64, HistoryError> {
+        let target = target.min(self.store.last_seq(doc).await?);
+        let state = self.attribution_start(doc, target).await?;
+        let mut state = self.replay_attribution(doc, state, target, true).await?;
+        if state.seq > state.saved {
+            self.save_attribution(doc, &mut state).await?;
+        }
+        let reached = state.seq;
+        self.keep(doc, state);
+        Ok(reached)
+    }
+
+    /// Like [`advance_attribution`](Self::advance_attribution), unless another advance or
+    /// build of this document's attribution checkpoints is under way in this process (with any
+    /// `History` on the same store): then `None` at once.
+    pub async fn advance_attribution_alone(
+        &self,
+        doc: &str,
+        target: u64,
+    ) -> Option<Result<u64, HistoryError>> {
+        let _slot = BuildSlot::take(&self.store, ATTRIBUTION_KIND, doc)?;
+        Some(self.advance_attribution(doc, target).await)
+    }
+
+    /// The best state to replay attribution from towards `seq`: the one kept in memory or the
+    /// stored checkpoint, whichever is nearer.
+    async fn attribution_start(
+        &self,
+        doc: &str,
+        seq: u64,
+    ) -> Result<AttributionState, HistoryError> {
+        let cached = {
+            let mut cache = lock(&self.attribution);
+            cache
+                .iter()
+                .position(|(d, s)| d == doc && s.seq <= seq)
+                .map(|i| cache.remove(i).1)
+        };
+        // Close enough: not worth reading a stored checkpoint (which may be large).
+        if let Some(c) = cached.as_ref()
+            && seq - c.seq <= ATTRIBUTION_CHECKPOINT_DISTANCE.min(self.max_attribution_tail)
+        {
+            return Ok(cached.unwrap_or_else(AttributionState::empty));
+        }
+        let stored = self
+            .attribution_checkpoint(doc, seq)
+            .await?
+            .filter(|s| cached.as_ref().is_none_or(|c| s.seq > c.seq))
+            .and_then(|s| AttributionState::decode(&s));
+        Ok(stored.or(cached).unwrap_or_else(AttributionState::empty))
+    }
+
+    /// Keeps a state for the next call (the most recent [`ATTRIBUTION_CACHE`] documents).
+    fn keep(&self, doc: &str, mut state: AttributionState) {
+        if state.attributor.author_count() > 4_096 {
+            state.attributor.compact();
+        }
+        let mut cache = lock(&self.attribution);
+        if let Some(i) = cache.iter().position(|(d, _)| d == doc) {
+            if cache[i].1.seq > state.seq {
+                return;
+            }
+            cache.remove(i);
+        }
+        cache.push((doc.to_owned(), state));
+        if cache.len() > ATTRIBUTION_CACHE {
+            cache.remove(0);
+        }
+    }
+
+    /// Replays the log after `state` up to `target`, writing checkpoints on the way if asked.
+    async fn replay_attribution(
+        &self,
+        doc: &str,
+        mut state: AttributionState,
+        target: u64,
+        checkpoints: bool,
+    ) -> Result<AttributionState, HistoryError> {
+        while state.seq < target {
+            let want = usize::try_from(target - state.seq)
+                .unwrap_or(PAGE)
+                .min(PAGE);
+            let page = self.store.read_log(doc, state.seq, want).await?;
             if page.is_empty() {
                 break;
             }
-            for (s, entry) in page {
-                if s > seq {
-                    break;
-                }
-                cache.attributor.apply(&mut cache.doc, s, &entry);
-                cache.seq = s;
+            state = state.apply(page, target).await;
+            if checkpoints && state.seq - state.saved >= ATTRIBUTION_CHECKPOINT_DISTANCE {
+                self.save_attribution(doc, &mut state).await?;
             }
         }
-        let mut r = cache.doc.resolution();
-        let base = self.base_order_at(doc, seq).await?;
-        numbering::number_paragraphs(&mut r.paragraphs, base.as_ref());
-        let out = cache.attributor.report(&r);
-        caches.insert(doc.to_owned(), cache);
-        Ok(out)
+        Ok(state)
+    }
+
+    async fn save_attribution(
+        &self,
+        doc: &str,
+        state: &mut AttributionState,
+    ) -> Result<(), HistoryError> {
+        let data = state.encode();
+        self.store
+            .put_checkpoint(
+                doc,
+                ATTRIBUTION_KIND,
+                &Checkpoint {
+                    seq: state.seq,
+                    data,
+                },
+            )
+            .await?;
+        state.saved = state.seq;
+        Ok(())
     }
 }

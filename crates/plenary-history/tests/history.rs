@@ -379,3 +379,128 @@ fn diff_of_two_circulated_revisions_finds_each_edit() {
     let same = diff_texts(&a, &a);
     assert_eq!(same.unchanged.len(), a.paragraphs.len());
 }
+
+/// The negotiated session, then `n` typing steps by three delegations over the operative
+/// paragraphs: a word inserted mid-paragraph, a word deleted, now and then a move.
+async fn long_negotiation(n: u64) -> Session {
+    let mut s = negotiated().await;
+    let ops: Vec<String> = s
+        .doc
+        .resolution()
+        .paragraphs
+        .iter()
+        .filter(|p| p.label.starts_with("OP"))
+        .map(|p| p.id.clone())
+        .collect();
+    for i in 0..n {
+        let pid = &ops[(i / 3) as usize % ops.len()];
+        let d = ["JPN", "EU", "MEX"][(i % 3) as usize];
+        let len: usize = s
+            .doc
+            .paragraph(pid)
+            .unwrap()
+            .text
+            .iter()
+            .map(|r| r.text.encode_utf16().count())
+            .sum();
+        let at = (7 * i as usize + 3) % len.max(1);
+        let u = if i % 97 == 96 {
+            let other = &ops[(i as usize * 5) % ops.len()];
+            if other == pid {
+                continue;
+            }
+            s.doc
+                .move_paragraph(pid, Position::Before(other.clone()))
+                .unwrap()
+        } else if i % 4 == 3 && len > 20 {
+            s.doc.delete_text(pid, (at % (len - 5)) as u32, 5).unwrap()
+        } else {
+            s.doc
+                .insert_text(pid, at as u32, &format!("w{i} "), false)
+                .unwrap()
+        };
+        s.push(u, &format!("{}-1", d.to_lowercase()), Some(d)).await;
+    }
+    s
+}
+
+/// Attribution started from stored checkpoints (and from the state kept between calls) is what
+/// a replay of the whole log gives, at every point asked; the checkpoint round trip loses
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attribution_from_checkpoints_is_attribution_from_the_start() {
+    let s = long_negotiation(1_300).await;
+    let last = s.store.last_seq(DOC).await.unwrap();
+    let points = [1, 9, 480, 777, 1_001, last - 3, last];
+    let mut whole = Vec::new();
+    for &p in &points {
+        // A fresh reader, no checkpoint, no bound: the whole log replayed.
+        let h = History::new(s.store.clone()).with_max_tail(u64::MAX, u64::MAX);
+        whole.push(h.attribution(DOC, p).await.unwrap());
+    }
+    // What the server does as updates are accepted: advance at each snapshot.
+    let writer = History::new(s.store.clone());
+    for at in (250..=last).step_by(250) {
+        assert_eq!(writer.advance_attribution(DOC, at).await.unwrap(), at);
+    }
+    let h = History::new(s.store.clone());
+    for (&p, want) in points.iter().zip(&whole) {
+        assert_eq!(&h.attribution(DOC, p).await.unwrap(), want, "at {p}");
+        let fresh = History::new(s.store.clone());
+        assert_eq!(&fresh.attribution(DOC, p).await.unwrap(), want, "at {p}");
+    }
+    // Materializing starts from them too, and agrees with the log.
+    let m = History::new(s.store.clone())
+        .with_checkpoint_distance(u64::MAX)
+        .materialize(DOC, 777)
+        .await
+        .unwrap();
+    assert!(m.replayed <= 250, "replayed {}", m.replayed);
+    assert_eq!(texts(&m.doc.resolution()), texts(&s.states[777]));
+}
+
+/// A log with no checkpoints (written before they existed): a bounded reader does not replay it
+/// on the request; it says so, builds the checkpoints in the background, and then answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_log_without_checkpoints_is_prepared_in_the_background() {
+    let s = long_negotiation(600).await;
+    let last = s.store.last_seq(DOC).await.unwrap();
+    let want = History::new(s.store.clone())
+        .with_max_tail(u64::MAX, u64::MAX)
+        .attribution(DOC, last)
+        .await
+        .unwrap();
+    let h = History::new(s.store.clone()).with_max_tail(100, 100);
+    let err = h.attribution(DOC, last).await.unwrap_err();
+    assert!(matches!(err, HistoryError::Preparing { .. }), "{err:?}");
+    let err = h.materialize(DOC, last).await.unwrap_err();
+    assert!(matches!(err, HistoryError::Preparing { .. }), "{err:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match h.attribution(DOC, last).await {
+            Ok(got) => {
+                assert_eq!(got, want);
+                break;
+            }
+            Err(HistoryError::Preparing { .. }) => {
+                assert!(std::time::Instant::now() < deadline, "never prepared");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    for at in [last, last - 50] {
+        let m = loop {
+            match h.materialize(DOC, at).await {
+                Ok(m) => break m,
+                Err(HistoryError::Preparing { .. }) => {
+                    assert!(std::time::Instant::now() < deadline, "never prepared");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert!(m.replayed <= 100);
+        assert_eq!(texts(&m.doc.resolution()), texts(&s.states[at as usize]));
+    }
+}
