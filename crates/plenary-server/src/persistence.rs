@@ -10,11 +10,18 @@
 //!   sequence number the watch delivered. Entries beyond `W` may also be in
 //!   the snapshot; replaying them again on load is harmless (updates are
 //!   idempotent).
+//! - Attribution checkpoints follow the log: every `snapshot_every` entries
+//!   (at most every [`ATTRIBUTION_CHECKPOINT_DISTANCE`]) a background task
+//!   replays the entries since the last one (at most one task per document)
+//!   and stores the next, so a history request replays a short tail only.
+//!   The room never waits for it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use plenary_history::{ATTRIBUTION_CHECKPOINT_DISTANCE, History};
 use plenary_store::{AwarenessFeed, LogEntry, LogWatch, Snapshot, Store, StoreError};
 use yrs::ClientID;
 use yrs::sync::Awareness;
@@ -117,6 +124,69 @@ pub(crate) struct Persistence {
     /// size, not the document's).
     appended_bytes: u64,
     snapshot_bytes: u64,
+    /// Keeps attribution checkpoints up with the log (and its state between
+    /// two advances, so an advance replays only the new entries).
+    attribution: Arc<Attribution>,
+}
+
+/// A room's attribution checkpointing.
+struct Attribution {
+    history: History,
+    doc: String,
+    /// Position of the last attribution checkpoint this room wrote or found.
+    reached: AtomicU64,
+    /// Whether an advance task is running.
+    running: AtomicBool,
+}
+
+impl Attribution {
+    /// Entries between two advances.
+    fn every(state: &ServerState) -> u64 {
+        state
+            .config
+            .snapshot_every
+            .clamp(1, ATTRIBUTION_CHECKPOINT_DISTANCE)
+    }
+
+    /// Starts an advance to the watermark in the background if one is due and
+    /// none is running. It goes on while the log keeps moving ahead of it.
+    fn maybe_advance(
+        self: &Arc<Self>,
+        state: &Arc<ServerState>,
+        watermark: &Arc<AtomicU64>,
+        force: bool,
+    ) {
+        let every = if force { 1 } else { Self::every(state) };
+        let due = |reached: u64| watermark.load(Ordering::Relaxed) >= reached + every;
+        if !due(self.reached.load(Ordering::Relaxed)) || self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (this, state, watermark) = (self.clone(), state.clone(), watermark.clone());
+        tokio::spawn(async move {
+            loop {
+                let target = watermark.load(Ordering::Relaxed);
+                match this
+                    .history
+                    .advance_attribution_alone(&this.doc, target)
+                    .await
+                {
+                    Some(Ok(reached)) => this.reached.fetch_max(reached, Ordering::Relaxed),
+                    // Another task of this process is building them: it will get there.
+                    None => break,
+                    Some(Err(e)) => {
+                        state.metrics.store_errors.inc();
+                        tracing::warn!(doc = %this.doc, error = %e, "attribution checkpoint not written");
+                        break;
+                    }
+                };
+                let reached = this.reached.load(Ordering::Relaxed);
+                if watermark.load(Ordering::Relaxed) < reached + Self::every(&state) {
+                    break;
+                }
+            }
+            this.running.store(false, Ordering::Release);
+        });
+    }
 }
 
 impl Persistence {
@@ -149,7 +219,14 @@ impl Persistence {
                 break;
             }
         }
+        let attribution = Arc::new(Attribution {
+            history: History::new(store.clone()),
+            doc: name.to_owned(),
+            reached: AtomicU64::new(0),
+            running: AtomicBool::new(false),
+        });
         let p = Persistence {
+            attribution,
             store,
             state: state.clone(),
             node: state.config.node_id.clone(),
@@ -231,6 +308,8 @@ impl Persistence {
     pub(crate) fn appended(&mut self, n: u64, bytes: u64) {
         self.appended_since_snapshot += n;
         self.appended_bytes += bytes;
+        self.attribution
+            .maybe_advance(&self.state, &self.watermark, false);
     }
 
     /// Writes a snapshot in the background when enough has changed: at
@@ -245,6 +324,8 @@ impl Persistence {
         if due {
             self.snapshot(name, doc, false);
         }
+        self.attribution
+            .maybe_advance(&self.state, &self.watermark, false);
     }
 
     fn snapshot(
@@ -283,6 +364,9 @@ impl Persistence {
         if let Some(task) = self.snapshot(name, doc, true) {
             let _ = task.await;
         }
+        // The rest of the log too, in the background: the room does not wait.
+        self.attribution
+            .maybe_advance(&self.state, &self.watermark, true);
     }
 
     /// Passes a presence frame from a local client to the other nodes.

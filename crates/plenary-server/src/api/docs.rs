@@ -209,7 +209,9 @@ fn render(name: &str, seq: u64, r: Resolution, format: Option<&str>) -> Result<R
 /// `GET /api/docs/{doc}`: the current document, as JSON or exported.
 #[utoipa::path(get, path = "/api/docs/{doc}", params(("doc" = String, Path), FormatQuery, TokenQuery),
     responses((status = 200, body = DocView, description = "JSON, or the export as text/markdown/html/xml"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
     security(("bearer" = [])))]
 pub(crate) async fn get_doc(
     State(api): State<Api>,
@@ -219,6 +221,7 @@ pub(crate) async fn get_doc(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
+    let _slot = api.gate.enter(&doc)?;
     let seq = api.history.resolve(&doc, &Point::Current).await?;
     let r = api.history.resolution_at(&doc, seq).await?;
     render(&doc, seq, r, f.format.as_deref())
@@ -268,7 +271,9 @@ pub(crate) struct PointQuery {
 /// `GET /api/docs/{doc}/state`: the document as it stood at a point (default: now).
 #[utoipa::path(get, path = "/api/docs/{doc}/state", params(("doc" = String, Path), PointQuery, FormatQuery, TokenQuery),
     responses((status = 200, body = DocView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
     security(("bearer" = [])))]
 pub(crate) async fn state_at(
     State(api): State<Api>,
@@ -279,6 +284,7 @@ pub(crate) async fn state_at(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
+    let _slot = api.gate.enter(&doc)?;
     let point = match (pq.seq, pq.at_ms, pq.version) {
         (Some(s), None, None) => Point::Seq(s),
         (None, Some(t), None) => Point::Time(t),
@@ -403,7 +409,9 @@ pub(crate) struct CompareView {
 /// `GET /api/docs/{doc}/compare`: two points paragraph by paragraph, matched by id.
 #[utoipa::path(get, path = "/api/docs/{doc}/compare", params(("doc" = String, Path), CompareQuery, TokenQuery),
     responses((status = 200, body = CompareView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
     security(("bearer" = [])))]
 pub(crate) async fn compare(
     State(api): State<Api>,
@@ -413,6 +421,7 @@ pub(crate) async fn compare(
     headers: HeaderMap,
 ) -> Result<Json<CompareView>, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
+    let _slot = api.gate.enter(&doc)?;
     let from_seq = api.history.resolve(&doc, &Point::parse(&c.from)).await?;
     let to = c.to.unwrap_or_else(|| "current".into());
     let to_seq = api.history.resolve(&doc, &Point::parse(&to)).await?;
@@ -442,7 +451,9 @@ pub(crate) struct AttributionView {
 /// `GET /api/docs/{doc}/attribution`: who wrote which runs of each paragraph.
 #[utoipa::path(get, path = "/api/docs/{doc}/attribution", params(("doc" = String, Path), AtQuery, TokenQuery),
     responses((status = 200, body = AttributionView), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
     security(("bearer" = [])))]
 pub(crate) async fn attribution(
     State(api): State<Api>,
@@ -452,6 +463,7 @@ pub(crate) async fn attribution(
     headers: HeaderMap,
 ) -> Result<Json<AttributionView>, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
+    let _slot = api.gate.enter(&doc)?;
     let at = a.at.unwrap_or_else(|| "current".into());
     let seq = api.history.resolve(&doc, &Point::parse(&at)).await?;
     let paragraphs = api.history.attribution(&doc, seq).await?;
@@ -469,7 +481,9 @@ pub(crate) struct ProposalQuery {
 #[utoipa::path(get, path = "/api/docs/{doc}/proposals", params(("doc" = String, Path), ProposalQuery, TokenQuery),
     responses((status = 200, body = Vec<Object>, description = "Proposals as in SPEC §2"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
     security(("bearer" = [])))]
 pub(crate) async fn proposals(
     State(api): State<Api>,
@@ -479,6 +493,7 @@ pub(crate) async fn proposals(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
+    let _slot = api.gate.enter(&doc)?;
     let status: Option<ProposalStatus> = match pq.status {
         None => None,
         Some(s) => Some(

@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ErrorBody {
     /// A stable kind: `unauthorized`, `forbidden`, `not-found`, `method-not-allowed`,
-    /// `bad-request`, `conflict`, `too-large`, `unavailable`, `internal`.
+    /// `bad-request`, `conflict`, `too-large`, `too-many-requests`, `unavailable`, `internal`.
     pub error: String,
     /// A sentence for the user.
     pub detail: String,
@@ -21,6 +21,8 @@ pub(crate) struct ErrorBody {
 pub(crate) struct ApiError {
     status: StatusCode,
     detail: String,
+    /// Seconds to wait before asking again (`Retry-After`), for 429 and 503.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,7 +30,16 @@ impl ApiError {
         ApiError {
             status,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+    /// Asks the client to come back after `seconds` (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+    pub fn too_many_requests(detail: impl Into<String>, seconds: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, detail).retry_after(seconds)
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
@@ -56,6 +67,7 @@ fn kind(status: StatusCode) -> &'static str {
         StatusCode::CONFLICT => "conflict",
         StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::TOO_MANY_REQUESTS => "too-many-requests",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_client_error() => "bad-request",
         _ => "internal",
@@ -109,7 +121,13 @@ impl IntoResponse for ApiError {
             error: kind(self.status).to_owned(),
             detail: self.detail,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -150,6 +168,9 @@ impl From<HistoryError> for ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the stored history of this document is damaged",
                 )
+            }
+            HistoryError::Preparing { retry_after_s } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).retry_after(retry_after_s)
             }
             HistoryError::Store(s) => s.into(),
         }

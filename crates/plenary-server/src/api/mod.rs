@@ -8,6 +8,7 @@
 
 mod docs;
 mod error;
+mod gate;
 mod openapi;
 
 use std::sync::Arc;
@@ -20,11 +21,13 @@ use crate::state::ServerState;
 
 pub(crate) use error::json_error_bodies;
 
-/// What the API handlers share besides the server state: the history reader with its caches.
+/// What the API handlers share besides the server state: the history reader with its caches,
+/// and the per-document limit on history requests running at once.
 #[derive(Clone)]
 pub(crate) struct Api {
     pub state: Arc<ServerState>,
     pub history: Arc<History>,
+    pub gate: Arc<gate::HistoryGate>,
 }
 
 /// The `/api` routes, to be merged into the server's router.
@@ -32,6 +35,9 @@ pub(crate) fn router(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
     let api = Api {
         state: state.clone(),
         history: Arc::new(History::new(state.store.clone())),
+        gate: Arc::new(gate::HistoryGate::new(
+            state.config.limits.history_requests_per_doc,
+        )),
     };
     Router::new()
         .route("/api/openapi.json", get(openapi::serve))
