@@ -32,4 +32,4 @@ pub use policy::{
 };
 pub use principal::Principal;
 pub use scope::CommentScope;
-pub use token::{AuthConfig, MAX_TOKEN_LEN, MintError, Minter, TokenError, Verifier};
+pub use token::{AuthConfig, MAX_TOKEN_LEN, MintError, Minter, Renewable, TokenError, Verifier};

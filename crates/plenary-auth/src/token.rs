@@ -55,6 +55,14 @@ pub enum TokenError {
     },
 }
 
+/// A token [`Verifier::verify_renewable`] accepted: who it speaks for (`expires_at` is its
+/// possibly past `exp`) and its `iat`, from which a renewal keeps the original lifetime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewable {
+    pub principal: Principal,
+    pub issued_at: Option<u64>,
+}
+
 /// Checks tokens against one [`AuthConfig`]. Cheap to share (`Arc`) across connections.
 pub struct Verifier {
     key: DecodingKey,
@@ -108,13 +116,40 @@ impl Verifier {
     /// algorithm is refused before the signature is looked at), signature, `iss`, `aud`, `exp`
     /// and `nbf` (± leeway), then Plenary's own claims.
     pub fn verify(&self, token: &str, now_unix_secs: u64) -> Result<Principal, TokenError> {
+        let (claims, exp) = self.decode(token, now_unix_secs, self.leeway_secs)?;
+        principal_from(&claims, exp)
+    }
+
+    /// Verifies `token` like [`Verifier::verify`], except that its `exp` may have passed by up
+    /// to `grace_secs` (or the leeway, if larger): what renewing an expired session needs. The
+    /// signature, `iss`, `aud`, `nbf` and Plenary's claims are checked exactly as in `verify`.
+    pub fn verify_renewable(
+        &self,
+        token: &str,
+        now_unix_secs: u64,
+        grace_secs: u64,
+    ) -> Result<Renewable, TokenError> {
+        let (claims, exp) = self.decode(token, now_unix_secs, grace_secs.max(self.leeway_secs))?;
+        Ok(Renewable {
+            principal: principal_from(&claims, exp)?,
+            issued_at: time_claim(&claims, "iat")?,
+        })
+    }
+
+    /// Header, signature, `iss`, `aud`, then `exp` (tolerating `exp_slack` seconds) and `nbf`.
+    fn decode(
+        &self,
+        token: &str,
+        now_unix_secs: u64,
+        exp_slack: u64,
+    ) -> Result<(Map<String, Value>, u64), TokenError> {
         self.check_header(token)?;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
             .map_err(map_jwt_error)?;
         let claims = data.claims;
 
         let exp = time_claim(&claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        if now_unix_secs > exp.saturating_add(self.leeway_secs) {
+        if now_unix_secs > exp.saturating_add(exp_slack) {
             return Err(TokenError::Expired { at: exp });
         }
         if let Some(nbf) = time_claim(&claims, "nbf")?
@@ -122,7 +157,7 @@ impl Verifier {
         {
             return Err(TokenError::NotYetValid { at: nbf });
         }
-        principal_from(&claims, exp)
+        Ok((claims, exp))
     }
 
     fn check_header(&self, token: &str) -> Result<(), TokenError> {

@@ -428,3 +428,47 @@ fn a_crit_header_is_refused_even_with_a_good_signature() {
     let token = hs256_sign(r#"{"alg":"HS256","typ":"JWT"}"#, &payload, SECRET);
     hs_verifier().verify(&token, NOW + 10).unwrap();
 }
+
+#[test]
+fn a_renewable_token_may_be_expired_within_the_grace_but_nothing_else_is_relaxed() {
+    let v = hs_verifier();
+    let c = claims();
+    let token = hs_token(&c);
+    const DAY: u64 = 24 * 3600;
+    // Expired an hour ago: `verify` refuses, `verify_renewable` accepts and says when it was issued.
+    let later = c.exp + 3_600;
+    assert!(matches!(
+        v.verify(&token, later),
+        Err(TokenError::Expired { .. })
+    ));
+    let r = v.verify_renewable(&token, later, DAY).unwrap();
+    assert_eq!(r.principal.sub, c.sub);
+    assert_eq!(r.principal.expires_at, c.exp);
+    assert_eq!(r.issued_at, Some(c.iat));
+    // Past the grace: refused.
+    assert!(matches!(
+        v.verify_renewable(&token, c.exp + DAY + LEEWAY + 1, DAY),
+        Err(TokenError::Expired { .. })
+    ));
+    // Another secret, issuer or audience: refused as by `verify`.
+    let other = Minter::hs256(b"another-secret-of-at-least-32-bytes-long!")
+        .unwrap()
+        .mint(&c)
+        .unwrap();
+    assert_eq!(
+        v.verify_renewable(&other, later, DAY),
+        Err(TokenError::BadSignature)
+    );
+    let mut wrong_iss = c.clone();
+    wrong_iss.iss = "someone-else".into();
+    assert_eq!(
+        v.verify_renewable(&hs_token(&wrong_iss), later, DAY),
+        Err(TokenError::WrongIssuer)
+    );
+    let mut wrong_aud = c.clone();
+    wrong_aud.aud = "another-app".into();
+    assert_eq!(
+        v.verify_renewable(&hs_token(&wrong_aud), later, DAY),
+        Err(TokenError::WrongAudience)
+    );
+}

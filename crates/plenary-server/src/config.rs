@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub web_dir: Option<std::path::PathBuf>,
     /// What one client, one connection and one document may cost (SPEC §3).
     pub limits: Limits,
+    /// The development signing key (`serve --dev` with a secret it can sign with): when set,
+    /// `POST /api/dev/token` renews a token; otherwise that route is 404.
+    pub dev_signing: Option<plenary_auth::SigningKey>,
 }
 
 /// The operator-settable limits of SPEC §3, each with a safe default. Every one is a flag, an
@@ -164,6 +167,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             web_dir: None,
             limits: Limits::default(),
+            dev_signing: None,
         }
     }
 }

@@ -63,6 +63,8 @@ fn until_expiry(exp: u64, leeway_secs: u64) -> Duration {
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenQuery {
     token: Option<String>,
+    /// A single-use ticket from `POST /api/tickets`, which keeps the token out of the URL.
+    ticket: Option<String>,
 }
 
 /// A document name: path-like segments of letters, digits, `.`, `_`, `-`.
@@ -108,19 +110,11 @@ pub(crate) async fn sync_handler(
     if !valid_doc_name(&doc) {
         return (StatusCode::BAD_REQUEST, "invalid document name").into_response();
     }
-    let Some(token) = request_token(query.token, &headers) else {
-        state.metrics.auth_failures.inc();
-        return (
-            StatusCode::UNAUTHORIZED,
-            "missing token: pass ?token=<jwt> or Authorization: Bearer <jwt>",
-        )
-            .into_response();
-    };
-    let principal = match state.verifier.verify(&token, unix_now()) {
+    let principal = match handshake_principal(&state, query, &headers) {
         Ok(p) => p,
-        Err(e) => {
+        Err(why) => {
             state.metrics.auth_failures.inc();
-            return (StatusCode::UNAUTHORIZED, format!("invalid token: {e}")).into_response();
+            return (StatusCode::UNAUTHORIZED, why).into_response();
         }
     };
     if !principal.may_open(&doc) {
@@ -166,6 +160,44 @@ pub(crate) async fn sync_handler(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| serve(state, session, socket))
+}
+
+/// Who a handshake speaks for: a ticket (`?ticket=`, redeemed here, once) stands for the token
+/// that asked for it; otherwise the token (`?token=` or `Authorization: Bearer`) is verified. The
+/// error is the reason for the 401; it never quotes the ticket or the token.
+fn handshake_principal(
+    state: &ServerState,
+    query: TokenQuery,
+    headers: &HeaderMap,
+) -> Result<plenary_auth::Principal, String> {
+    let now = unix_now();
+    if let Some(ticket) = query.ticket.filter(|t| !t.is_empty()) {
+        let principal = state
+            .tickets
+            .redeem(&ticket, std::time::Instant::now())
+            .map_err(|e| e.to_string())?;
+        // The token may have expired since it asked for the ticket.
+        if now
+            > principal
+                .expires_at
+                .saturating_add(state.verifier.leeway_secs())
+        {
+            return Err(format!(
+                "the token behind this ticket expired at {} (Unix seconds); renew it",
+                principal.expires_at
+            ));
+        }
+        return Ok(principal);
+    }
+    let token = request_token(query.token, headers).ok_or_else(|| {
+        "missing token: pass ?ticket=<ticket from POST /api/tickets>, ?token=<jwt> or \
+         Authorization: Bearer <jwt>"
+            .to_string()
+    })?;
+    state
+        .verifier
+        .verify(&token, now)
+        .map_err(|e| format!("invalid token: {e}"))
 }
 
 /// Whether `doc` (or, for a comment scope, the document it belongs to) exists: loaded now, or

@@ -26,6 +26,7 @@ mod room;
 mod rooms;
 mod session;
 mod state;
+mod tickets;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::ServerConfig;
 use crate::metrics::Metrics;
 use crate::rooms::Rooms;
+use crate::tickets::Tickets;
 
 pub(crate) struct ServerState {
     pub config: ServerConfig,
@@ -17,6 +18,9 @@ pub(crate) struct ServerState {
     pub store: Arc<dyn Store>,
     pub rooms: Rooms,
     pub metrics: Arc<Metrics>,
+    /// Single-use tickets for the WebSocket URL (`POST /api/tickets`), at most one per
+    /// connection the server would admit.
+    pub tickets: Tickets,
     /// Becomes `true` once when the server starts shutting down.
     pub shutdown: watch::Receiver<bool>,
     next_conn: AtomicU64,
@@ -30,12 +34,14 @@ impl ServerState {
         store: Arc<dyn Store>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
+        let tickets = Tickets::new(config.limits.max_connections);
         Arc::new(ServerState {
             config,
             verifier,
             store,
             rooms: Rooms::default(),
             metrics: Arc::default(),
+            tickets,
             shutdown,
             next_conn: AtomicU64::new(1),
             store_ok: AtomicBool::new(true),

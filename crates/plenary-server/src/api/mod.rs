@@ -10,11 +10,13 @@ mod docs;
 mod error;
 mod gate;
 mod openapi;
+mod session;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
+use axum::routing::post;
 use plenary_history::History;
 
 use crate::state::ServerState;
@@ -52,5 +54,7 @@ pub(crate) fn router(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/api/docs/{doc}/compare", get(docs::compare))
         .route("/api/docs/{doc}/attribution", get(docs::attribution))
         .route("/api/docs/{doc}/proposals", get(docs::proposals))
+        .route("/api/tickets", post(session::ticket))
+        .route("/api/dev/token", post(session::dev_token))
         .with_state(api)
 }

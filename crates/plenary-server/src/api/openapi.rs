@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::docs;
 use super::error::ErrorBody;
+use super::session;
 
 struct BearerAuth;
 
@@ -29,14 +30,16 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "Plenary API", description = "Documents, history, versions, compare and attribution of Plenary resolutions. Every route takes the WebSocket's JWT (Authorization: Bearer, or ?token=)."),
     paths(docs::list, docs::create, docs::get_doc, docs::timeline, docs::state_at, docs::versions,
-        docs::name_version, docs::compare, docs::attribution, docs::proposals),
+        docs::name_version, docs::compare, docs::attribution, docs::proposals,
+        session::ticket),
     components(schemas(ErrorBody, docs::DocSummary, docs::DocView, docs::CreateDoc, docs::VersionView,
         docs::NameVersion, docs::CompareView, docs::AttributionView,
         plenary_history::TimelineEntry, plenary_history::Comparison, plenary_history::ParagraphRef,
         plenary_history::MovedParagraph, plenary_history::TextChange, plenary_history::StatusChange,
         plenary_history::FootnoteChange, plenary_history::FootnoteChangeKind, plenary_history::MetaChange,
         plenary_history::WordOp, plenary_history::WordOpKind, plenary_history::ParagraphAttribution,
-        plenary_history::AttributedRun)),
+        plenary_history::AttributedRun,
+        session::TicketRequest, session::TicketView)),
     modifiers(&BearerAuth)
 )]
 pub(crate) struct ApiDoc;

@@ -107,6 +107,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.multi_node = redis.is_some();
     config.web_dir = args.web_dir.or(file.web_dir).or_else(default_web_dir);
     let dev = args.common.dev || file.dev.unwrap_or(false);
+    if dev {
+        // The web editor renews an expiring token at `POST /api/dev/token` (development only).
+        config.dev_signing = tokens.signing.clone();
+    }
 
     runtime()?.block_on(async move {
         let store = open_store(redis.as_deref(), &dir).await?;

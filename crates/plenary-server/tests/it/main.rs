@@ -19,5 +19,6 @@ mod limits;
 mod persistence;
 mod policy;
 mod refusals;
+mod sessions;
 mod support;
 mod sync;
