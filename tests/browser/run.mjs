@@ -44,7 +44,8 @@ let failed = false;
 
 function startServer() {
   return new Promise((ok, fail) => {
-    server = spawn(BIN, ['serve', '--dev', '--port', '0', '--data-dir', dataDir, '--web-dir', WEB_DIR], {
+    // No leeway: a token expires at its `exp`, so the sessions check need not wait 30 s more.
+    server = spawn(BIN, ['serve', '--dev', '--jwt-leeway-secs', '0', '--port', '0', '--data-dir', dataDir, '--web-dir', WEB_DIR], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PLENARY_LOG: process.env.PLENARY_LOG || 'warn' },
     });
@@ -349,6 +350,63 @@ async function main() {
     if ((await jpn.locator('.row[data-label="OP6"].locked').count()) !== 1) throw new Error('OP6 not locked for JPN in negotiation mode');
     await chair.locator('#mode-select').selectOption('open');
     await until('back to open mode', async () => (await jpn.locator('.row[data-label="OP6"].locked').count()) === 0);
+  });
+
+  await check('sessions: a short-lived token expires, the page renews it and reconnects by itself; nothing typed is lost', async () => {
+    const short = token('delegate', 'Delegate of Mexico', ['--delegation', 'MEX', '--ttl', '6s']);
+    const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    const mex = await ctx.newPage();
+    mex.on('pageerror', (e) => console.log(`  [mex page error] ${e.message}`));
+    pages.mex = mex;
+    const sockets = [];
+    mex.on('websocket', (ws) => sockets.push(ws.url()));
+    // The renewal is held until released, so that the page is seen offline and typed into meanwhile.
+    let release;
+    const held = new Promise((r) => (release = r));
+    await mex.route('**/api/dev/token', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await mex.goto(`${base}/?doc=${DOC}&token=${short}`);
+    await mex.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+    if (mex.url().includes('token=')) throw new Error(`the token stayed in the address bar: ${mex.url()}`);
+    const conn = mex.locator('.topbar .conn');
+    await until('the page says it is live', async () => (await conn.innerText()).includes('live'));
+
+    await typeAtEnd(mex, 'OP1', ' [MEX before expiry]');
+    await until('the first words reach the FRA page', async () => (await textOf(fra, 'OP1')).includes('[MEX before expiry]'));
+
+    // At `exp` the server closes the connection (4001); the page says so in plain words.
+    await until('the page says the session expired', async () => (await conn.innerText()).includes('your session expired; reconnecting'), 15000);
+    await shot(mex, 'session-expired');
+    await typeAtEnd(mex, 'OP1', ' [MEX while disconnected]');
+    await sleep(500);
+    if ((await textOf(fra, 'OP1')).includes('[MEX while disconnected]')) throw new Error('words typed while disconnected arrived before the page reconnected');
+    release();
+
+    await until('the page says the session was renewed', async () => {
+      const notice = mex.locator('.notice');
+      return (await notice.isVisible()) && (await notice.innerText()).includes('Session renewed');
+    }, 10000);
+    await until('the page is live again', async () => (await conn.innerText()).includes('live'), 10000);
+    await until('everything MEX typed reaches the FRA page', async () => {
+      const t = await textOf(fra, 'OP1');
+      return t.includes('[MEX before expiry]') && t.includes('[MEX while disconnected]');
+    }, 10000);
+    const own = await textOf(mex, 'OP1');
+    if (!own.includes('[MEX before expiry] [MEX while disconnected]')) throw new Error(`the MEX page's OP1 reads: ${own}`);
+    await shot(mex, 'session-renewed');
+
+    // The token was renewed, and never put in a URL: every WebSocket used a ticket.
+    const stored = await mex.evaluate(() => JSON.parse(sessionStorage.getItem('plenary.session')).token);
+    if (stored === short) throw new Error('the stored token was not renewed');
+    if (mex.url().includes('token=')) throw new Error(`the address bar holds a token: ${mex.url()}`);
+    if (sockets.length < 2) throw new Error(`expected a reconnection, saw ${sockets.length} WebSocket(s)`);
+    for (const u of sockets) {
+      if (u.includes('token=') || !u.includes('ticket=')) throw new Error(`a WebSocket URL without a ticket, or with a token: ${u.replace(/=[^&]+/g, '=…')}`);
+    }
+    delete pages.mex;
+    await ctx.close();
   });
 
   await check('screenshots: three participants with comments open', async () => {

@@ -6,6 +6,7 @@
 // authorName, delegation, createdAt, resolved, resolvedBy, replies}.
 
 import * as Y from 'yjs';
+import type { Auth } from './auth';
 import { Connection } from './connection';
 import { newId, str } from './model';
 import { attribution, type Claims, type Scope } from './session';
@@ -47,14 +48,14 @@ export class CommentsHub {
 
   constructor(
     doc: string,
-    token: string,
+    auth: Auth,
     readonly scopes: Scope[],
     private readonly claims: Claims,
     private readonly onChange: () => void,
     onDenied: (reason: string) => void,
   ) {
     for (const s of scopes) {
-      const conn = new Connection(`${doc}/comments/${s.key}`, token, {
+      const conn = new Connection(`${doc}/comments/${s.key}`, auth, {
         onDoc: (d) => {
           d.getMap('comments').observeDeep(() => this.onChange());
           this.onChange();

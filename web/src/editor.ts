@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { TextBinding } from './binding';
 import { CommentsHub, type Comment } from './comments';
+import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
 import { colourOf, h, timeOf } from './dom';
 import { HistoryView } from './history';
@@ -287,6 +288,7 @@ class ParagraphView {
 
 export class Editor {
   conn!: Connection;
+  readonly auth: Auth;
   doc!: Y.Doc;
   roots!: Roots;
   awareness!: Awareness;
@@ -332,10 +334,16 @@ export class Editor {
     this.editorEl.append(this.docEl);
     document.body.classList.add('comments-open');
 
-    this.comments = new CommentsHub(session.doc, session.token, scopesOf(c), c, () => this.renderComments(), (reason) =>
+    // One session for the document and every comment scope: an expired token is renewed once.
+    this.auth = new Auth(session);
+    this.auth.on((e) => {
+      if (e.kind === 'renewed') this.notify('info', 'Session renewed. Everything you typed meanwhile is kept and sent.');
+      else if (e.kind === 'ended') this.notify('refused', `${e.message[0].toUpperCase()}${e.message.slice(1)}. What you typed since is still on this page.`);
+    });
+    this.comments = new CommentsHub(session.doc, this.auth, scopesOf(c), c, () => this.renderComments(), (reason) =>
       this.notify('denied', `The server did not keep your comment: ${plainWords(parseDenial(reason))}.`),
     );
-    this.conn = new Connection(session.doc, session.token, {
+    this.conn = new Connection(session.doc, this.auth, {
       onDoc: (doc, awareness) => this.bind(doc, awareness),
       onDenied: (reason) => this.serverRefused(reason),
       onState: (s, d) => this.connState(s, d),
@@ -371,7 +379,16 @@ export class Editor {
   }
 
   private connState(s: ConnState, detail?: string): void {
-    this.connEl.textContent = s === 'connected' ? '● live' : s === 'refused' ? `○ ${detail ?? 'refused'}` : `○ ${s}`;
+    const words: Record<ConnState, string> = {
+      connected: '● live',
+      connecting: '○ connecting…',
+      disconnected: '○ offline; reconnecting…',
+      refused: `○ ${detail ?? 'refused'}`,
+      expired: '○ your session expired; reconnecting…',
+      ended: '○ your session ended; sign in again',
+    };
+    this.connEl.textContent = words[s];
+    this.connEl.title = detail ?? '';
     this.connEl.className = `conn conn-${s}`;
   }
 

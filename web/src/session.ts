@@ -1,7 +1,11 @@
 // Who is signed in: the token (from `?token=`, the sign-in form or the
-// browser's session storage) and the claims the page reads from it. The page
-// never verifies the token — the server does, on every connection; the claims
-// only decide what the page offers, so a forged claim buys nothing.
+// browser's session storage; it is taken from the address bar once and kept
+// in session storage, and renewed there by auth.ts) and the claims the page
+// reads from it. The page never verifies the token — the server does, on
+// every connection; the claims only decide what the page offers, so a forged
+// claim buys nothing.
+
+import { configuredTokenUrl } from './auth';
 
 export type Role = 'chair' | 'secretariat' | 'delegate' | 'observer';
 
@@ -52,6 +56,7 @@ export function readClaims(token: string): Claims {
 
 /** The session from the URL (`?token=&doc=`), else from session storage. */
 export function loadSession(): { session?: Session; error?: string; doc: string } {
+  configuredTokenUrl(); // remembers a `?token_url=` before the address bar is tidied
   const params = new URLSearchParams(location.search);
   const doc = params.get('doc') || 'reducing-reoffending';
   let token = params.get('token');
@@ -71,7 +76,8 @@ export function loadSession(): { session?: Session; error?: string; doc: string 
   if (!token) return { doc };
   try {
     const claims = readClaims(token);
-    if (claims.exp && claims.exp * 1000 < Date.now()) return { doc, error: 'this token has expired; ask for a new one' };
+    // An expired token still opens the page: the first ticket request is refused, and the page
+    // renews the token (auth.ts) or, when it cannot, says so.
     const session = { token, doc, claims };
     saveSession(session);
     return { session, doc };
