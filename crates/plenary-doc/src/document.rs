@@ -456,6 +456,10 @@ impl ResolutionDoc {
         self.proposal_map(txn, id)
     }
 
+    pub(crate) fn roots(&self) -> &Roots {
+        &self.roots
+    }
+
     pub(crate) fn meta_map(&self) -> MapRef {
         self.roots.meta.clone()
     }

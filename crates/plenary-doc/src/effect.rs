@@ -149,6 +149,24 @@ impl Footprint {
         self.inserted.merge_with(other.inserted.clone());
         self.deleted.merge_with(other.deleted.clone());
     }
+
+    /// Clock units inserted (for text: UTF-16 code units, as Yjs counts).
+    pub fn inserted_len(&self) -> u64 {
+        units(&self.inserted)
+    }
+
+    /// Clock units deleted.
+    pub fn deleted_len(&self) -> u64 {
+        units(&self.deleted)
+    }
+}
+
+/// Clock units in an id set: O(ranges).
+fn units(set: &IdSet) -> u64 {
+    set.iter()
+        .flat_map(|(_, ranges)| ranges.into_iter())
+        .map(|r| u64::from(r.end.saturating_sub(r.start)))
+        .sum()
 }
 
 /// The unit of a judgement: one part of the schema an update may touch.
@@ -221,6 +239,10 @@ pub struct FootnoteEffect {
     pub added: bool,
     pub deleted: bool,
     pub text: bool,
+    /// A new footnote text's length (UTF-16 code units, as Yjs counts), the
+    /// longest when the update writes the key more than once.
+    #[serde(skip)]
+    pub added_len: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -319,6 +341,14 @@ fn runs_of(raw: Vec<(String, HashMap<Arc<str>, Any>)>) -> Vec<Run> {
         }
     }
     runs
+}
+
+/// The length of runs of text in UTF-16 code units (what Yjs and a
+/// browser count as a text's length).
+pub(crate) fn utf16_len(runs: &[Run]) -> u32 {
+    runs.iter()
+        .map(|r| r.text.encode_utf16().count() as u32)
+        .sum()
 }
 
 /// Why a struct written into paragraph text is not part of the schema:
@@ -496,7 +526,11 @@ pub(crate) fn resolution_effect(view: &UpdateView<'_>) -> Effect {
                 charge(&mut e, Target::Footnote(fid.clone()));
                 let fe = e.footnotes.entry(fid).or_default();
                 match insert {
-                    Some(_) => fe.added = true,
+                    Some(st) => {
+                        fe.added = true;
+                        let len = utf16_len(&runs_of(view.text_runs(&st.id)));
+                        fe.added_len = fe.added_len.max(len);
+                    }
                     None => fe.deleted = true,
                 }
             }

@@ -27,6 +27,7 @@ pub mod numbering;
 mod redact;
 mod schema;
 mod settle;
+mod size;
 
 pub use ancestry::DecodeError;
 pub use comments::{
@@ -48,3 +49,4 @@ pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};
 pub use redact::redact_v1;
 pub use schema::{FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, SPONSORS, superscript};
 pub use settle::ValuesBefore;
+pub use size::{TextKind, TextSize};

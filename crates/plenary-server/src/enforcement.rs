@@ -30,10 +30,11 @@ use plenary_auth::{
 };
 use plenary_doc::{
     CommentTarget, CommentsDoc, CommentsEffect, Effect, Footprint, META_KEYS, Mode, ResolutionDoc,
-    SponsorChange, Status, Target,
+    SponsorChange, Status, Target, TextKind,
 };
 use serde_json::Value;
 
+use crate::config::Limits;
 use crate::document::LiveDoc;
 use crate::session::Session;
 
@@ -58,6 +59,9 @@ pub(crate) struct Judgement {
     /// What the server writes after integrating (see `plenary_doc`'s
     /// `settle`): the effect, and which of its targets were refused.
     pub followup: Followup,
+    /// An allowed part deletes something (the room's size estimate may
+    /// then be high: see `Room::document_full`).
+    pub deletes: bool,
 }
 
 #[derive(Default)]
@@ -83,14 +87,53 @@ impl Judgement {
 /// the last one).
 const MAX_MESSAGES: usize = 8;
 
-/// Judges one update from `session` against the room's document.
+/// The size caps an update is judged against (SPEC §3; `Limits`), and
+/// whether the document is full.
+#[derive(Debug, Clone)]
+pub(crate) struct Caps {
+    pub paragraph_chars: usize,
+    pub footnote_chars: usize,
+    pub paragraphs: usize,
+    pub proposals: usize,
+    /// Set by the room when this update would take the document past
+    /// `max_document_bytes`: why. Every part that grows is then refused;
+    /// deletions, and edits that add no more than they delete, still land.
+    pub document_full: Option<String>,
+}
+
+impl Caps {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Caps {
+            paragraph_chars: limits.max_paragraph_chars,
+            footnote_chars: limits.max_footnote_chars,
+            paragraphs: limits.max_paragraphs,
+            proposals: limits.max_proposals,
+            document_full: None,
+        }
+    }
+}
+
+/// Judges one update from `session` against the room's document, with the
+/// default caps (the property tests and fuzzing).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn judge(doc: &LiveDoc, session: &Session, update: &[u8]) -> Verdict {
+    judge_within(doc, session, update, &Caps::new(&Limits::default()))
+}
+
+/// Judges one update from `session` against the room's document: the
+/// policy, the schema's rules, and the size caps.
+pub(crate) fn judge_within(
+    doc: &LiveDoc,
+    session: &Session,
+    update: &[u8],
+    caps: &Caps,
+) -> Verdict {
     let p = &session.principal;
     match doc {
         LiveDoc::Resolution(d) => match d.effect(update) {
             Ok(e) if e.unplaceable > 0 => Verdict::Unintegrable(unintegrable(&e.unknown)),
             Ok(e) => {
-                let (mut j, refused) = judge_resolution(d, p, &e);
+                let (mut j, refused) = judge_resolution(d, p, &e, caps);
                 j.followup = Followup::Resolution(e, refused);
                 Verdict::Judged(Box::new(j))
             }
@@ -99,7 +142,7 @@ pub(crate) fn judge(doc: &LiveDoc, session: &Session, update: &[u8]) -> Verdict 
         LiveDoc::Comments { doc, scope } => match doc.effect(update) {
             Ok(e) if e.unplaceable > 0 => Verdict::Unintegrable(unintegrable(&e.unknown)),
             Ok(e) => {
-                let (mut j, refused) = judge_comments(doc, scope, p, &e);
+                let (mut j, refused) = judge_comments(doc, scope, p, &e, caps);
                 j.followup = Followup::Comments(e, refused);
                 Verdict::Judged(Box::new(j))
             }
@@ -181,6 +224,7 @@ impl<T: Ord + Clone> Judge<T> {
 
     fn record(&mut self, target: &T, verdict: Result<(), String>, fp: &Footprint) {
         let Err(reason) = verdict else {
+            self.out.deletes |= !fp.deleted.is_empty();
             return;
         };
         self.refused.insert(target.clone());
@@ -208,6 +252,7 @@ fn judge_resolution(
     doc: &ResolutionDoc,
     p: &Principal,
     effect: &Effect,
+    caps: &Caps,
 ) -> (Judgement, BTreeSet<Target>) {
     let ctx = DocContext {
         mode: match doc.mode() {
@@ -235,9 +280,9 @@ fn judge_resolution(
                 .iter()
                 .filter(|(t, _)| !matches!(t, Target::Proposal(_))),
         );
-    for (target, fp) in ordered {
-        let verdict =
-            match target {
+    let mut verdicts: Vec<(&Target, &Footprint, Result<(), String>)> = ordered
+        .map(|(target, fp)| {
+            let verdict = match target {
                 Target::ParagraphText(pid) => judge_text(doc, p, &ctx, effect, pid, false)
                     .map_err(|e| format!("{}{e}", name(pid))),
                 Target::ParagraphMarks(pid) => judge_text(doc, p, &ctx, effect, pid, true)
@@ -261,6 +306,11 @@ fn judge_resolution(
                     ),
                 ),
             };
+            (target, fp, verdict)
+        })
+        .collect();
+    size_caps(doc, effect, caps, &mut verdicts, &name);
+    for (target, fp, verdict) in verdicts {
         if verdict.is_ok() {
             match target {
                 Target::ParagraphText(pid)
@@ -286,6 +336,288 @@ fn judge_resolution(
         j.record(target, verdict, fp);
     }
     j.finish()
+}
+
+// ---------------------------------------------------------------- size caps
+
+/// The size caps (SPEC §3), on the parts the policy allows. Each is judged
+/// from the effect and O(1) reads of the document (`plenary_doc`'s
+/// `size`), so it costs O(update):
+/// - a paragraph's or a footnote's text that would grow past its cap is
+///   refused (the whole target: a paste that replaces a paragraph's text
+///   leaves the old text, not an empty paragraph); one that shrinks, or
+///   stays over a cap lowered since, passes;
+/// - new paragraphs (proposals) past the count are refused, the update's
+///   first ones up to the cap allowed, after the room its allowed
+///   deletions make;
+/// - a string value written into a field (a paragraph's, a proposal's, a
+///   meta key) is held to the paragraph cap, so no field carries what a
+///   paragraph may not;
+/// - when the room says the document is full, every part that inserts
+///   more than it deletes is refused.
+fn size_caps(
+    doc: &ResolutionDoc,
+    effect: &Effect,
+    caps: &Caps,
+    verdicts: &mut [(&Target, &Footprint, Result<(), String>)],
+    name: &dyn Fn(&str) -> String,
+) {
+    let allowed = |verdicts: &[(&Target, &Footprint, Result<(), String>)],
+                   f: &dyn Fn(&Target) -> bool| {
+        verdicts
+            .iter()
+            .filter(|(t, _, v)| v.is_ok() && f(t))
+            .count()
+    };
+    let new_paragraph = |t: &Target| match t {
+        Target::Paragraph(pid) => effect
+            .paragraphs
+            .get(pid)
+            .is_some_and(|pe| pe.inserted.is_some() && !pe.deleted),
+        _ => false,
+    };
+    let gone_paragraph = |t: &Target| match t {
+        Target::Paragraph(pid) => effect
+            .paragraphs
+            .get(pid)
+            .is_some_and(|pe| pe.inserted.is_none() && pe.deleted),
+        _ => false,
+    };
+    let new_proposal = |t: &Target| match t {
+        Target::Proposal(qid) => effect
+            .proposals
+            .get(qid)
+            .is_some_and(|qe| qe.inserted.is_some() && !qe.deleted),
+        _ => false,
+    };
+    let gone_proposal = |t: &Target| match t {
+        Target::Proposal(qid) => effect
+            .proposals
+            .get(qid)
+            .is_some_and(|qe| qe.inserted.is_none() && qe.deleted),
+        _ => false,
+    };
+    // What the allowed deletions leave, and so how many new entries fit.
+    let left =
+        |cap: usize, now: u32, gone: usize| cap.saturating_sub((now as usize).saturating_sub(gone));
+    let mut paragraphs_fit = left(
+        caps.paragraphs,
+        doc.paragraph_count(),
+        allowed(verdicts, &gone_paragraph),
+    );
+    let mut proposals_fit = left(
+        caps.proposals,
+        doc.proposal_count(),
+        allowed(verdicts, &gone_proposal),
+    );
+    for (target, fp, verdict) in verdicts.iter_mut() {
+        if verdict.is_err() {
+            continue;
+        }
+        let label = || match target {
+            Target::ParagraphText(pid)
+            | Target::ParagraphMarks(pid)
+            | Target::Paragraph(pid)
+            | Target::ParagraphField(pid, _) => name(pid),
+            Target::Meta(key) => format!("meta.{key}"),
+            Target::Footnote(fid) => format!("footnote {fid}"),
+            Target::Proposal(qid) => format!("proposal {qid}"),
+            Target::Sponsor(_) => "sponsors".to_owned(),
+            Target::Unknown => "this change".to_owned(),
+        };
+        if let Some(why) = &caps.document_full
+            && fp.inserted_len() > fp.deleted_len()
+        {
+            *verdict = Err(format!("{}: {why}", label()));
+            continue;
+        }
+        if let Some(size) = doc.text_size_after(effect, target) {
+            let (cap, what, rule) = match size.kind {
+                TextKind::Paragraph => (
+                    caps.paragraph_chars,
+                    "this paragraph",
+                    "limits.paragraph-chars",
+                ),
+                TextKind::Footnote => (
+                    caps.footnote_chars,
+                    "this footnote",
+                    "limits.footnote-chars",
+                ),
+            };
+            if size.exceeds(cap) {
+                *verdict = Err(format!(
+                    "{}: {what} would be {} characters; the limit is {} [{rule}]",
+                    label(),
+                    grouped(size.after),
+                    grouped(cap as u64),
+                ));
+                continue;
+            }
+        }
+        if new_paragraph(target) {
+            if paragraphs_fit == 0 {
+                *verdict = Err(format!(
+                    "{}: a new paragraph would make more than {} paragraphs, the limit [limits.paragraphs]",
+                    label(),
+                    grouped(caps.paragraphs as u64),
+                ));
+                continue;
+            }
+            paragraphs_fit -= 1;
+        }
+        if new_proposal(target) {
+            if proposals_fit == 0 {
+                *verdict = Err(format!(
+                    "{}: a new proposal would make more than {} proposals, the limit [limits.proposals]",
+                    label(),
+                    grouped(caps.proposals as u64),
+                ));
+                continue;
+            }
+            proposals_fit -= 1;
+        }
+        let longest = written_values(effect, target)
+            .map(longest_string)
+            .max()
+            .unwrap_or(0);
+        if longest > caps.paragraph_chars as u64 {
+            *verdict = Err(format!(
+                "{}: a value of {} characters; the limit is {} [limits.paragraph-chars]",
+                label(),
+                grouped(longest),
+                grouped(caps.paragraph_chars as u64),
+            ));
+        }
+    }
+}
+
+/// The JSON values a target writes into map fields (a new proposal's
+/// fields included; a new paragraph's text is measured as a text).
+fn written_values<'a>(
+    effect: &'a Effect,
+    target: &Target,
+) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
+    match target {
+        Target::ParagraphField(pid, key) => Box::new(
+            effect
+                .paragraphs
+                .get(pid)
+                .and_then(|pe| pe.fields.get(key))
+                .into_iter()
+                .flat_map(|c| c.values.iter()),
+        ),
+        Target::Paragraph(pid) => Box::new(
+            effect
+                .paragraphs
+                .get(pid)
+                .and_then(|pe| pe.inserted.as_ref())
+                .into_iter()
+                .flat_map(|m| m.iter().filter(|(k, _)| *k != "text").map(|(_, v)| v)),
+        ),
+        Target::Meta(key) => Box::new(
+            effect
+                .meta
+                .get(key)
+                .into_iter()
+                .flat_map(|c| c.values.iter()),
+        ),
+        Target::Proposal(qid) => match effect.proposals.get(qid) {
+            Some(qe) => Box::new(
+                qe.inserted
+                    .iter()
+                    .flat_map(|m| m.values())
+                    .chain(qe.fields.values().flat_map(|c| c.values.iter())),
+            ),
+            None => Box::new(std::iter::empty()),
+        },
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// The longest string in a JSON value, in UTF-16 code units.
+fn longest_string(v: &Value) -> u64 {
+    match v {
+        Value::String(s) => s.encode_utf16().count() as u64,
+        Value::Array(a) => a.iter().map(longest_string).max().unwrap_or(0),
+        Value::Object(m) => m.values().map(longest_string).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Whether a whole document (an import through the HTTP API) keeps within
+/// the size caps: the first cap it passes, named as a refusal names it.
+/// O(document): for a document about to be created, never per update.
+/// Called by `POST /api/docs` (`api/docs.rs`).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn within_caps(doc: &ResolutionDoc, limits: &Limits) -> Result<(), String> {
+    let r = doc.resolution();
+    let len = |runs: &[plenary_doc::Run]| -> u64 {
+        runs.iter()
+            .map(|x| x.text.encode_utf16().count() as u64)
+            .sum()
+    };
+    if r.paragraphs.len() > limits.max_paragraphs {
+        return Err(format!(
+            "the document has {} paragraphs; the limit is {} [limits.paragraphs]",
+            grouped(r.paragraphs.len() as u64),
+            grouped(limits.max_paragraphs as u64)
+        ));
+    }
+    if r.proposals.len() > limits.max_proposals {
+        return Err(format!(
+            "the document has {} proposals; the limit is {} [limits.proposals]",
+            grouped(r.proposals.len() as u64),
+            grouped(limits.max_proposals as u64)
+        ));
+    }
+    for (i, para) in r.paragraphs.iter().enumerate() {
+        let n = len(&para.text);
+        if n > limits.max_paragraph_chars as u64 {
+            let label = if para.label.is_empty() {
+                format!("paragraph {}", i + 1)
+            } else {
+                para.label.clone()
+            };
+            return Err(format!(
+                "{label}: this paragraph is {} characters; the limit is {} [limits.paragraph-chars]",
+                grouped(n),
+                grouped(limits.max_paragraph_chars as u64)
+            ));
+        }
+    }
+    for note in &r.footnotes {
+        let n = len(&note.text);
+        if n > limits.max_footnote_chars as u64 {
+            return Err(format!(
+                "footnote {}: this footnote is {} characters; the limit is {} [limits.footnote-chars]",
+                note.marker,
+                grouped(n),
+                grouped(limits.max_footnote_chars as u64)
+            ));
+        }
+    }
+    let bytes = doc.encode_state().len();
+    if bytes > limits.max_document_bytes {
+        return Err(format!(
+            "the document is {} bytes; the limit is {} bytes [limits.document-bytes]",
+            grouped(bytes as u64),
+            grouped(limits.max_document_bytes as u64)
+        ));
+    }
+    Ok(())
+}
+
+/// 20412 as "20 412": how the limits read in messages.
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The current status of a paragraph; an unknown paragraph counts as
@@ -820,6 +1152,7 @@ fn judge_comments(
     scope: &CommentScope,
     p: &Principal,
     effect: &CommentsEffect,
+    caps: &Caps,
 ) -> (Judgement, BTreeSet<CommentTarget>) {
     let ctx = DocContext {
         mode: DocMode::Open,
@@ -862,6 +1195,19 @@ fn judge_comments(
                     effect.unknown.join("; ")
                 ),
             ),
+        };
+        // A full document takes deletions, and edits that add no more than
+        // they delete.
+        let verdict = match (&caps.document_full, verdict) {
+            (Some(why), Ok(())) if fp.inserted_len() > fp.deleted_len() => {
+                let what = match target {
+                    CommentTarget::Comment(cid) => format!("comment {cid}"),
+                    CommentTarget::Policy(key) => format!("comment policy {key}"),
+                    CommentTarget::Unknown => "this change".to_owned(),
+                };
+                Err(format!("{what}: {why}"))
+            }
+            (_, verdict) => verdict,
         };
         j.record(target, verdict, fp);
     }
@@ -1024,4 +1370,256 @@ fn check_signed(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod size_tests {
+    //! The size caps as the judge applies them, without sockets (the same
+    //! scenarios over real sockets: `tests/it/limits.rs`).
+
+    use super::*;
+    use plenary_auth::Role;
+    use plenary_doc::{ParagraphKind, Position, Run};
+
+    fn chair() -> Session {
+        Session {
+            principal: Principal {
+                sub: "chair".into(),
+                name: "Chair".into(),
+                role: Role::Chair,
+                delegation: None,
+                groups: vec![],
+                docs: vec!["*".into()],
+                expires_at: u64::MAX,
+            },
+            doc: "res".into(),
+        }
+    }
+
+    /// A server document with one paragraph of `len` characters.
+    fn server(len: usize) -> (LiveDoc, String) {
+        let mut d = ResolutionDoc::with_client_id(1);
+        let (id, _) = d
+            .insert_paragraph(
+                Position::End,
+                ParagraphKind::Operative,
+                0,
+                &[Run::plain("x".repeat(len))],
+            )
+            .unwrap();
+        (LiveDoc::Resolution(d), id)
+    }
+
+    /// A client replica of the server's document (a new client each time).
+    fn client(doc: &LiveDoc, client_id: u64) -> ResolutionDoc {
+        ResolutionDoc::from_update_with_client_id(client_id, &doc.encode_state()).unwrap()
+    }
+
+    fn caps() -> Caps {
+        Caps::new(&Limits::default())
+    }
+
+    /// The refusal messages of one update.
+    fn refusals(doc: &LiveDoc, update: &[u8], caps: &Caps) -> Vec<String> {
+        match judge_within(doc, &chair(), update, caps) {
+            Verdict::Judged(j) => j.refused.into_iter().map(|(r, _)| r).collect(),
+            _ => panic!("not judged"),
+        }
+    }
+
+    fn merged(updates: &[Vec<u8>]) -> Vec<u8> {
+        yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).unwrap()
+    }
+
+    #[test]
+    fn a_paragraph_over_a_lowered_cap_may_shrink_but_not_grow() {
+        let (doc, pid) = server(50);
+        let caps = Caps {
+            paragraph_chars: 40,
+            ..caps()
+        };
+        let mut c = client(&doc, 10);
+        let shrink = c.delete_text(&pid, 0, 5).unwrap();
+        assert_eq!(refusals(&doc, &shrink, &caps), Vec::<String>::new());
+
+        let mut c = client(&doc, 11);
+        let grow = c.insert_text(&pid, 0, "y", false).unwrap();
+        let r = refusals(&doc, &grow, &caps);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(
+            r[0].contains(
+                "this paragraph would be 51 characters; the limit is 40 [limits.paragraph-chars]"
+            ),
+            "{r:?}"
+        );
+
+        // replacing ten characters by five shrinks it: allowed
+        let mut c = client(&doc, 12);
+        let replace = merged(&[
+            c.delete_text(&pid, 0, 10).unwrap(),
+            c.insert_text(&pid, 0, "short", false).unwrap(),
+        ]);
+        assert_eq!(refusals(&doc, &replace, &caps), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_paste_up_to_the_cap_passes_and_one_more_character_does_not() {
+        let (doc, pid) = server(10);
+        let caps = Caps {
+            paragraph_chars: 1_000,
+            ..caps()
+        };
+        let mut c = client(&doc, 10);
+        let fits = c.insert_text(&pid, 10, &"é".repeat(990), false).unwrap();
+        assert_eq!(refusals(&doc, &fits, &caps), Vec::<String>::new());
+        let mut c = client(&doc, 11);
+        let over = c.insert_text(&pid, 10, &"é".repeat(991), false).unwrap();
+        let r = refusals(&doc, &over, &caps);
+        assert!(
+            r[0].contains("would be 1 001 characters; the limit is 1 000"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn new_paragraphs_past_the_count_are_refused_after_the_deletions_count() {
+        let (doc, pid) = server(3);
+        let caps = Caps {
+            paragraphs: 2,
+            ..caps()
+        };
+        let mut c = client(&doc, 10);
+        let two = merged(&[
+            c.insert_paragraph(
+                Position::End,
+                ParagraphKind::Operative,
+                0,
+                &[Run::plain("a")],
+            )
+            .unwrap()
+            .1,
+            c.insert_paragraph(
+                Position::End,
+                ParagraphKind::Operative,
+                0,
+                &[Run::plain("b")],
+            )
+            .unwrap()
+            .1,
+        ]);
+        let r = refusals(&doc, &two, &caps);
+        assert_eq!(r.len(), 1, "one of the two fits: {r:?}");
+        assert!(
+            r[0].contains("more than 2 paragraphs, the limit [limits.paragraphs]"),
+            "{r:?}"
+        );
+
+        // a deletion in the same update makes room
+        let mut c = client(&doc, 11);
+        let swap = merged(&[
+            c.delete_paragraph(&pid).unwrap(),
+            c.insert_paragraph(
+                Position::End,
+                ParagraphKind::Operative,
+                0,
+                &[Run::plain("a")],
+            )
+            .unwrap()
+            .1,
+            c.insert_paragraph(
+                Position::End,
+                ParagraphKind::Operative,
+                0,
+                &[Run::plain("b")],
+            )
+            .unwrap()
+            .1,
+        ]);
+        assert_eq!(refusals(&doc, &swap, &caps), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_new_paragraph_over_the_character_cap_is_refused_whole() {
+        let (doc, _) = server(3);
+        let caps = Caps {
+            paragraph_chars: 100,
+            ..caps()
+        };
+        let mut c = client(&doc, 10);
+        let (_, long) = c
+            .insert_paragraph(
+                Position::End,
+                ParagraphKind::Operative,
+                0,
+                &[Run::plain("z".repeat(101))],
+            )
+            .unwrap();
+        let r = refusals(&doc, &long, &caps);
+        assert!(r[0].contains("would be 101 characters"), "{r:?}");
+    }
+
+    #[test]
+    fn a_field_value_is_held_to_the_paragraph_cap() {
+        let (doc, _) = server(3);
+        let caps = Caps {
+            paragraph_chars: 100,
+            ..caps()
+        };
+        let mut c = client(&doc, 10);
+        let title = c.set_meta("title", Some(&"t".repeat(101))).unwrap();
+        let r = refusals(&doc, &title, &caps);
+        assert!(
+            r[0].contains("meta.title: a value of 101 characters; the limit is 100"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_full_document_takes_deletions_and_like_for_like_edits_only() {
+        let (doc, pid) = server(30);
+        let caps = Caps {
+            document_full: Some("full [limits.document-bytes]".into()),
+            ..caps()
+        };
+        let mut c = client(&doc, 10);
+        let grow = c.insert_text(&pid, 0, "more", false).unwrap();
+        let r = refusals(&doc, &grow, &caps);
+        assert!(r[0].ends_with(": full [limits.document-bytes]"), "{r:?}");
+
+        let mut c = client(&doc, 11);
+        let shrink = c.delete_text(&pid, 0, 10).unwrap();
+        assert_eq!(refusals(&doc, &shrink, &caps), Vec::<String>::new());
+
+        let mut c = client(&doc, 12);
+        let status = c.set_status(&pid, plenary_doc::Status::Agreed).unwrap();
+        assert_eq!(refusals(&doc, &status, &caps), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_import_names_the_first_cap_it_passes() {
+        let (doc, _) = server(30);
+        let LiveDoc::Resolution(d) = &doc else {
+            unreachable!()
+        };
+        let mut limits = Limits::default();
+        assert_eq!(within_caps(d, &limits), Ok(()));
+        limits.max_paragraph_chars = 20;
+        let e = within_caps(d, &limits).unwrap_err();
+        assert!(
+            e.contains("is 30 characters; the limit is 20 [limits.paragraph-chars]"),
+            "{e}"
+        );
+        limits.max_document_bytes = 10;
+        limits.max_paragraph_chars = 100;
+        let e = within_caps(d, &limits).unwrap_err();
+        assert!(e.contains("[limits.document-bytes]"), "{e}");
+    }
+
+    #[test]
+    fn numbers_read_in_groups_of_three() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(20_412), "20 412");
+        assert_eq!(grouped(8_388_608), "8 388 608");
+    }
 }

@@ -122,6 +122,62 @@ pub(crate) struct Room {
     /// Group commits started and finished so far.
     commits_started: u64,
     commits_finished: u64,
+    /// What the room knows of its document's encoded size.
+    size: DocSize,
+}
+
+/// The document's encoded size, for `max_document_bytes`, kept without
+/// encoding the document on every update: the exact size measured at load
+/// (and again when the estimate nears the cap) plus the bytes of every
+/// change integrated since. That is an upper estimate in practice (a
+/// net change carries its structs with their origins in full, while the
+/// document squashes runs of typing into one item; see ARCHITECTURE), and
+/// it never comes down by itself: deleted content is freed only in the
+/// measurement.
+///
+/// So when the estimate says an update would pass the cap, the room
+/// measures again (one encode of the document) if enough has changed
+/// since the last measurement to pay for it: `1/64` of the cap in bytes
+/// integrated, or, after deletions, a second. Otherwise it trusts the
+/// estimate. A document at its cap therefore costs at most one encode a
+/// second, and one per `cap/64` bytes of accepted changes.
+struct DocSize {
+    measured: usize,
+    since: usize,
+    deleted: bool,
+    at: Instant,
+}
+
+/// How long after a measurement deletions may trigger another.
+const REMEASURE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl DocSize {
+    fn new(measured: usize) -> Self {
+        DocSize {
+            measured,
+            since: 0,
+            deleted: false,
+            at: Instant::now(),
+        }
+    }
+
+    fn estimate(&self) -> usize {
+        self.measured.saturating_add(self.since)
+    }
+
+    /// A change of `bytes` was integrated; `deletes` when it deleted something.
+    fn integrated(&mut self, bytes: usize, deletes: bool) {
+        self.since = self.since.saturating_add(bytes);
+        self.deleted |= deletes;
+    }
+
+    fn worth_measuring(&self, cap: usize) -> bool {
+        self.since >= cap / 64 || (self.deleted && self.at.elapsed() >= REMEASURE_AFTER)
+    }
+
+    fn measure(&mut self, exact: usize) {
+        *self = DocSize::new(exact);
+    }
 }
 
 /// The net change one connection's update produced, and who must not get
@@ -328,8 +384,10 @@ impl Room {
             );
             return None;
         }
+        let mut caps = enforcement::Caps::new(&self.state.config.limits);
+        caps.document_full = self.document_full(bytes.len());
         let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            enforcement::judge(&self.doc, session, bytes)
+            enforcement::judge_within(&self.doc, session, bytes, &caps)
         }));
         let judgement = match verdict {
             Ok(Verdict::Judged(j)) => j,
@@ -388,6 +446,7 @@ impl Room {
                 // footnote mark taken off, a value written again): then the
                 // sender needs the net change like everyone else.
                 let (net, followed_up) = self.settled(net, &judgement, &before);
+                self.size.integrated(net.len(), judgement.deletes);
                 Some((judgement.touched, net, refused || followed_up))
             }
             Ok(Ok(None)) => None,
@@ -401,6 +460,30 @@ impl Room {
                 None
             }
         }
+    }
+
+    /// Whether an update of `incoming` bytes would take the document past
+    /// `max_document_bytes` (see [`DocSize`]): the refusal's wording, or
+    /// `None`. Judged on the estimate, measured again when that is worth it.
+    fn document_full(&mut self, incoming: usize) -> Option<String> {
+        let cap = self.state.config.limits.max_document_bytes;
+        if self.size.estimate().saturating_add(incoming) <= cap {
+            return None;
+        }
+        if self.size.worth_measuring(cap) {
+            let exact = self.doc.encode_state().len();
+            tracing::debug!(doc = %self.name, estimate = self.size.estimate(), exact, "document size measured");
+            self.size.measure(exact);
+            if exact.saturating_add(incoming) <= cap {
+                return None;
+            }
+        }
+        Some(format!(
+            "the document would pass its size limit (about {} bytes with this change; the limit is {} bytes). \
+             Delete something first [limits.document-bytes]",
+            enforcement::grouped(self.size.estimate().saturating_add(incoming) as u64),
+            enforcement::grouped(cap as u64),
+        ))
     }
 
     /// The net change with the server's follow-up merged in (see
@@ -565,7 +648,11 @@ impl Room {
     /// Applies an entry another node appended to the shared log.
     fn apply_remote(&mut self, bytes: &[u8]) {
         match self.doc.apply(bytes) {
-            Ok(delta) if !delta.is_empty() => self.fan_out(delta, None),
+            Ok(delta) if !delta.is_empty() => {
+                // may delete: lets the next growth near the cap measure again
+                self.size.integrated(delta.len(), true);
+                self.fan_out(delta, None)
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(doc = %self.name, error = %e, "update failed to integrate"),
         }
@@ -775,6 +862,8 @@ async fn run(
         }
     };
     let awareness = Awareness::new(doc.doc().clone());
+    // Loading was O(document) already; so is this one encode.
+    let size = DocSize::new(doc.encode_state().len());
     let (commit_done, mut commits) = mpsc::channel(4);
     let mut room = Room {
         name: name.clone(),
@@ -791,6 +880,7 @@ async fn run(
         held_step2: Vec::new(),
         commits_started: 0,
         commits_finished: 0,
+        size,
     };
     state.metrics.rooms_loaded.inc();
     let mut shutdown = state.shutdown.clone();

@@ -143,6 +143,8 @@ pub(crate) async fn create(
         }
         None => ResolutionDoc::new(),
     };
+    crate::enforcement::within_caps(&doc, &api.state.config.limits)
+        .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e))?;
     let entry = LogEntry {
         update: doc.encode_state(),
         user: p.sub.clone(),

@@ -260,7 +260,15 @@ async fn garbage_and_malformed_updates_are_rejected_while_others_keep_working() 
 
 #[tokio::test]
 async fn a_slow_reader_is_dropped_and_others_are_not_delayed() {
-    let server = server_with(&["--outgoing-queue", "16"]);
+    // 100 appends of 256 KiB: far over the default size caps, lifted here.
+    let server = server_with(&[
+        "--outgoing-queue",
+        "16",
+        "--max-paragraph-chars",
+        "100000000",
+        "--max-document-bytes",
+        "1000000000",
+    ]);
     let chair = seeded(&server, "slow").await;
     let fast = connect(&server, "slow", &Who::delegate("FRA")).await;
     fast.wait_until(WAIT, |d| paragraph_count(d) == 13)
