@@ -353,7 +353,7 @@ async function main() {
   });
 
   await check('sessions: a short-lived token expires, the page renews it and reconnects by itself; nothing typed is lost', async () => {
-    const short = token('delegate', 'Delegate of Mexico', ['--delegation', 'MEX', '--ttl', '6s']);
+    const short = token('delegate', 'Delegate of Mexico', ['--delegation', 'MEX', '--ttl', '8s']);
     const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     const mex = await ctx.newPage();
     mex.on('pageerror', (e) => console.log(`  [mex page error] ${e.message}`));
@@ -407,6 +407,18 @@ async function main() {
     }
     delete pages.mex;
     await ctx.close();
+  });
+
+  await check('sessions: a page opened with an expired token renews it (401 for its ticket) and opens the draft', async () => {
+    const stale = token('delegate', 'Delegate of Chile', ['--delegation', 'CHL', '--ttl', '1s']);
+    await sleep(2200);
+    const chl = await open('chl', `${base}/?doc=${DOC}&token=${stale}`);
+    await chl.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+    await until('the page says the session was renewed', async () => (await chl.locator('.notice').innerText()).includes('Session renewed'));
+    await until('the page is live', async () => (await chl.locator('.topbar .conn').innerText()).includes('live'));
+    if (chl.url().includes('token=')) throw new Error(`the token stayed in the address bar: ${chl.url()}`);
+    delete pages.chl;
+    await chl.context().close();
   });
 
   await check('screenshots: three participants with comments open', async () => {
