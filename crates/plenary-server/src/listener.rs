@@ -322,8 +322,10 @@ mod tests {
             .collect();
         assert_eq!(a.admit([10, 0, 0, 9].into()).err(), Some(Refusal::Total));
         drop(held);
-        assert!(a.admit([10, 0, 0, 9].into()).is_ok());
+        let again = a.admit([10, 0, 0, 9].into()).expect("places freed");
         assert_eq!(a.metrics.tcp_connections.get(), 1);
+        drop(again);
+        assert_eq!(a.metrics.tcp_connections.get(), 0);
     }
 
     #[test]
@@ -331,8 +333,9 @@ mod tests {
         let text = String::from_utf8(refusal_response(Refusal::Address)).unwrap_or_default();
         let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
         let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        assert_eq!(v["error"], "unavailable");
         assert!(
-            v["error"]
+            v["detail"]
                 .as_str()
                 .is_some_and(|e| e.contains("your address"))
         );
