@@ -28,6 +28,8 @@ const TESTED: &[&str] = &[
     "/api/docs/{doc}/compare",
     "/api/docs/{doc}/attribution",
     "/api/docs/{doc}/proposals",
+    // Exercised in sessions.rs (tickets: issued, used once, expired, refused).
+    "/api/tickets",
 ];
 
 /// A minimal HTTP/1.1 request (the tests need no client library): status and body.
