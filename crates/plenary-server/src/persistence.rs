@@ -237,6 +237,9 @@ impl Persistence {
             appended_bytes: 0,
             snapshot_bytes: 0,
         };
+        // A log that outgrew its attribution checkpoints (or predates them) is
+        // indexed now, in the background.
+        p.attribution.maybe_advance(state, &p.watermark, false);
         Ok((doc, p))
     }
 
