@@ -61,9 +61,15 @@ pub struct BenchArgs {
     /// Seconds of typing.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
-    /// Appended as `?token=`.
+    /// Appended as `?token=`. Against Plenary a chair's (or the
+    /// secretariat's): it also creates the documents (`POST /api/docs`).
     #[arg(long)]
     pub token: Option<String>,
+    /// Do not create the documents first (Plenary creates none on connect:
+    /// without them every connection gets 404). Servers without the
+    /// document API are detected and skipped anyway.
+    #[arg(long)]
+    pub no_create: bool,
     /// Server process to sample RSS and CPU from (/proc).
     #[arg(long)]
     pub pid: Option<u32>,
@@ -119,4 +125,8 @@ pub struct BenchArgs {
     /// id (as an editor would send it), not from a fresh one each time.
     #[arg(long)]
     pub same_client: bool,
+    /// Load mode: put every typist's final paragraph texts in the report
+    /// (`final_texts`), to compare with the server's document afterwards.
+    #[arg(long)]
+    pub final_texts: bool,
 }

@@ -29,6 +29,9 @@ fn doc_name(args: &BenchArgs) -> String {
 /// and writer modes start from. The observer's document tells when the
 /// server has passed everything on.
 pub(crate) struct WriterPair {
+    /// Log entries the document was created with (1 when this run created it
+    /// with `POST /api/docs`, 0 on a server that creates on connect).
+    pub created: usize,
     pub framing: Framing,
     pub id: u64,
     pub stop_tx: watch::Sender<bool>,
@@ -39,6 +42,9 @@ pub(crate) struct WriterPair {
 }
 
 pub(crate) async fn writer_pair(args: &BenchArgs, doc: &str) -> Result<WriterPair, BenchError> {
+    let created = crate::create::ensure_docs(args, &[doc.to_owned()])
+        .await?
+        .created;
     let framing = Framing {
         protocol: args.protocol,
         doc: doc.to_owned(),
@@ -77,6 +83,7 @@ pub(crate) async fn writer_pair(args: &BenchArgs, doc: &str) -> Result<WriterPai
         ));
     };
     Ok(WriterPair {
+        created,
         framing,
         id,
         stop_tx,
@@ -91,6 +98,7 @@ pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
     let doc = doc_name(args);
     let WriterPair {
         framing,
+        created: _,
         id,
         stop_tx,
         writer,

@@ -402,6 +402,7 @@ struct Room {
 }
 
 async fn open_room(args: &BenchArgs, doc: &str) -> Result<Room, BenchError> {
+    crate::create::ensure_docs(args, &[doc.to_string()]).await?;
     let framing = Framing {
         protocol: args.protocol,
         doc: doc.to_string(),

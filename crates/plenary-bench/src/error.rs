@@ -19,6 +19,8 @@ pub enum BenchError {
     Write(PathBuf, std::io::Error),
     #[error("cannot read the memory of process {0} (is it running on this machine?)")]
     NoProcess(u32),
+    #[error("could not create the documents: {0}")]
+    Create(String),
     #[error("invalid arguments: {0}")]
     Args(String),
 }

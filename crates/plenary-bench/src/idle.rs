@@ -48,6 +48,8 @@ pub(crate) async fn run_idle(args: &BenchArgs) -> Result<Report, BenchError> {
         protocol: args.protocol,
         doc: format!("{prefix}-{i}"),
     };
+    let names: Vec<String> = (0..args.docs).map(|i| format!("{prefix}-{i}")).collect();
+    crate::create::ensure_docs(args, &names).await?;
     let started = Instant::now();
     let opened: Vec<Result<Conn, String>> = futures_util::stream::iter(0..args.docs)
         .map(|i| {

@@ -20,6 +20,7 @@ mod baseline;
 mod cold;
 mod connection;
 mod crafted;
+mod create;
 mod error;
 mod idle;
 mod latency;

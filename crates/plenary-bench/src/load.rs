@@ -65,6 +65,8 @@ pub(crate) async fn run_load(args: &BenchArgs) -> Result<Report, BenchError> {
     }
     let registry = Arc::new(Registry::new(typist_ids.iter().copied()));
     let (stop_tx, stop) = watch::channel(false);
+    let names: Vec<String> = (0..args.docs).map(|i| format!("{prefix}-{i}")).collect();
+    crate::create::ensure_docs(args, &names).await?;
 
     // Client i joins document i % docs; the first K clients type.
     let opened: Vec<(usize, Result<Conn, String>)> = futures_util::stream::iter(0..args.clients)
@@ -205,6 +207,18 @@ pub(crate) async fn run_load(args: &BenchArgs) -> Result<Report, BenchError> {
     };
     tokio::time::sleep(DRAIN).await;
     stop_tx.send_replace(true);
+    let final_texts = args.final_texts.then(|| {
+        let mut by_doc = std::collections::BTreeMap::<String, Vec<Vec<String>>>::new();
+        for (_, c) in conns.iter() {
+            if let Some(doc) = &c.doc {
+                by_doc
+                    .entry(c.framing.doc.clone())
+                    .or_default()
+                    .push(typing::texts(doc));
+            }
+        }
+        by_doc
+    });
 
     let conns = Arc::try_unwrap(conns)
         .map_err(|_| BenchError::Args("typist tasks still running".into()))?;
@@ -270,5 +284,6 @@ pub(crate) async fn run_load(args: &BenchArgs) -> Result<Report, BenchError> {
         denied,
         latency,
         server,
+        final_texts,
     }))
 }

@@ -162,6 +162,7 @@ pub(crate) async fn run_refusal(args: &BenchArgs) -> Result<Report, BenchError> 
     let sender_token = args.sender_token.as_deref().ok_or_else(|| {
         BenchError::Args("--sender-token (a delegate's token) is required".into())
     })?;
+    crate::create::ensure_docs(args, std::slice::from_ref(&doc)).await?;
 
     let chair_doc = typing::new_doc(u64::from(rand::random::<u32>()) + 1_000);
     let mut chair = Raw::open(&args.url, args.token.as_deref(), framing.clone())

@@ -39,6 +39,10 @@ pub struct LoadFigures {
     pub denied: u64,
     pub latency: Percentiles,
     pub server: Option<ServerUsage>,
+    /// With `--final-texts`: per document, each typist's paragraph texts at the
+    /// end (after the drain), to compare with the server's document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_texts: Option<std::collections::BTreeMap<String, Vec<Vec<String>>>>,
 }
 
 /// Figures of the fill and first-sync modes.

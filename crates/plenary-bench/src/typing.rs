@@ -169,8 +169,7 @@ impl Typist {
     }
 }
 
-/// Text of every paragraph (for tests).
-#[cfg(test)]
+/// Text of every paragraph, in order.
 pub(crate) fn texts(doc: &Doc) -> Vec<String> {
     let paragraphs = doc.get_or_insert_array("paragraphs");
     let txn = doc.transact();

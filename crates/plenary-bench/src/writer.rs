@@ -187,6 +187,7 @@ pub(crate) async fn run_writer(args: &BenchArgs) -> Result<Report, BenchError> {
     }
     let doc = format!("{}-0", crate::load::doc_prefix(args));
     let crate::cold::WriterPair {
+        created,
         framing,
         id,
         stop_tx,
@@ -195,12 +196,14 @@ pub(crate) async fn run_writer(args: &BenchArgs) -> Result<Report, BenchError> {
         wdoc,
         odoc,
     } = crate::cold::writer_pair(args, &doc).await?;
-    // The seed is one log entry; the typing updates are the rest.
-    let seeded = usize::from(
-        typing::seed(&wdoc)
-            .map(|update| writer.send(framing.update(&update)))
-            .is_some(),
-    );
+    // The creation (if this run created the document) and the seed are one
+    // log entry each; the typing updates are the rest.
+    let seeded = created
+        + usize::from(
+            typing::seed(&wdoc)
+                .map(|update| writer.send(framing.update(&update)))
+                .is_some(),
+        );
     let mut pump = Pump {
         writer: &writer,
         framing: &framing,
