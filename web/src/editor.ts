@@ -297,6 +297,8 @@ export class Editor {
   private readonly headerEl = h('header.un-header');
   private readonly titleEl = h('div.un-title');
   private readonly paragraphsEl = h('div.paragraphs');
+  /** The closing lines after the last operative paragraph (the meeting, its date). */
+  private readonly closingEl = h('div.un-closing');
   private readonly footnotesEl = h('footer.footnotes');
   private readonly presenceEl = h('div.presence');
   private readonly modeEl = h('span.mode');
@@ -330,7 +332,7 @@ export class Editor {
       this.editorEl,
       this.historyEl,
     );
-    this.docEl.append(this.headerEl, this.titleEl, this.paragraphsEl, this.footnotesEl);
+    this.docEl.append(this.headerEl, this.titleEl, this.paragraphsEl, this.closingEl, this.footnotesEl);
     this.editorEl.append(this.docEl);
     document.body.classList.add('comments-open');
 
@@ -453,9 +455,12 @@ export class Editor {
       h('div.un-agenda', g('agendaItem')),
       h('div.un-agenda-title', g('agendaTitle')),
       h('div.un-submitted', g('submittedBy')),
+      h('div.un-report', g('report')),
       h('div.un-intro', g('introduction')),
     );
-    this.titleEl.replaceChildren(h('h1.un-res-title', g('title')), h('div.un-acting', g('actingBody')));
+    const number = g('number');
+    this.titleEl.replaceChildren(h('h1.un-res-title', number ? `${number}. ${g('title')}` : g('title')), h('div.un-acting', g('actingBody')));
+    this.closingEl.replaceChildren(...g('closing').split('\n').filter((l) => l).map((l) => h('div.un-closing-line', l)));
     for (const v of this.views.values()) v.update();
   }
 

@@ -36,9 +36,17 @@ pub struct Meta {
     pub agenda_item: Option<String>,
     pub agenda_title: Option<String>,
     pub submitted_by: Option<String>,
+    /// The bracketed line under an adopted resolution's heading: `[on the report of the First
+    /// Committee (A/80/534, para. 7)]`, `[without reference to a Main Committee (A/80/L.11)]`.
+    pub report: Option<String>,
     pub introduction: Option<String>,
+    /// An adopted resolution's number, printed before its title: `80/12`.
+    pub number: Option<String>,
     pub title: Option<String>,
     pub acting_body: Option<String>,
+    /// The lines after the last operative paragraph (`52nd plenary meeting`, its date), one per
+    /// line.
+    pub closing: Option<String>,
     pub mode: Mode,
 }
 

@@ -29,7 +29,7 @@ pub(crate) const ITALIC: &str = "italic";
 pub(crate) const FOOTNOTE: &str = "footnote";
 
 /// The meta keys of SPEC §2, in the order the `Meta` struct lists them.
-pub const META_KEYS: [&str; 15] = [
+pub const META_KEYS: [&str; 18] = [
     "symbol",
     "distribution",
     "date",
@@ -41,9 +41,12 @@ pub const META_KEYS: [&str; 15] = [
     "agendaItem",
     "agendaTitle",
     "submittedBy",
+    "report",
     "introduction",
+    "number",
     "title",
     "actingBody",
+    "closing",
     "mode",
 ];
 
@@ -72,9 +75,12 @@ pub(crate) fn meta_get<'a>(m: &'a Meta, key: &str) -> Option<&'a Option<String>>
         "agendaItem" => &m.agenda_item,
         "agendaTitle" => &m.agenda_title,
         "submittedBy" => &m.submitted_by,
+        "report" => &m.report,
         "introduction" => &m.introduction,
+        "number" => &m.number,
         "title" => &m.title,
         "actingBody" => &m.acting_body,
+        "closing" => &m.closing,
         _ => return None,
     })
 }
@@ -92,9 +98,12 @@ fn meta_slot<'a>(m: &'a mut Meta, key: &str) -> Option<&'a mut Option<String>> {
         "agendaItem" => &mut m.agenda_item,
         "agendaTitle" => &mut m.agenda_title,
         "submittedBy" => &mut m.submitted_by,
+        "report" => &mut m.report,
         "introduction" => &mut m.introduction,
+        "number" => &mut m.number,
         "title" => &mut m.title,
         "actingBody" => &mut m.acting_body,
+        "closing" => &mut m.closing,
         _ => return None,
     })
 }

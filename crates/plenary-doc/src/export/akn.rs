@@ -242,15 +242,28 @@ fn write_preface(out: &mut String, meta: &Meta) {
         };
         p(out, "submittedBy", inner);
     }
+    if let Some(report) = &meta.report {
+        p(out, "report", escape(report));
+    }
     if let Some(introduction) = &meta.introduction {
         p(out, "introduction", escape(introduction));
     }
-    if let Some(title) = &meta.title {
-        p(
+    match (&meta.number, &meta.title) {
+        (Some(number), title) => p(
+            out,
+            "title",
+            format!(
+                "<docNumber>{}</docNumber>. <docTitle>{}</docTitle>",
+                escape(number),
+                escape(title.as_deref().unwrap_or_default())
+            ),
+        ),
+        (None, Some(title)) => p(
             out,
             "title",
             format!("<docTitle>{}</docTitle>", escape(title)),
-        );
+        ),
+        (None, None) => {}
     }
     out.push_str("</preface>\n");
 }

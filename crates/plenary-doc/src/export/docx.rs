@@ -137,10 +137,20 @@ fn header(meta: &Meta) -> Vec<WordParagraph> {
     if let Some(submitted) = &meta.submitted_by {
         out.push(line(submitted).line_spacing(spaced.clone()));
     }
+    if let Some(report) = &meta.report {
+        out.push(line(report));
+    }
     if let Some(introduction) = &meta.introduction {
         out.push(line(introduction).align(AlignmentType::Both));
     }
-    if let Some(title) = &meta.title {
+    let title = match (&meta.number, &meta.title) {
+        (Some(number), title) => Some(format!(
+            "{number}. {}",
+            title.as_deref().unwrap_or_default()
+        )),
+        (None, title) => title.clone(),
+    };
+    if let Some(title) = &title {
         out.push(line(title).bold().size(24).line_spacing(spaced));
     }
     if let Some(acting) = &meta.acting_body {

@@ -23,6 +23,7 @@ p.preambular{text-indent:2.5em;text-align:justify}
 p.operative{text-indent:2.5em;text-align:justify}
 p.sub-paragraph{margin-left:5em;text-indent:-2.5em;text-align:justify}
 sup.footnote-ref a{text-decoration:none}
+div.closing{text-align:right;font-style:italic;margin-top:1.5em}
 section.footnotes{border-top:1px solid #000;margin-top:2em;font-size:10pt}
 section.footnotes p{margin:.2em 0}
 ";
@@ -77,10 +78,22 @@ pub fn export_html(resolution: &Resolution) -> String {
     meta_line(&mut out, "agenda-item", &meta.agenda_item, "Agenda item ");
     meta_line(&mut out, "agenda-title", &meta.agenda_title, "");
     meta_line(&mut out, "submitted-by", &meta.submitted_by, "");
+    meta_line(&mut out, "report", &meta.report, "");
     meta_line(&mut out, "introduction", &meta.introduction, "");
     out.push_str("</div>\n");
-    if let Some(title) = &meta.title {
-        let _ = writeln!(out, "<h1 class=\"title\">{}</h1>", escape(title));
+    match (&meta.number, &meta.title) {
+        (Some(number), title) => {
+            let _ = writeln!(
+                out,
+                "<h1 class=\"title\"><span class=\"number\">{}.</span> {}</h1>",
+                escape(number),
+                escape(title.as_deref().unwrap_or_default())
+            );
+        }
+        (None, Some(title)) => {
+            let _ = writeln!(out, "<h1 class=\"title\">{}</h1>", escape(title));
+        }
+        (None, None) => {}
     }
     meta_line(&mut out, "acting-body", &meta.acting_body, "");
 
@@ -102,6 +115,13 @@ pub fn export_html(resolution: &Resolution) -> String {
                 "<p class=\"sub-paragraph\" id=\"para-{id}\"><span class=\"num\">({number})</span>\u{a0}{body}</p>"
             ),
         };
+    }
+    if let Some(closing) = &meta.closing {
+        out.push_str("<div class=\"closing\">\n");
+        for line in closing.lines() {
+            let _ = writeln!(out, "<p>{}</p>", escape(line));
+        }
+        out.push_str("</div>\n");
     }
 
     if !numbering.footnotes.is_empty() {

@@ -29,6 +29,15 @@ pub fn export_markdown(resolution: &Resolution) -> String {
         };
         blocks.push(block);
     }
+    if let Some(closing) = &resolution.meta.closing {
+        blocks.push(
+            closing
+                .lines()
+                .map(|l| format!("*{}*", escape(l)))
+                .collect::<Vec<_>>()
+                .join("  \n"),
+        );
+    }
     for footnote in &numbering.footnotes {
         let number = numbering.footnote(&footnote.id);
         let text = runs_markdown(&footnote.text, &numbering);
@@ -68,8 +77,16 @@ fn header_blocks(meta: &Meta) -> Vec<String> {
                 .map(|t| format!("**{}**", escape(t))),
         ]),
         line(&meta.submitted_by, ""),
+        line(&meta.report, ""),
         line(&meta.introduction, ""),
-        meta.title.as_ref().map(|t| format!("# {}", escape(t))),
+        match (&meta.number, &meta.title) {
+            (Some(n), t) => Some(format!(
+                "# {}. {}",
+                escape(n),
+                escape(t.as_deref().unwrap_or_default())
+            )),
+            (None, t) => t.as_ref().map(|t| format!("# {}", escape(t))),
+        },
         line(&meta.acting_body, ""),
     ]
     .into_iter()

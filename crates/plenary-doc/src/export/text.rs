@@ -40,6 +40,9 @@ pub fn export_text(resolution: &Resolution) -> String {
             _ => format!("({number}) {body}"),
         });
     }
+    if let Some(closing) = &resolution.meta.closing {
+        blocks.push(closing.clone());
+    }
     for footnote in &numbering.footnotes {
         let number = numbering.footnote(&footnote.id);
         let text = runs_text(&footnote.text, &numbering);
@@ -69,8 +72,13 @@ fn header_blocks(meta: &Meta) -> Vec<String> {
         field(&meta.agenda_item, "Agenda item "),
         field(&meta.agenda_title, ""),
         field(&meta.submitted_by, ""),
+        field(&meta.report, ""),
         field(&meta.introduction, ""),
-        field(&meta.title, ""),
+        match (&meta.number, &meta.title) {
+            (Some(n), Some(t)) => Some(format!("{n}. {t}")),
+            (Some(n), None) => Some(format!("{n}.")),
+            (None, t) => field(t, ""),
+        },
         field(&meta.acting_body, ""),
     ];
     lines.into_iter().flatten().collect()

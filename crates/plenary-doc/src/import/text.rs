@@ -87,7 +87,14 @@ pub fn import_text(input: &str) -> Result<Imported, ImportError> {
     }
     parse_header(&lines[..header_end], &mut meta, &mut warnings);
     let body_start = header_end + usize::from(acting_body.is_some());
-    let body = parse_body(&lines[body_start..], &meta, &mut warnings);
+    let mut body = parse_body(&lines[body_start..], &meta, &mut warnings);
+    if !body.closing.is_empty() {
+        let lines: Vec<String> = std::mem::take(&mut body.closing)
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect();
+        meta.closing = Some(lines.join("\n"));
+    }
     if body.paragraphs.is_empty() {
         return Err(ImportError::NoParagraphs { lines: lines.len() });
     }
@@ -160,23 +167,6 @@ fn is_acting_body(text: &str) -> bool {
         && inner.split(' ').count() <= 10
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Symbol,
-    Organ,
-    Distribution,
-    Date,
-    Original,
-    Body,
-    Session,
-    Venue,
-    AgendaItem,
-    AgendaTitle,
-    SubmittedBy,
-    Introduction,
-    Title,
-}
-
 const ORGANS: &[&str] = &[
     "General Assembly",
     "Security Council",
@@ -201,105 +191,231 @@ const MONTHS: &[&str] = &[
 
 fn parse_header(lines: &[Line<'_>], meta: &mut Meta, warnings: &mut Vec<ImportWarning>) {
     let nonblank: Vec<&Line<'_>> = lines.iter().filter(|l| !l.text.is_empty()).collect();
-    let mut previous: Option<(Slot, usize)> = None;
+    // First, what each line's own content says it is. Lines that say nothing by themselves
+    // ("free" lines: the organ, the agenda item's title, the title …) are placed afterwards by
+    // where they stand.
     let mut seen_distribution = false;
+    let mut free: Vec<(usize, &Line<'_>, bool)> = Vec::new();
+    // Index in `nonblank` of the last masthead line (symbol, distribution, date, original,
+    // session, venue, agenda item): free lines after it are the heading of the text itself.
+    let mut masthead_end = None;
+    let mut agenda_at = None;
     for (k, line) in nonblank.iter().enumerate() {
-        let text = line.text;
-        let is_last = k + 1 == nonblank.len();
-        let adjacent_to =
-            |slot: Slot| previous.is_some_and(|(s, n)| s == slot && n + 1 == line.number);
-        let expect_agenda_title = previous.is_some_and(|(s, _)| s == Slot::AgendaItem);
-        let preliminary =
-            meta.submitted_by.is_none() && meta.introduction.is_none() && meta.title.is_none();
-
-        let slot = if text == "United Nations" {
-            None
+        let text = strip_bold(line.text);
+        let before_heading = meta.submitted_by.is_none() && meta.introduction.is_none();
+        let masthead = if text == "United Nations" {
+            true
         } else if let Some(symbol) = symbol_in(text) {
             if meta.symbol.is_none() {
                 meta.symbol = Some(symbol.to_owned());
             }
-            Some(Slot::Symbol)
+            true
         } else if let Some(rest) = text.strip_prefix("Distr.:").or(text.strip_prefix("Distr.")) {
             seen_distribution = true;
             meta.distribution = Some(rest.trim().to_owned());
-            Some(Slot::Distribution)
+            true
         } else if meta.date.is_none() && is_date(text) {
             meta.date = Some(text.to_owned());
-            Some(Slot::Date)
+            true
         } else if let Some(rest) = text.strip_prefix("Original:") {
             seen_distribution = true;
             meta.original = Some(rest.trim().to_owned());
-            Some(Slot::Original)
+            true
         } else if let Some(item) = agenda_item(text) {
             meta.agenda_item = Some(item.to_owned());
-            Some(Slot::AgendaItem)
-        } else if preliminary && meta.session.is_none() && is_session(text) {
+            agenda_at = Some(k);
+            true
+        } else if before_heading && meta.session.is_none() && is_session(text) {
             meta.session = Some(text.to_owned());
-            Some(Slot::Session)
-        } else if preliminary && meta.venue.is_none() && is_venue(text) {
+            true
+        } else if before_heading && meta.venue.is_none() && is_venue(text) {
             meta.venue = Some(text.to_owned());
-            Some(Slot::Venue)
-        } else if meta.title.is_none() && meta.introduction.is_none() && text.ends_with(':') {
-            meta.introduction = Some(text.to_owned());
-            Some(Slot::Introduction)
-        } else if meta.title.is_none() && meta.submitted_by.is_none() && is_submitted_by(text) {
-            meta.submitted_by = Some(text.to_owned());
-            Some(Slot::SubmittedBy)
+            true
         } else {
-            // Free text: its place in the layout says what it is.
-            // A title wrapped onto the next line (the other lines are
-            // recognised by their content, which a wrapped tail lacks).
-            let continued = [Slot::AgendaTitle, Slot::Title]
-                .into_iter()
-                .find(|&s| adjacent_to(s));
-            if let Some(slot) = continued {
-                if let Some(field) = field_mut(meta, slot) {
-                    field.push(' ');
-                    field.push_str(text);
-                }
-                Some(slot)
-            } else if expect_agenda_title && meta.agenda_title.is_none() {
-                meta.agenda_title = Some(text.to_owned());
-                Some(Slot::AgendaTitle)
-            } else if meta.title.is_none()
-                && (is_last || !preliminary || meta.agenda_title.is_some())
+            if is_report(text) && meta.report.is_none() {
+                meta.report = Some(text.to_owned());
+            } else if meta.introduction.is_none() && text.ends_with(':') {
+                meta.introduction = Some(text.to_owned());
+            } else if meta.submitted_by.is_none() && is_submitted_by(text) {
+                meta.submitted_by = Some(text.to_owned());
+            } else if let Some(number) = resolution_number_line(text)
+                && meta.number.is_none()
             {
-                meta.title = Some(text.to_owned());
-                Some(Slot::Title)
-            } else if meta.organ.is_none()
-                && (ORGANS.contains(&text) || (!seen_distribution && meta.body.is_none()))
-            {
-                meta.organ = Some(text.to_owned());
-                Some(Slot::Organ)
-            } else if meta.body.is_none() {
-                meta.body = Some(text.to_owned());
-                Some(Slot::Body)
+                meta.number = Some(number.to_owned());
             } else {
-                warnings.push(ImportWarning {
-                    line: line.number,
-                    message: "header line not recognised; not imported".to_owned(),
-                    text: text.to_owned(),
-                });
-                None
+                free.push((k, line, seen_distribution));
             }
+            false
         };
-        previous = slot.map(|s| (s, line.number));
+        if masthead {
+            masthead_end = Some(k);
+        }
+    }
+
+    // Free lines wrap: adjacent ones after the masthead are one block (a long title, say).
+    struct Block {
+        first: usize,
+        last: usize,
+        line: usize,
+        text: String,
+        /// Whether a `Distr.` or `Original:` line came before it.
+        after_distribution: bool,
+    }
+    // Without any masthead line, only the last free line is the heading (the title); the
+    // others are the organ and the body, as in a masthead.
+    let last_free = free.last().map(|&(k, _, _)| k);
+    let in_heading = |k: usize| match masthead_end {
+        Some(m) => k > m,
+        None => Some(k) == last_free,
+    };
+    let mut blocks: Vec<Block> = Vec::new();
+    for &(k, line, after_distribution) in &free {
+        let text = strip_bold(line.text);
+        if let Some(block) = blocks.last_mut()
+            && in_heading(k)
+            && in_heading(block.first)
+            && is_adjacent(&nonblank, block.last, k)
+        {
+            block.text.push(' ');
+            block.text.push_str(text);
+            block.last = k;
+            continue;
+        }
+        blocks.push(Block {
+            first: k,
+            last: k,
+            line: line.number,
+            text: text.to_owned(),
+            after_distribution,
+        });
+    }
+
+    let mut heading: Vec<(usize, String, bool)> = Vec::new();
+    for Block {
+        first,
+        line,
+        text,
+        after_distribution,
+        ..
+    } in blocks
+    {
+        if meta.agenda_title.is_none() && agenda_at.is_some_and(|a| a + 1 == first) {
+            meta.agenda_title = Some(text);
+        } else if meta.organ.is_none() && ORGANS.contains(&text.as_str()) {
+            meta.organ = Some(text);
+        } else if in_heading(first) {
+            heading.push((line, text, after_distribution));
+        } else if meta.organ.is_none()
+            && (ORGANS.contains(&text.as_str()) || (!after_distribution && meta.body.is_none()))
+        {
+            meta.organ = Some(text);
+        } else if meta.body.is_none() {
+            meta.body = Some(text);
+        } else {
+            warnings.push(ImportWarning {
+                line,
+                message: "header line not recognised; not imported".to_owned(),
+                text,
+            });
+        }
+    }
+    // Without an agenda item, the organ (before any `Distr.` line) and a committee or
+    // commission line may stand right after the masthead: the first heading lines are those.
+    while agenda_at.is_none() && heading.len() >= 2 {
+        let organ = meta.organ.is_none() && !heading[0].2;
+        if !organ && meta.body.is_some() {
+            break;
+        }
+        let (_, text, _) = heading.remove(0);
+        if organ {
+            meta.organ = Some(text);
+        } else {
+            meta.body = Some(text);
+        }
+    }
+    // The heading: the last free block is the title (numbered when adopted: `80/12. …`); one
+    // before it is the submitted-by line, when no line said so by its content.
+    if let Some((_, title, _)) = heading.pop() {
+        match numbered_title(&title) {
+            Some((number, rest)) => {
+                meta.number = Some(number.to_owned());
+                meta.title = Some(rest.to_owned());
+            }
+            None => meta.title = Some(title),
+        }
+    }
+    for (number, text, _) in heading {
+        warnings.push(ImportWarning {
+            line: number,
+            message: "header line not recognised; not imported".to_owned(),
+            text,
+        });
+    }
+    // An adopted General Assembly resolution's symbol follows from its number when the masthead
+    // lost it.
+    if meta.symbol.is_none()
+        && let Some(number) = &meta.number
+        && meta.organ.as_deref() == Some("General Assembly")
+        && number.contains('/')
+    {
+        meta.symbol = Some(format!("A/RES/{number}"));
     }
 }
 
-fn field_mut(meta: &mut Meta, slot: Slot) -> Option<&mut String> {
-    match slot {
-        Slot::AgendaTitle => meta.agenda_title.as_mut(),
-        Slot::Title => meta.title.as_mut(),
-        _ => None,
-    }
+/// Whether lines `a` and `b` of `nonblank` are next to each other in the input.
+fn is_adjacent(nonblank: &[&Line<'_>], a: usize, b: usize) -> bool {
+    b == a + 1 && nonblank[a].number + 1 == nonblank[b].number
+}
+
+/// `**Draft resolution …**` (bold kept by a Markdown conversion) → its text.
+fn strip_bold(text: &str) -> &str {
+    text.strip_prefix("**")
+        .and_then(|t| t.strip_suffix("**"))
+        .map_or(text, str::trim)
+}
+
+/// `[on the report of the First Committee (A/80/534)]`: a whole line in brackets.
+fn is_report(text: &str) -> bool {
+    text.starts_with('[') && text.ends_with(']') && text.len() > 2
+}
+
+/// `80/12. Objective information …` → ("80/12", "Objective information …").
+fn numbered_title(text: &str) -> Option<(&str, &str)> {
+    let (number, rest) = text.split_once(". ")?;
+    let (session, n) = number.split_once('/')?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 5 && s.chars().all(|c| c.is_ascii_digit());
+    let n_main = n.trim_end_matches(|c: char| c.is_ascii_uppercase() || c == ' ');
+    (digits(session) && digits(n_main)).then_some((number, rest.trim()))
+}
+
+/// `Resolution 2719 (2023)`: a Security Council resolution's number line → `2719 (2023)`.
+fn resolution_number_line(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("Resolution ")?;
+    let (n, year) = rest.split_once(' ')?;
+    let year = year.strip_prefix('(')?.strip_suffix(')')?;
+    (n.chars().all(|c| c.is_ascii_digit())
+        && year.len() == 4
+        && year.chars().all(|c| c.is_ascii_digit()))
+    .then_some(rest)
 }
 
 /// A document symbol such as `E/CN.15/2021/L.4/Rev.1` or `A/C.3/76/L.12`,
 /// alone on its line or after the `United Nations` letterhead.
 fn symbol_in(text: &str) -> Option<&str> {
     let candidate = text.strip_prefix("United Nations").map_or(text, str::trim);
-    let (organ, rest) = candidate.split_once('/')?;
+    // A Security Council resolution's symbol carries its year: `S/RES/2801 (2025)`.
+    let bare = match candidate.rsplit_once(' ') {
+        Some((symbol, year))
+            if year.len() == 6
+                && year.starts_with('(')
+                && year.ends_with(')')
+                && year[1..5].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            symbol
+        }
+        _ => candidate,
+    };
+    let (organ, rest) = bare.split_once('/')?;
     let well_formed = !organ.is_empty()
         && organ.chars().all(|c| c.is_ascii_uppercase())
         && !rest.is_empty()
@@ -347,12 +463,25 @@ fn is_venue(text: &str) -> bool {
         && year.chars().all(|c| c.is_ascii_digit())
 }
 
-/// `Japan: revised draft resolution`, `Chile and Spain: draft decision`.
+/// `Japan: revised draft resolution`, `Chile and Spain: draft decision`, `Draft resolution
+/// submitted by the Chair on the recommendation of …`, `Resolution adopted by the General
+/// Assembly on 1 December 2025`, `Adopted by the Security Council at its 9520th meeting, …`.
 fn is_submitted_by(text: &str) -> bool {
     let lower = text.to_lowercase();
-    text.contains(':')
+    let by_sponsors = text.contains(':')
         && !text.ends_with(':')
-        && (lower.contains("draft resolution") || lower.contains("draft decision"))
+        && (lower.contains("draft resolution") || lower.contains("draft decision"));
+    let by_line = [
+        "draft resolution submitted by ",
+        "revised draft resolution submitted by ",
+        "draft decision submitted by ",
+        "resolution adopted by ",
+        "decision adopted by ",
+        "adopted by ",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p));
+    by_sponsors || by_line
 }
 
 /// `12. text` → (12, "text").
@@ -394,6 +523,20 @@ fn is_page_furniture(text: &str, meta: &Meta) -> bool {
     if meta.symbol.as_deref() == symbol_in(text) && meta.symbol.is_some() {
         return true;
     }
+    // A running head: the title (or the symbol and the title) repeated at the top of a page.
+    if let Some(title) = meta.title.as_deref().filter(|t| !t.is_empty()) {
+        let symbol = meta.symbol.as_deref().unwrap_or("\u{0}");
+        let head = text
+            .strip_prefix(symbol)
+            .or_else(|| text.strip_suffix(symbol))
+            .map_or(text, str::trim);
+        let head = head
+            .strip_prefix(meta.number.as_deref().unwrap_or("\u{0}"))
+            .map_or(head, |h| h.trim_start_matches('.').trim());
+        if head == title {
+            return true;
+        }
+    }
     let job = text.trim_start_matches("V.");
     let job = job.split(' ').next().unwrap_or_default();
     let is_job = job.len() == 8
@@ -421,6 +564,17 @@ fn is_incomplete(text: &str) -> bool {
     !trimmed.ends_with([',', ';', '.', ':', '!', '?'])
 }
 
+/// A paragraph's text ends with a full stop (before any footnote marker or closing quote): the
+/// last operative paragraph of a resolution does, the others end with `;`.
+fn ends_with_full_stop(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(|c: char| {
+        c.is_whitespace()
+            || super::inline::superscript_value(c).is_some()
+            || matches!(c, '*' | '\u{201d}' | '\u{2019}' | '"' | '\'' | ')' | ']')
+    });
+    trimmed.ends_with('.')
+}
+
 #[derive(Debug)]
 struct RawParagraph {
     kind: ParagraphKind,
@@ -440,6 +594,8 @@ struct RawFootnote {
 struct Body {
     paragraphs: Vec<RawParagraph>,
     footnotes: Vec<RawFootnote>,
+    /// Lines after the text's final full stop (`52nd plenary meeting`, a date).
+    closing: Vec<(usize, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,12 +607,29 @@ enum Last {
 
 fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>) -> Body {
     let mut body = Body::default();
+    // Most texts separate paragraphs by a blank line; in those, a line right under a paragraph's
+    // line is that paragraph again, broken by the line ends of a PDF extraction. (A layout with
+    // one paragraph per line and no blank lines is read by the other cues below.)
+    let blank_separated = {
+        let (mut after_blank, mut nonblank) = (0usize, 0usize);
+        for (i, l) in lines.iter().enumerate() {
+            if !l.text.is_empty() {
+                nonblank += 1;
+                if i == 0 || lines[i - 1].text.is_empty() {
+                    after_blank += 1;
+                }
+            }
+        }
+        after_blank * 3 >= nonblank * 2
+    };
+
     let mut section = ParagraphKind::Preambular;
     let mut page_break = false;
     let mut last = Last::Other;
     let mut last_line = 0;
     let mut next_operative = 1u32;
     let mut next_sub = 0usize;
+    let mut reopened = Vec::new();
     let mut warn = |line: &Line<'_>, message: String| {
         warnings.push(ImportWarning {
             line: line.number,
@@ -472,6 +645,13 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             continue;
         }
         let adjacent = line.number == last_line + 1;
+        let finished = !body.closing.is_empty()
+            || (section == ParagraphKind::Operative
+                && !(blank_separated && adjacent && last == Last::Paragraph)
+                && body
+                    .paragraphs
+                    .last()
+                    .is_some_and(|p| ends_with_full_stop(&p.text)));
         last_line = line.number;
 
         if let Some((number, _, rest)) = leading_superscript(text)
@@ -509,6 +689,48 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
                 footnote.text.push(' ');
             }
             footnote.text.push_str(text);
+            continue;
+        }
+        let starts_paragraph = numbered(text).is_some() || lettered(text).is_some();
+        if starts_paragraph && !body.closing.is_empty() {
+            // Paragraphs go on: what looked like the closing was not; those lines are
+            // unnumbered operative paragraphs, as they would have been read.
+            for (number, text) in std::mem::take(&mut body.closing) {
+                reopened.push(ImportWarning {
+                    line: number,
+                    message:
+                        "unnumbered line in the operative part; imported as an operative paragraph"
+                            .to_owned(),
+                    text: text.clone(),
+                });
+                body.paragraphs.push(RawParagraph {
+                    kind: ParagraphKind::Operative,
+                    level: 0,
+                    line: number,
+                    text,
+                });
+            }
+        }
+        if blank_separated
+            && adjacent
+            && last == Last::Paragraph
+            && !starts_paragraph
+            && let Some(previous) = body.paragraphs.last_mut()
+        {
+            if !previous.text.is_empty() && !previous.text.ends_with('-') {
+                previous.text.push(' ');
+            }
+            previous.text.push_str(text);
+            continue;
+        }
+        // Once the operative part has ended with its final full stop, what follows (the meeting
+        // and its date) is the closing, never a paragraph.
+        let lowercase = text.chars().next().is_some_and(char::is_lowercase);
+        // (A line in lower case right after the final paragraph still continues it; once the
+        // closing has begun, everything unnumbered belongs to it.)
+        if finished && !starts_paragraph && (!lowercase || !body.closing.is_empty()) {
+            body.closing.push((line.number, text.to_owned()));
+            last = Last::Other;
             continue;
         }
         let previous_incomplete = body
@@ -560,7 +782,6 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             last = Last::Paragraph;
             continue;
         }
-        let lowercase = text.chars().next().is_some_and(char::is_lowercase);
         if let Some(previous) = body.paragraphs.last_mut()
             && (may_continue || lowercase)
         {
@@ -595,6 +816,7 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
         page_break = false;
         last = Last::Paragraph;
     }
+    warnings.extend(reopened);
     body
 }
 
