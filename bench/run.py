@@ -26,12 +26,41 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-bench")
 PLENARY = os.environ.get("PLENARY_BIN", os.path.join(TARGET, "release", "plenary"))
 BASELINE = os.environ.get("BASELINE_BIN", os.path.join(TARGET, "release", "bench-baseline"))
-RESULTS = os.path.join(ROOT, "bench", "results")
-PLOT = os.path.join(ROOT, "bench", "fanout-latency.png")
+# BENCH_RESULTS: write the JSON (and the plot) elsewhere, e.g. for a smoke run that must not replace the committed results.
+RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "results"))
+PLOT = os.path.join(RESULTS, "fanout-latency.png") if os.environ.get("BENCH_RESULTS") else os.path.join(ROOT, "bench", "fanout-latency.png")
 COLD_DOC = "cold-0"  # `plenary bench --mode fill --doc-prefix cold` writes this document
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 NPM_PACKAGES = ["y-websocket-server-ref@npm:y-websocket@1.5.4", "@hocuspocus/server@3", "yjs@13", "ws@8"]
 SERVERS = ["plenary", "y-websocket", "hocuspocus", "baseline"]
+
+# Limit flags of `plenary serve` per scenario (BENCHMARKS.md, "Limits in the benchmarks"). A benchmark measures the
+# server's ceiling, not an operator's policy: where a scenario would run into a per-connection or per-address limit
+# that exists to stop abuse, it raises that limit explicitly here; every other limit keeps its default.
+# - one connection sending faster than the default 50 updates/s (writer, fill, refusal, crafted's floor):
+RATE_LIMITS = ["--update-rate", "1000000", "--update-burst", "1000000", "--presence-rate", "1000000", "--presence-burst", "1000000"]
+# - more than the default 1 000 connections from one address (every client of the generator is 127.0.0.1):
+ADDRESS_LIMITS = ["--max-connections-per-address", "100000"]
+# - a 100 000-update fill types ~800 000 characters into 12 paragraphs, past the default 20 000 per paragraph:
+FILL_LIMITS = RATE_LIMITS + ADDRESS_LIMITS + ["--max-paragraph-chars", "10000000"]
+SCENARIO_LIMITS = {
+    "fanout": [],  # 5 updates/s per typist, at most 500 clients: the defaults hold (see load_limits for bigger points)
+    "rooms": ADDRESS_LIMITS,  # 2 000 sockets from 127.0.0.1
+    "idle": ADDRESS_LIMITS,  # 1 000 sockets + 10 probes from 127.0.0.1
+    "cold": [],  # the fill (filled()) runs with FILL_LIMITS; the restarted server, timed, with the defaults
+    "replay": [],  # HTTP requests one at a time on a filled document: the defaults hold
+    "writer": FILL_LIMITS,
+    "crafted": RATE_LIMITS + ADDRESS_LIMITS,  # size caps stay at their defaults: they are part of what is measured
+    "refusal": RATE_LIMITS + ADDRESS_LIMITS,
+}
+
+
+def load_limits(scenario, clients):
+    """A load point with more clients than the per-address default also needs ADDRESS_LIMITS."""
+    limits = list(SCENARIO_LIMITS[scenario])
+    if clients + 16 > 1000 and ADDRESS_LIMITS[0] not in limits:
+        limits += ADDRESS_LIMITS
+    return limits
 
 
 def free_port():
@@ -66,8 +95,8 @@ def npm_install(workdir):
 class Server:
     """A server under test: started fresh for every measurement."""
 
-    def __init__(self, kind, workdir, data_dir=None, redis=None):
-        self.kind, self.workdir, self.redis = kind, workdir, redis
+    def __init__(self, kind, workdir, data_dir=None, redis=None, limits=()):
+        self.kind, self.workdir, self.redis, self.limits = kind, workdir, redis, list(limits)
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="plenary-bench-data-")
         self.env = {**os.environ, "PLENARY_JWT_SECRET": SECRET, "PLENARY_LOG": "warn"}
         self.token = None
@@ -78,6 +107,8 @@ class Server:
             cmd = [PLENARY, "serve", "--dev", "--port", "0", "--data-dir", self.data_dir]
             if self.redis:
                 cmd += ["--redis", self.redis]
+            cmd += self.limits
+            print("$", " ".join(cmd), flush=True)
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             port = self._read_port()
             self.url = f"ws://127.0.0.1:{port}/sync"
@@ -218,7 +249,7 @@ def scenario_load(name, points, servers, duration, workdir):
     rows = []
     for clients, typists, docs, rate in points:
         for kind in servers:
-            srv = Server(kind, workdir).start()
+            srv = Server(kind, workdir, limits=load_limits(name, clients)).start()
             try:
                 time.sleep(1)
                 out = os.path.join(RESULTS, f"{name}-{kind}-{docs}x{clients}-{typists}.json")
@@ -254,7 +285,7 @@ def logged_seq(server, doc):
 
 def filled(workdir, data, store, updates, redis):
     """Fills COLD_DOC with `updates` updates unless a previous run already did (same data dir)."""
-    srv = Server("plenary", workdir, data_dir=data, redis=redis).start()
+    srv = Server("plenary", workdir, data_dir=data, redis=redis, limits=FILL_LIMITS).start()
     try:
         have = logged_seq(srv, COLD_DOC)
         if have >= updates:
@@ -268,7 +299,7 @@ def filled(workdir, data, store, updates, redis):
 def scenario_cold(workdir, updates, data, redis):
     store = "redis" if redis else "embedded"
     fill = filled(workdir, data, store, updates, redis)
-    srv = Server("plenary", workdir, data_dir=data, redis=redis).start()
+    srv = Server("plenary", workdir, data_dir=data, redis=redis, limits=SCENARIO_LIMITS["cold"]).start()
     try:
         first = bench(srv, os.path.join(RESULTS, f"cold-first-sync-{store}.json"), "--mode", "first-sync", "--repeat", 3,
                       "--doc-prefix", "cold")
@@ -288,7 +319,7 @@ def scenario_replay(workdir, updates, data, redis, points):
     """Materialises `points` random points of COLD_DOC's history through the HTTP API, one request at a time."""
     store = "redis" if redis else "embedded"
     filled(workdir, data, store, updates, redis)
-    srv = Server("plenary", workdir, data_dir=data, redis=redis).start()
+    srv = Server("plenary", workdir, data_dir=data, redis=redis, limits=SCENARIO_LIMITS["replay"]).start()
     try:
         last = logged_seq(srv, COLD_DOC)
         rng = random.Random(8)
@@ -315,7 +346,7 @@ def scenario_replay(workdir, updates, data, redis, points):
 def scenario_idle(workdir, servers, docs):
     rows = []
     for kind in servers:
-        srv = Server(kind, workdir).start()
+        srv = Server(kind, workdir, limits=load_limits("idle", docs)).start()
         try:
             time.sleep(2)
             rows.append(bench(srv, os.path.join(RESULTS, f"idle-{kind}-{docs}.json"), "--mode", "idle", "--docs", docs))
@@ -360,7 +391,7 @@ def scenario_writer(workdir, servers, checkpoints, window, profile):
         servers = ["plenary"]
     rows = []
     for kind in servers:
-        srv = Server(kind, workdir).start()
+        srv = Server(kind, workdir, limits=SCENARIO_LIMITS["writer"]).start()
         try:
             time.sleep(1)
             out = os.path.join(RESULTS, f"writer-{kind}{'-profiled' if profile else ''}.json")
@@ -419,7 +450,7 @@ def scenario_crafted(workdir, kinds, sizes, timeout, samples, profile):
     figures go to crafted-profiled.json."""
     result = {"tiny": None, "frames": []}
     for kind in kinds:
-        srv = Server("plenary", workdir).start()
+        srv = Server("plenary", workdir, limits=SCENARIO_LIMITS["crafted"]).start()
         perf = None
         try:
             srv.sender_token = srv.mint("delegate", "JPN", "Delegate of Japan")
@@ -459,7 +490,7 @@ def scenario_crafted(workdir, kinds, sizes, timeout, samples, profile):
 
 
 def scenario_refusal(workdir, samples, same_client):
-    srv = Server("plenary", workdir).start()
+    srv = Server("plenary", workdir, limits=SCENARIO_LIMITS["refusal"]).start()
     try:
         srv.sender_token = srv.mint("delegate", "JPN", "Delegate of Japan")
         extra = ["--same-client"] if same_client else []
