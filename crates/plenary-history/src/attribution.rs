@@ -15,8 +15,6 @@ use plenary_doc::{ProposalAction, Resolution, ResolutionDoc};
 use plenary_store::LogEntry;
 use serde::{Deserialize, Serialize};
 
-use crate::words::plain_text;
-
 /// Who wrote a run of text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Author {
@@ -73,6 +71,36 @@ fn tokens(text: &[char]) -> Vec<std::ops::Range<usize>> {
         }
         out.push(i..j);
         i = j;
+    }
+    out
+}
+
+/// The plain text of the paragraphs `ids` (the first paragraph of each id, as
+/// `ResolutionDoc::paragraph` finds it), read straight from the Y.Text: reading the typed
+/// paragraph assembles its formatting runs, which costs many times more on a text with a long
+/// history of edits.
+fn paragraph_texts(doc: &ResolutionDoc, ids: &[&String]) -> HashMap<String, String> {
+    use yrs::{Array, GetString, Map, Out, Transact};
+    let mut out = HashMap::with_capacity(ids.len());
+    let paragraphs = doc.doc().get_or_insert_array("paragraphs"); // SPEC §2 root
+    let txn = doc.doc().transact();
+    for item in paragraphs.iter(&txn) {
+        let Out::YMap(m) = item else { continue };
+        let Some(Out::Any(yrs::Any::String(id))) = m.get(&txn, "id") else {
+            continue;
+        };
+        if out.contains_key(id.as_ref()) || !ids.iter().any(|w| w.as_str() == id.as_ref()) {
+            continue;
+        }
+        let text = match m.get(&txn, "text") {
+            Some(Out::YText(t)) => t.get_string(&txn),
+            Some(Out::Any(yrs::Any::String(s))) => s.to_string(),
+            _ => String::new(),
+        };
+        out.insert(id.to_string(), text);
+        if out.len() == ids.len() {
+            break;
+        }
     }
     out
 }
@@ -254,18 +282,20 @@ impl Attributor {
                 ProposalAction::Delete | ProposalAction::Move => {}
             }
         }
-        let rewritten = effect
+        let rewritten: Vec<&String> = effect
             .paragraphs
             .iter()
             .filter(|(_, e)| e.text || e.inserted.is_some() || e.deleted)
-            .map(|(id, _)| id);
+            .map(|(id, _)| id)
+            .collect();
+        if rewritten.is_empty() {
+            return;
+        }
+        let mut texts = paragraph_texts(doc, &rewritten);
         for id in rewritten {
             let who = credited.get(id).copied().unwrap_or(writer);
-            match doc.paragraph(id) {
-                Some(p) => {
-                    let new: Vec<char> = plain_text(&p.text).chars().collect();
-                    self.update(id, new, who);
-                }
+            match texts.remove(id.as_str()) {
+                Some(text) => self.update(id, text.chars().collect(), who),
                 None => {
                     self.paragraphs.remove(id);
                 }
