@@ -9,38 +9,56 @@
 //! WebSocket upgrade keeps its admission (the [`Admitted`] guard travels inside the I/O object)
 //! until the socket closes.
 //!
+//! When the cap in all is reached, the oldest connection that has not yet sent a complete
+//! request head gives its place to the new one: a flood of half-open requests from many
+//! addresses cannot keep a real client (or `/healthz`) out; it only shortens its own wait.
+//!
 //! Architecture invariant: every open TCP connection, HTTP or WebSocket, holds exactly one
 //! admission, released when its socket is dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::config::Limits;
 use crate::metrics::Metrics;
 
 /// File descriptors kept back from the connection cap for the store, logs and the listener.
 const RESERVED_FDS: usize = 64;
+/// How long a new connection waits for an evicted one to free its place.
+const EVICTION_WAIT: Duration = Duration::from_millis(200);
 /// How long a refused connection is given to read its 503.
 const REFUSAL_WRITE: Duration = Duration::from_secs(1);
 
 /// Decides which connections are taken, and counts them.
 pub(crate) struct Admission {
     total: Arc<Semaphore>,
+    cap: usize,
     per_address: usize,
     by_address: Mutex<HashMap<IpAddr, usize>>,
+    /// Connections in the order they were admitted, while they have sent no request yet: the
+    /// ones to evict when the cap in all is reached.
+    unserved: Mutex<VecDeque<Weak<Pending>>>,
     metrics: Arc<Metrics>,
+}
+
+/// A connection that may be asked to give its place.
+#[derive(Default)]
+pub(crate) struct Pending {
+    /// Set when its first request head is complete.
+    served: AtomicBool,
+    evict: Notify,
 }
 
 /// One admitted connection; dropping it frees its place.
@@ -76,8 +94,10 @@ impl Admission {
         metrics.connection_cap.set(total as i64);
         Arc::new(Admission {
             total: Arc::new(Semaphore::new(total)),
+            cap: total,
             per_address: limits.max_connections_per_address.max(1),
             by_address: Mutex::new(HashMap::new()),
+            unserved: Mutex::new(VecDeque::new()),
             metrics,
         })
     }
@@ -86,12 +106,64 @@ impl Admission {
         self.by_address.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Remembers a new connection as evictable until it is served.
+    fn track(&self, pending: &Arc<Pending>) {
+        let mut queue = self.unserved.lock().unwrap_or_else(|p| p.into_inner());
+        if queue.len() >= 2 * self.cap {
+            queue.retain(|w| {
+                w.upgrade()
+                    .is_some_and(|p| !p.served.load(Ordering::Relaxed))
+            });
+        }
+        queue.push_back(Arc::downgrade(pending));
+    }
+
+    /// Asks the oldest connection that has sent no request to close; `false` if there is none.
+    fn evict_oldest_unserved(&self) -> bool {
+        let mut queue = self.unserved.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(weak) = queue.pop_front() {
+            if let Some(pending) = weak.upgrade()
+                && !pending.served.load(Ordering::Relaxed)
+            {
+                pending.evict.notify_one();
+                self.metrics.evicted_unserved.inc();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Admits `address`, making room by eviction when the cap in all is reached (waiting at
+    /// most `EVICTION_WAIT` for the evicted connection to close).
+    async fn admit_or_evict(self: &Arc<Self>, address: IpAddr) -> Result<Admitted, Refusal> {
+        match self.admit(address) {
+            Err(Refusal::Total) if self.evict_oldest_unserved() => {
+                let permit =
+                    tokio::time::timeout(EVICTION_WAIT, self.total.clone().acquire_owned())
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .ok_or(Refusal::Total)?;
+                self.admit_with(permit, address)
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Admitted, Refusal> {
         let permit = self
             .total
             .clone()
             .try_acquire_owned()
             .map_err(|_| Refusal::Total)?;
+        self.admit_with(permit, address)
+    }
+
+    fn admit_with(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+        address: IpAddr,
+    ) -> Result<Admitted, Refusal> {
         {
             let mut map = self.lock();
             let n = map.entry(address).or_insert(0);
@@ -220,7 +292,7 @@ pub(crate) async fn serve(
             },
             _ = async { let _ = stop.wait_for(|s| *s).await; } => break,
         };
-        let admitted = match admission.admit(peer.ip()) {
+        let admitted = match admission.admit_or_evict(peer.ip()).await {
             Ok(a) => a,
             Err(why) => {
                 match why {
@@ -240,7 +312,15 @@ pub(crate) async fn serve(
             stream,
             _admitted: admitted,
         });
-        let service = TowerToHyperService::new(app.clone());
+        let pending = Arc::new(Pending::default());
+        admission.track(&pending);
+        let served = pending.clone();
+        let app = app.clone();
+        // The first request head marks the connection as served: it may no longer be evicted.
+        let service = hyper::service::service_fn(move |request| {
+            served.served.store(true, Ordering::Relaxed);
+            tower::Service::call(&mut app.clone(), request)
+        });
         let conn = http.serve_connection(io, service).with_upgrades();
         let metrics = metrics.clone();
         let mut stop = stop.clone();
@@ -249,6 +329,7 @@ pub(crate) async fn serve(
             tokio::pin!(conn);
             let ended = tokio::select! {
                 ended = conn.as_mut() => ended,
+                () = pending.evict.notified() => Ok(()), // dropped: the socket closes
                 _ = async { let _ = stop.wait_for(|s| *s).await; } => {
                     // Finish the request in flight, take no other.
                     conn.as_mut().graceful_shutdown();
@@ -326,6 +407,31 @@ mod tests {
         assert_eq!(a.metrics.tcp_connections.get(), 1);
         drop(again);
         assert_eq!(a.metrics.tcp_connections.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_the_oldest_unserved_connection_gives_way() {
+        let a = admission(2, 2);
+        let (first, second) = (Arc::new(Pending::default()), Arc::new(Pending::default()));
+        let held_first = a.admit([10, 0, 0, 1].into()).expect("first");
+        a.track(&first);
+        let _held_second = a.admit([10, 0, 0, 2].into()).expect("second");
+        a.track(&second);
+        // The first connection closes when asked to, as the serving task does.
+        let waiting = first.clone();
+        tokio::spawn(async move {
+            waiting.evict.notified().await;
+            drop(held_first);
+        });
+        let third = a.admit_or_evict([10, 0, 0, 3].into()).await;
+        assert!(third.is_ok(), "the newcomer takes the evicted place");
+        assert_eq!(a.metrics.evicted_unserved.get(), 1);
+        // A served connection is never evicted: with none unserved left, the cap refuses.
+        second.served.store(true, Ordering::Relaxed);
+        assert_eq!(
+            a.admit_or_evict([10, 0, 0, 4].into()).await.err(),
+            Some(Refusal::Total)
+        );
     }
 
     #[test]

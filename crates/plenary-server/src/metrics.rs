@@ -57,6 +57,7 @@ pub(crate) struct Metrics {
     pub connection_cap: Gauge,
     pub refused_total_cap: Counter,
     pub refused_address_cap: Counter,
+    pub evicted_unserved: Counter,
     pub header_timeouts: Counter,
     pub accept_errors: Counter,
     pub ws_idle_closed: Counter,
@@ -144,6 +145,11 @@ impl Metrics {
                 "plenary_connections_refused_address_cap_total",
                 "Connections refused: max_connections_per_address reached",
                 &self.refused_address_cap,
+            ),
+            (
+                "plenary_connections_evicted_total",
+                "Connections without a request closed to make room at max_connections",
+                &self.evicted_unserved,
             ),
             (
                 "plenary_header_timeouts_total",

@@ -121,19 +121,28 @@ async fn half_open_requests_are_closed_and_healthz_answers_while_1500_are_held()
     assert!(said.starts_with("HTTP/1.1 200"), "{said}");
 }
 
+/// A connection that has been served once and stays open (keep-alive), as a browser's does.
+async fn served_connection(server: &TestServer, from: [u8; 4]) -> TcpStream {
+    let mut s = connect_from(server, from).await.expect("connect");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(WAIT, s.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    s
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_total_cap_refuses_with_503_and_frees_places_as_connections_close() {
     let server = server_with(&["--max-connections", "20"]);
     let mut held = Vec::new();
     for _ in 0..20 {
-        held.push(
-            connect_from(&server, [127, 0, 0, 3])
-                .await
-                .expect("connect"),
-        );
+        held.push(served_connection(&server, [127, 0, 0, 3]).await);
     }
-    // Let the server accept them all before the 21st.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut extra = connect_from(&server, [127, 0, 0, 4])
         .await
         .expect("connect");
@@ -146,6 +155,44 @@ async fn the_total_cap_refuses_with_503_and_frees_places_as_connections_close() 
     let (status, _) = http_get(&server, "/healthz", &Who::observer()).await;
     assert_eq!(status, 200, "closed connections free their places");
     assert!(metric(&server, "plenary_connections_refused_total_cap_total").await >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_half_open_requests_from_many_addresses_give_way_to_real_ones() {
+    // Every place taken by requests that never finish their heads, from ten addresses (so the
+    // per-address cap does not stop them): a real request still gets in, in place of the
+    // oldest of them.
+    let server = server_with(&[
+        "--max-connections",
+        "100",
+        "--max-connections-per-address",
+        "10",
+    ]);
+    let mut held = Vec::new();
+    for i in 0..100u8 {
+        let mut s = connect_from(&server, [127, 0, 1, 10 + i / 10])
+            .await
+            .expect("connect");
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..5 {
+        let (status, body) = tokio::time::timeout(
+            Duration::from_secs(2),
+            http_get(&server, "/healthz", &Who::observer()),
+        )
+        .await
+        .expect("/healthz answers with every place taken by half-open requests");
+        assert_eq!((status, body.as_str()), (200, "ok"));
+    }
+    // The oldest half-open request was the one closed (one eviction was enough: each request
+    // above freed its place when it was answered).
+    let (closed, said) = closed_by_server(&mut held[0], Duration::from_secs(1)).await;
+    assert!(closed && said.is_empty(), "{said}");
+    let evicted = metric(&server, "plenary_connections_evicted_total").await;
+    let tcp = metric(&server, "plenary_tcp_connections").await;
+    assert!(evicted >= 1.0, "evicted {evicted}, open {tcp}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
