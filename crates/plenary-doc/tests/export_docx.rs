@@ -225,3 +225,256 @@ fn tracked_docx_shows_what_changed_since_the_base() {
         ("", "", 0)
     );
 }
+
+// --- The UN layout -------------------------------------------------------
+
+/// The real General Assembly resolution of `../shared/fixtures/real`, if
+/// that directory is there.
+fn real_text() -> Option<Resolution> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/real/ga80-12-military-expenditures.txt");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("note: {} is absent; skipped", path.display());
+        return None;
+    };
+    Some(import_text(&text).unwrap().resolution)
+}
+
+/// One Word paragraph: its text, its alignment, its indentation
+/// (left, hanging, first line), whether each text run is bold or italic,
+/// and its footnote references.
+#[derive(Debug)]
+struct Para {
+    text: String,
+    jc: Option<String>,
+    ind: (Option<i64>, Option<i64>, Option<i64>),
+    /// (text, bold, italic) per run with text.
+    runs: Vec<(String, bool, bool)>,
+    footnote_refs: usize,
+    bottom_rule: Option<i64>,
+}
+
+fn paragraphs(xml: &str) -> Vec<Para> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let attr = |n: Option<roxmltree::Node<'_, '_>>, a: &str| {
+        n.and_then(|n| n.attribute((W, a))).map(str::to_owned)
+    };
+    let num = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok());
+    doc.descendants()
+        .filter(|n| n.has_tag_name((W, "p")))
+        .map(|p| {
+            let ppr = p.children().find(|n| n.has_tag_name((W, "pPr")));
+            let child =
+                |tag: &str| ppr.and_then(|x| x.children().find(|n| n.has_tag_name((W, tag))));
+            let ind = child("ind");
+            let bottom =
+                child("pBdr").and_then(|b| b.children().find(|n| n.has_tag_name((W, "bottom"))));
+            let runs: Vec<(String, bool, bool)> = p
+                .children()
+                .filter(|n| n.has_tag_name((W, "r")))
+                .filter_map(|r| {
+                    let text: String = r
+                        .children()
+                        .filter(|n| n.has_tag_name((W, "t")))
+                        .filter_map(|n| n.text())
+                        .collect();
+                    let rpr = r.children().find(|n| n.has_tag_name((W, "rPr")));
+                    let has = |tag: &str| {
+                        rpr.is_some_and(|x| x.children().any(|n| n.has_tag_name((W, tag))))
+                    };
+                    (!text.is_empty()).then(|| (text, has("b"), has("i")))
+                })
+                .collect();
+            Para {
+                text: runs.iter().map(|r| r.0.as_str()).collect(),
+                jc: attr(child("jc"), "val"),
+                ind: (
+                    num(attr(ind, "left")),
+                    num(attr(ind, "hanging")),
+                    num(attr(ind, "firstLine")),
+                ),
+                runs,
+                footnote_refs: p
+                    .descendants()
+                    .filter(|n| n.has_tag_name((W, "footnoteReference")))
+                    .count(),
+                bottom_rule: num(attr(bottom, "sz")),
+            }
+        })
+        .collect()
+}
+
+fn text_of(runs: &[Run]) -> String {
+    runs.iter().map(|r| r.text.as_str()).collect()
+}
+
+/// What every UN-layout export must show, checked on the package of
+/// `resolution`.
+fn check_un_layout(resolution: &Resolution, bytes: &[u8]) {
+    let meta = &resolution.meta;
+    let body = paragraphs(&part(bytes, "word/document.xml"));
+
+    // The masthead: United Nations and the symbol over a thin rule, the
+    // organ beside Distr. over a thick one.
+    assert!(body[0].text.starts_with("United Nations"), "{:?}", body[0]);
+    if let Some(symbol) = &meta.symbol {
+        assert!(body[0].text.ends_with(symbol.as_str()), "{:?}", body[0]);
+    }
+    assert!(body[0].bottom_rule.is_some(), "a rule under the top line");
+    let organ = meta.organ.as_deref().unwrap();
+    let organ_line = body.iter().find(|p| p.text.starts_with(organ)).unwrap();
+    assert!(organ_line.runs[0].1, "the organ is bold: {organ_line:?}");
+    let distr = format!("Distr.: {}", meta.distribution.as_deref().unwrap());
+    assert!(organ_line.text.ends_with(&distr), "{organ_line:?}");
+    let thick = body
+        .iter()
+        .position(|p| p.bottom_rule.is_some_and(|s| s >= 18))
+        .unwrap();
+    assert!(
+        body[..=thick]
+            .iter()
+            .any(|p| p.text.contains(meta.date.as_deref().unwrap()))
+    );
+
+    // Agenda item, submitted-by line.
+    let agenda = format!("Agenda item {}", meta.agenda_item.as_deref().unwrap());
+    assert!(body.iter().any(|p| p.text == agenda), "{agenda}");
+    let submitted = meta.submitted_by.as_deref().unwrap();
+    assert!(body.iter().any(|p| p.text == submitted), "{submitted}");
+
+    // The title: one paragraph, centred, every run bold.
+    let title = match &meta.number {
+        Some(n) => format!("{n}. {}", meta.title.as_deref().unwrap()),
+        None => meta.title.clone().unwrap(),
+    };
+    let titles: Vec<&Para> = body.iter().filter(|p| p.text == title).collect();
+    assert_eq!(titles.len(), 1, "{title}");
+    assert_eq!(titles[0].jc.as_deref(), Some("center"), "{:?}", titles[0]);
+    assert!(titles[0].runs.iter().all(|r| r.1), "{:?}", titles[0]);
+
+    // The acting body, then the paragraphs: each preambular paragraph's
+    // italic opening is an italic run; operative paragraphs hang their
+    // number; sub-paragraphs hang one step further in.
+    let acting = meta.acting_body.as_deref().unwrap();
+    let at = body.iter().position(|p| p.text == acting).unwrap();
+    let printed = &body[at + 1..];
+    let mut operative = 0;
+    for (i, paragraph) in resolution.paragraphs.iter().enumerate() {
+        let word = &printed[i];
+        let own = text_of(&paragraph.text);
+        let own: String = own.chars().filter(|c| !"¹²³⁴⁵⁶⁷⁸⁹⁰".contains(*c)).collect();
+        assert!(word.text.ends_with(&own), "paragraph {i}: {word:?}");
+        if let Some(opening) = paragraph.text.first().filter(|r| r.italic) {
+            assert!(
+                word.runs.iter().any(|r| r.0 == opening.text && r.2 && !r.1),
+                "italic opening of paragraph {i}: {word:?}"
+            );
+        }
+        match (paragraph.level, paragraph.kind) {
+            (0, ParagraphKind::Preambular) => {
+                assert_eq!(word.ind.2, Some(720), "{word:?}");
+            }
+            (0, ParagraphKind::Operative) => {
+                operative += 1;
+                assert_eq!(word.runs[0].0, format!("{operative}."), "{word:?}");
+                assert_eq!(word.ind, (Some(1440), Some(720), None), "{word:?}");
+            }
+            _ => {
+                assert!(word.runs[0].0.starts_with('('), "{word:?}");
+                assert_eq!(word.ind, (Some(2160), Some(720), None), "{word:?}");
+            }
+        }
+    }
+
+    // Footnotes: one reference per footnote in the text, no marker text
+    // (`²`) beside it, and in each note Word's own number mark and no
+    // typed number.
+    let references: usize = body.iter().map(|p| p.footnote_refs).sum();
+    assert_eq!(references, resolution.footnotes.len());
+    let document = part(bytes, "word/document.xml");
+    for superscript in "¹²³⁴⁵⁶⁷⁸⁹⁰".chars() {
+        assert!(
+            !document.contains(superscript),
+            "{superscript} printed as text"
+        );
+    }
+    let notes_xml = part(bytes, "word/footnotes.xml");
+    let notes = roxmltree::Document::parse(&notes_xml).unwrap();
+    let footnotes: Vec<_> = notes
+        .descendants()
+        .filter(|n| n.has_tag_name((W, "footnote")))
+        .collect();
+    assert_eq!(footnotes.len(), resolution.footnotes.len());
+    for (note, model) in footnotes.iter().zip(&resolution.footnotes) {
+        let marks = note
+            .descendants()
+            .filter(|n| n.has_tag_name((W, "footnoteRef")))
+            .count();
+        assert_eq!(marks, 1, "one number mark in note {}", model.id);
+        let text: String = note
+            .descendants()
+            .filter(|n| n.has_tag_name((W, "t")))
+            .filter_map(|n| n.text())
+            .collect();
+        assert_eq!(
+            text,
+            text_of(&model.text),
+            "note {} has no typed number",
+            model.id
+        );
+    }
+
+    // Page numbers in the footer; the symbol as running head.
+    let footer = part(bytes, "word/footer1.xml");
+    assert!(
+        footer.contains("<w:instrText>PAGE</w:instrText>"),
+        "{footer}"
+    );
+}
+
+#[test]
+fn docx_is_in_the_un_layout() {
+    let resolution = fixture();
+    check_un_layout(&resolution, &export_docx(&resolution).unwrap());
+}
+
+#[test]
+fn docx_of_a_real_resolution_is_in_the_un_layout() {
+    let Some(resolution) = real_text() else {
+        return;
+    };
+    let bytes = export_docx(&resolution).unwrap();
+    check_un_layout(&resolution, &bytes);
+    let body = paragraphs(&part(&bytes, "word/document.xml"));
+    // The report line and the closing meeting lines.
+    assert!(
+        body.iter()
+            .any(|p| p.text == "[on the report of the First Committee (A/80/534, para. 7)]")
+    );
+    let closing = body
+        .iter()
+        .find(|p| p.text.contains("plenary meeting"))
+        .unwrap();
+    assert_eq!(closing.jc.as_deref(), Some("right"));
+    assert!(closing.runs.iter().all(|r| r.2), "{closing:?}");
+    let header = part(&bytes, "word/header1.xml");
+    assert!(header.contains("A/RES/80/12"), "{header}");
+}
+
+#[test]
+fn docx_of_a_bare_draft_has_no_masthead() {
+    let mut resolution = fixture();
+    resolution.meta = plenary_doc::Meta {
+        title: Some("A bare draft".to_owned()),
+        ..Default::default()
+    };
+    let bytes = export_docx(&resolution).unwrap();
+    let body = paragraphs(&part(&bytes, "word/document.xml"));
+    assert_eq!(body[0].text, "A bare draft");
+    assert_eq!(body[0].jc.as_deref(), Some("center"));
+    assert!(
+        !body
+            .iter()
+            .any(|p| p.text.starts_with("United Nations") || p.bottom_rule.is_some())
+    );
+}
