@@ -178,7 +178,7 @@ fn now_ms() -> i64 {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct FormatQuery {
-    /// `json` (default), `text`, `markdown`, `html` or `akn` (Akoma Ntoso XML).
+    /// `json` (default), `text`, `markdown`, `html`, `akn` (Akoma Ntoso XML) or `docx` (Word).
     format: Option<String>,
 }
 
@@ -199,18 +199,43 @@ fn render(name: &str, seq: u64, r: Resolution, format: Option<&str>) -> Result<R
         ),
         "html" => ("text/html; charset=utf-8", plenary_doc::export_html(&r)),
         "akn" => ("application/akn+xml", plenary_doc::export_akn(&r)),
+        "docx" => {
+            let bytes = plenary_doc::export_docx(&r).map_err(|e| {
+                tracing::error!(doc = name, error = %e, "docx export failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the .docx could not be written",
+                )
+            })?;
+            // Document names are letters, digits, `.`, `_`, `-` and `/`.
+            let file = format!("{}.docx", name.replace('/', "-"));
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, DOCX_TYPE.to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response());
+        }
         other => {
             return Err(ApiError::bad_request(format!(
-                "unknown format {other:?}: use json, text, markdown, html or akn"
+                "unknown format {other:?}: use json, text, markdown, html, akn or docx"
             )));
         }
     };
     Ok(([(header::CONTENT_TYPE, ctype)], body).into_response())
 }
 
+/// The media type of a Word document.
+const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
 /// `GET /api/docs/{doc}`: the current document, as JSON or exported.
 #[utoipa::path(get, path = "/api/docs/{doc}", params(("doc" = String, Path), FormatQuery, TokenQuery),
-    responses((status = 200, body = DocView, description = "JSON, or the export as text/markdown/html/xml"),
+    responses((status = 200, body = DocView, description = "JSON, or the export as text/markdown/html/xml/docx"),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
         (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),

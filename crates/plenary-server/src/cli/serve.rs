@@ -258,9 +258,13 @@ pub(crate) struct ExportArgs {
     /// … or a plain-text draft to convert.
     #[arg(long)]
     pub from: Option<PathBuf>,
-    /// text | markdown | html | akn | json
+    /// text | markdown | html | akn | docx | json
     #[arg(long, default_value = "text")]
     pub format: String,
+    /// Write the export to this file instead of standard output (a .docx
+    /// is written to standard output only when that is not a terminal).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[arg(long, env = "PLENARY_REDIS")]
     pub redis: Option<String>,
     #[command(flatten)]
@@ -285,16 +289,37 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --doc <name> or --from <file>"),
     };
-    let out = match args.format.as_str() {
-        "text" | "txt" => plenary_doc::export_text(&resolution),
-        "markdown" | "md" => plenary_doc::export_markdown(&resolution),
-        "html" => plenary_doc::export_html(&resolution),
-        "akn" | "xml" => plenary_doc::export_akn(&resolution),
-        "json" => serde_json::to_string_pretty(&resolution)?,
-        other => bail!("unknown format {other}: use text, markdown, html, akn or json"),
+    let out: Vec<u8> = match args.format.as_str() {
+        "text" | "txt" => plenary_doc::export_text(&resolution).into_bytes(),
+        "markdown" | "md" => plenary_doc::export_markdown(&resolution).into_bytes(),
+        "html" => plenary_doc::export_html(&resolution).into_bytes(),
+        "akn" | "xml" => plenary_doc::export_akn(&resolution).into_bytes(),
+        "docx" | "word" => plenary_doc::export_docx(&resolution)?,
+        "json" => serde_json::to_string_pretty(&resolution)?.into_bytes(),
+        other => bail!("unknown format {other}: use text, markdown, html, akn, docx or json"),
     };
-    print!("{out}");
-    Ok(())
+    write_export(
+        &out,
+        args.out.as_deref(),
+        args.format == "docx" || args.format == "word",
+    )
+}
+
+/// Writes an export to `path`, or to standard output; a binary one is not
+/// written to a terminal.
+fn write_export(out: &[u8], path: Option<&std::path::Path>, binary: bool) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    if let Some(path) = path {
+        return std::fs::write(path, out).with_context(|| format!("writing {}", path.display()));
+    }
+    let mut stdout = std::io::stdout().lock();
+    if binary && stdout.is_terminal() {
+        bail!("a .docx is binary: give --out <file> or redirect standard output");
+    }
+    stdout
+        .write_all(out)
+        .context("writing to standard output")?;
+    stdout.flush().context("writing to standard output")
 }
 
 /// Reads a stored document's current state (snapshot + log).

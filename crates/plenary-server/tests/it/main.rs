@@ -12,6 +12,7 @@ mod budget;
 mod cli;
 mod comments;
 mod edges;
+mod exports;
 mod history;
 mod hygiene;
 mod interop;
