@@ -9,6 +9,7 @@ import { CommentsHub, type Comment } from './comments';
 import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
 import { colourOf, h, timeOf } from './dom';
+import { exportMenu } from './exports';
 import { HistoryView } from './history';
 import {
   decide,
@@ -325,9 +326,10 @@ export class Editor {
     const me = h('span.me', h('span.dot', { style: `background:${colourOf(c.sub)}` }), `${c.name} · ${attribution(c)} · ${c.role}`);
     const commentsToggle = h('button#toggle-comments', { type: 'button', 'aria-pressed': 'true', onclick: () => this.toggleComments() }, 'Comments');
     const historyBtn = h('button#toggle-history', { type: 'button', onclick: () => this.toggleHistory() }, 'History');
+    const exports = exportMenu(session.doc, () => this.auth, (m) => this.notify('refused', m));
     const out = h('button', { type: 'button', onclick: () => { signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
     root.replaceChildren(
-      h('div.topbar', h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presenceEl, h('span.spacer'), commentsToggle, historyBtn, me, out),
+      h('div.topbar', h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presenceEl, h('span.spacer'), commentsToggle, historyBtn, exports, me, out),
       this.noticeEl,
       this.editorEl,
       this.historyEl,
