@@ -24,6 +24,7 @@ mod export;
 mod import;
 mod model;
 pub mod numbering;
+pub mod pairing;
 mod redact;
 mod schema;
 mod settle;
@@ -40,8 +41,8 @@ pub use effect::{
     SponsorChange, Target,
 };
 pub use export::{
-    DocxError, export_akn, export_docx, export_docx_tracked, export_html, export_markdown,
-    export_text,
+    DocxError, TrackedAuthors, TrackedOptions, Writer, export_akn, export_docx,
+    export_docx_tracked, export_docx_tracked_with, export_html, export_markdown, export_text,
 };
 pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;

@@ -19,4 +19,6 @@ pub use docx::{DocxError, export_docx};
 pub use html::export_html;
 pub use markdown::export_markdown;
 pub use text::export_text;
-pub use tracked::export_docx_tracked;
+pub use tracked::{
+    TrackedAuthors, TrackedOptions, Writer, export_docx_tracked, export_docx_tracked_with,
+};
