@@ -1,12 +1,14 @@
 //! Two states of one document, paragraph by paragraph, matched by paragraph id (ids survive
-//! moves and are never reused, so a paragraph is followed through every edit).
+//! moves and are never reused, so a paragraph is followed through every edit), through the
+//! pairing shared with `plenary diff` and the tracked-changes export
+//! ([`plenary_doc::pairing`]): a paragraph out of order or of another kind now (preambular ↔
+//! operative) is moved; footnotes are added, deleted, reworded or have a marker that moved.
 //!
 //! Both states carry their labels (computed against the version each point belongs to), so a
 //! moved paragraph reports where delegates knew it (`OP4`) and where it is now (`OP2bis`).
 
-use std::collections::{HashMap, HashSet};
-
-use plenary_doc::{Footnote, Paragraph, Resolution, Status};
+use plenary_doc::pairing::{PairBy, Pairing, pair_footnotes, pair_paragraphs};
+use plenary_doc::{Paragraph, Resolution, Status};
 use serde::{Deserialize, Serialize};
 
 use crate::words::{WordOp, plain_text, word_diff};
@@ -27,6 +29,9 @@ pub struct MovedParagraph {
     pub id: String,
     pub old_label: String,
     pub new_label: String,
+    /// Preambular ↔ operative.
+    #[serde(default)]
+    pub kind_changed: bool,
 }
 
 /// A paragraph whose text changed, with the word diff.
@@ -57,10 +62,14 @@ pub struct StatusChange {
 pub enum FootnoteChangeKind {
     Added,
     Deleted,
+    /// Reworded (its marker may have moved too: see `marker_moved`).
     Changed,
+    /// Same text, its reference now in another paragraph or after other words.
+    MarkerMoved,
 }
 
-/// A footnote added, deleted or reworded; `ops` is the word diff of its text.
+/// A footnote added, deleted, reworded or whose marker moved; `ops` is the word diff of its
+/// text. A new number alone (notes are numbered by order of reference) is no change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FootnoteChange {
@@ -70,6 +79,9 @@ pub struct FootnoteChange {
     pub old_marker: u32,
     pub new_marker: u32,
     pub ops: Vec<WordOp>,
+    /// Its reference stands elsewhere than it stood.
+    #[serde(default)]
+    pub marker_moved: bool,
 }
 
 /// A metadata field (title, symbol, date, mode …) that changed.
@@ -118,35 +130,28 @@ fn reference(p: &Paragraph) -> ParagraphRef {
 
 /// Compares `old` and `new` (typed views with labels) paragraph by paragraph.
 pub fn compare(old: &Resolution, new: &Resolution) -> Comparison {
-    let old_by_id: HashMap<&str, &Paragraph> =
-        old.paragraphs.iter().map(|p| (p.id.as_str(), p)).collect();
-    let new_by_id: HashMap<&str, &Paragraph> =
-        new.paragraphs.iter().map(|p| (p.id.as_str(), p)).collect();
+    let pairing = pair_paragraphs(&old.paragraphs, &new.paragraphs, PairBy::Id);
     let mut out = Comparison {
-        added: new
-            .paragraphs
+        added: pairing
+            .added
             .iter()
-            .filter(|p| !old_by_id.contains_key(p.id.as_str()))
-            .map(reference)
+            .map(|&j| reference(&new.paragraphs[j]))
             .collect(),
-        deleted: old
-            .paragraphs
+        deleted: pairing
+            .deleted
             .iter()
-            .filter(|p| !new_by_id.contains_key(p.id.as_str()))
-            .map(reference)
+            .map(|&i| reference(&old.paragraphs[i]))
             .collect(),
         ..Comparison::default()
     };
-    let stayed = stayed_in_place(old, new, &new_by_id);
-    for p in &new.paragraphs {
-        let Some(o) = old_by_id.get(p.id.as_str()) else {
-            continue;
-        };
-        if !stayed.contains(p.id.as_str()) {
+    for pair in &pairing.pairs {
+        let (o, p) = (&old.paragraphs[pair.old], &new.paragraphs[pair.new]);
+        if pair.moved {
             out.moved.push(MovedParagraph {
                 id: p.id.clone(),
                 old_label: o.label.clone(),
                 new_label: p.label.clone(),
+                kind_changed: pair.kind_changed,
             });
         }
         let (ot, nt) = (plain_text(&o.text), plain_text(&p.text));
@@ -167,93 +172,83 @@ pub fn compare(old: &Resolution, new: &Resolution) -> Comparison {
             });
         }
     }
-    out.footnotes = footnote_changes(&old.footnotes, &new.footnotes);
+    out.footnotes = footnote_changes(old, new, PairBy::Id, &pairing);
     out.meta = meta_changes(old, new);
     out
 }
 
-/// The ids of paragraphs present on both sides that kept their relative order: the longest
-/// common subsequence of the two orders. The others moved.
-fn stayed_in_place<'a>(
-    old: &'a Resolution,
-    new: &Resolution,
-    new_by_id: &HashMap<&str, &Paragraph>,
-) -> HashSet<&'a str> {
-    let new_pos: HashMap<&str, usize> = new
-        .paragraphs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.as_str(), i))
-        .collect();
-    let common: Vec<(&str, usize)> = old
-        .paragraphs
-        .iter()
-        .filter(|p| new_by_id.contains_key(p.id.as_str()))
-        .filter_map(|p| new_pos.get(p.id.as_str()).map(|&i| (p.id.as_str(), i)))
-        .collect();
-    // Longest increasing subsequence of new positions, in old order (patience, O(n log n)).
-    let mut tails: Vec<usize> = Vec::new(); // index into common
-    let mut prev: Vec<Option<usize>> = vec![None; common.len()];
-    for (k, &(_, pos)) in common.iter().enumerate() {
-        let at = tails.partition_point(|&t| common[t].1 < pos);
-        prev[k] = at.checked_sub(1).map(|a| tails[a]);
-        if at == tails.len() {
-            tails.push(k);
-        } else {
-            tails[at] = k;
-        }
-    }
-    let mut stayed = HashSet::new();
-    let mut cur = tails.last().copied();
-    while let Some(k) = cur {
-        stayed.insert(common[k].0);
-        cur = prev[k];
-    }
-    stayed
+/// A note's text without the markers of notes it cites.
+fn note_text(runs: &[plenary_doc::Run]) -> String {
+    runs.iter()
+        .filter(|r| r.footnote.is_none())
+        .map(|r| r.text.as_str())
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
-fn footnote_changes(old: &[Footnote], new: &[Footnote]) -> Vec<FootnoteChange> {
-    let old_by_id: HashMap<&str, &Footnote> = old.iter().map(|f| (f.id.as_str(), f)).collect();
-    let new_ids: HashSet<&str> = new.iter().map(|f| f.id.as_str()).collect();
+/// Footnotes paired as `by` says (given the paragraphs' pairing): added, deleted, reworded,
+/// marker moved; in the new text's order, deletions last.
+pub(crate) fn footnote_changes(
+    old: &Resolution,
+    new: &Resolution,
+    by: PairBy,
+    paragraphs: &Pairing,
+) -> Vec<FootnoteChange> {
+    let pairing = pair_footnotes(
+        &old.footnotes,
+        &new.footnotes,
+        by,
+        &old.paragraphs,
+        &new.paragraphs,
+        paragraphs,
+    );
     let mut out = Vec::new();
-    for f in new {
-        let nt = plain_text(&f.text);
-        match old_by_id.get(f.id.as_str()) {
-            None => out.push(FootnoteChange {
+    for (j, f) in new.footnotes.iter().enumerate() {
+        if pairing.added.contains(&j) {
+            out.push(FootnoteChange {
                 id: f.id.clone(),
                 change: FootnoteChangeKind::Added,
                 old_marker: 0,
                 new_marker: f.marker,
-                ops: word_diff("", &nt),
-            }),
-            Some(o) => {
-                let ot = plain_text(&o.text);
-                if ot != nt {
-                    out.push(FootnoteChange {
-                        id: f.id.clone(),
-                        change: FootnoteChangeKind::Changed,
-                        old_marker: o.marker,
-                        new_marker: f.marker,
-                        ops: word_diff(&ot, &nt),
-                    });
-                }
-            }
+                ops: word_diff("", &note_text(&f.text)),
+                marker_moved: false,
+            });
+        } else if let Some(p) = pairing.pairs.iter().find(|p| p.new == j) {
+            let o = &old.footnotes[p.old];
+            let change = if p.text_changed {
+                FootnoteChangeKind::Changed
+            } else if p.marker_moved {
+                FootnoteChangeKind::MarkerMoved
+            } else {
+                continue;
+            };
+            out.push(FootnoteChange {
+                id: f.id.clone(),
+                change,
+                old_marker: o.marker,
+                new_marker: f.marker,
+                ops: word_diff(&note_text(&o.text), &note_text(&f.text)),
+                marker_moved: p.marker_moved,
+            });
         }
     }
-    for o in old.iter().filter(|o| !new_ids.contains(o.id.as_str())) {
+    for &i in &pairing.deleted {
+        let o = &old.footnotes[i];
         out.push(FootnoteChange {
             id: o.id.clone(),
             change: FootnoteChangeKind::Deleted,
             old_marker: o.marker,
             new_marker: 0,
-            ops: word_diff(&plain_text(&o.text), ""),
+            ops: word_diff(&note_text(&o.text), ""),
+            marker_moved: false,
         });
     }
     out
 }
 
 /// Metadata compared through its JSON form, so every field of SPEC §2 is covered.
-fn meta_changes(old: &Resolution, new: &Resolution) -> Vec<MetaChange> {
+pub(crate) fn meta_changes(old: &Resolution, new: &Resolution) -> Vec<MetaChange> {
     let as_map = |r: &Resolution| match serde_json::to_value(&r.meta) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),

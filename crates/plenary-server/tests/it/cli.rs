@@ -104,3 +104,64 @@ fn import_and_export_a_circulated_draft() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown format"));
 }
+
+/// `plenary diff` on two revisions where an operative request became a
+/// preambular "Recalling also its request …", a footnote was reworded and a
+/// header field changed: the move is found across kinds, the footnote and
+/// the header are reported, in text, JSON and HTML.
+#[test]
+fn diff_reports_cross_kind_moves_footnotes_and_header_changes() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+    let old = format!("{fixtures}/tracked-pair-rev1.txt");
+    let new = format!("{fixtures}/tracked-pair-rev2.txt");
+    let run = |flag: Option<&str>| {
+        let mut args = vec!["diff", old.as_str(), new.as_str()];
+        args.extend(flag);
+        let out = plenary(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(None);
+    assert!(
+        text.starts_with("4 unchanged, 1 changed, 1 moved, 1 added, 1 deleted, 1 footnote changes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("moved from OP3 to PP3 (preambular/operative)\n  [-Requests-]{+Recalling also its request to+} the Secretary-General"),
+        "{text}"
+    );
+    assert!(
+        text.contains("footnote 1 -> 1 changed:\n  General Assembly resolution 70/174, [-annex.-]{+annex, para. 7.+}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("header date: [-10 May 2024-]{+16 May 2024+}"),
+        "{text}"
+    );
+    // no unrelated addition and deletion for the moved request
+    assert!(text.contains("added OP3:\n  Calls upon"), "{text}");
+    assert!(text.contains("deleted PP3:\n  Welcoming"), "{text}");
+
+    let d: serde_json::Value = serde_json::from_str(&run(Some("--json"))).unwrap();
+    assert_eq!(d["moved"][0]["old_label"], "OP3");
+    assert_eq!(d["moved"][0]["new_label"], "PP3");
+    assert_eq!(d["moved"][0]["kind_changed"], true);
+    assert_eq!(d["footnotes"].as_array().unwrap().len(), 1);
+    assert_eq!(d["footnotes"][0]["change"], "changed");
+    assert_eq!(d["meta"][0]["key"], "date");
+
+    let html = run(Some("--html"));
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("<del>annex.</del><ins>annex, para. 7.</ins>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("moved from OP3 to PP3 (preambular/operative)</span> <del>Requests</del><ins>Recalling also its request to</ins>"),
+        "{html}"
+    );
+}
