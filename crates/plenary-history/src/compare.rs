@@ -247,6 +247,56 @@ pub(crate) fn footnote_changes(
     out
 }
 
+/// Who wrote each part of the current text, for the tracked-changes export
+/// ([`plenary_doc::export_docx_tracked_with`]): per paragraph the attribution's runs as
+/// (characters, writer), the writer named `user (Delegation)` and dated by the entry that wrote
+/// the run.
+pub fn tracked_authors(
+    attribution: &[crate::attribution::ParagraphAttribution],
+) -> plenary_doc::TrackedAuthors {
+    let mut out = plenary_doc::TrackedAuthors::default();
+    for p in attribution {
+        let spans = p
+            .runs
+            .iter()
+            .map(|r| {
+                (
+                    r.text.chars().count(),
+                    plenary_doc::Writer {
+                        name: r.user.clone(),
+                        delegation: r.delegation.clone(),
+                        date: Some(iso8601(r.at_ms)),
+                    },
+                )
+            })
+            .collect();
+        out.paragraphs.insert(p.id.clone(), spans);
+    }
+    out
+}
+
+/// `2021-05-18T12:00:00Z` for milliseconds since the Unix epoch (UTC, whole seconds).
+pub fn iso8601(at_ms: i64) -> String {
+    let secs = at_ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Metadata compared through its JSON form, so every field of SPEC §2 is covered.
 pub(crate) fn meta_changes(old: &Resolution, new: &Resolution) -> Vec<MetaChange> {
     let as_map = |r: &Resolution| match serde_json::to_value(&r.meta) {
@@ -290,6 +340,13 @@ mod tests {
             paragraphs: ps,
             ..Resolution::default()
         }
+    }
+
+    #[test]
+    fn iso8601_of_milliseconds() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_621_339_200_000), "2021-05-18T12:00:00Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`compare`]: two states of one document, paragraph by paragraph, matched by id.
 //! - [`diff_texts`]: two separately imported texts, paragraphs matched by similarity.
 //! - [`word_diff`]: the word-level diff both report.
+//! - [`tracked_authors`]: the attribution as the tracked-changes export credits it.
 
 mod attribution;
 mod compare;
@@ -24,7 +25,7 @@ mod words;
 pub use attribution::{AttributedRun, ParagraphAttribution};
 pub use compare::{
     Comparison, FootnoteChange, FootnoteChangeKind, MetaChange, MovedParagraph, ParagraphRef,
-    StatusChange, TextChange, compare,
+    StatusChange, TextChange, compare, iso8601, tracked_authors,
 };
 pub use error::HistoryError;
 pub use replay::{

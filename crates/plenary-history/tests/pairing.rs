@@ -133,3 +133,184 @@ fn compare_by_id_reports_a_change_of_kind_as_a_move_and_every_footnote_change() 
             .any(|f| f.id == "fn-new" && f.change == FootnoteChangeKind::Deleted)
     );
 }
+
+/// The `w:author` and `w:date` of the `w:ins` or `w:del` around the first occurrence of `text`.
+fn mark_around(xml: &str, text: &str) -> (String, String, String) {
+    let at = xml
+        .find(text)
+        .unwrap_or_else(|| panic!("{text} not in the document"));
+    let (ins, del) = (
+        xml[..at].rfind("<w:ins ").unwrap_or(0),
+        xml[..at].rfind("<w:del ").unwrap_or(0),
+    );
+    let (start, tag) = if ins > del {
+        (ins, "ins")
+    } else {
+        (del, "del")
+    };
+    let close = xml[start..at].contains(&format!("</w:{tag}>"));
+    assert!(!close, "{text} is not inside a w:{tag}");
+    let head = &xml[start..start + xml[start..].find('>').unwrap()];
+    let attr = |name: &str| {
+        let from = head.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        head[from..from + head[from..].find('"').unwrap()].to_owned()
+    };
+    (tag.to_owned(), attr("w:author"), attr("w:date"))
+}
+
+/// One document's history: the secretariat imports it, Japan rewords OP1, Mexico adds a
+/// paragraph, the chair deletes PP3 and turns OP3 into a preambular paragraph. The tracked
+/// .docx of the last state against the first credits each insertion to its delegate.
+#[tokio::test]
+async fn tracked_changes_from_history_credit_each_delegate() {
+    use plenary_doc::pairing::PairBy;
+    use plenary_doc::{Position, ResolutionDoc, TrackedOptions, export_docx_tracked_with};
+    use plenary_history::{History, iso8601, tracked_authors};
+    use plenary_store::{EmbeddedStore, LogEntry, Store};
+    use std::io::Read;
+    use std::sync::Arc;
+
+    const DOC: &str = "tracked-1";
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let mut seq_at = Vec::new();
+    let mut push = async |update: Vec<u8>, user: &str, delegation: Option<&str>| {
+        let at_ms = 1_715_850_000_000 + 60_000 * seq_at.len() as i64;
+        let entry = LogEntry {
+            update,
+            user: user.into(),
+            delegation: delegation.map(str::to_owned),
+            at_ms,
+            paragraphs: vec![],
+            node: "test".into(),
+        };
+        store.append(DOC, &entry).await.unwrap();
+        seq_at.push(at_ms);
+        at_ms
+    };
+    let imported = fixture("tracked-pair-rev1.txt");
+    let mut doc = ResolutionDoc::from_resolution_with_client_id(1, &imported).unwrap();
+    push(doc.encode_state(), "sec-1", Some("Secretariat")).await;
+    let id_of = |doc: &ResolutionDoc, starts: &str| {
+        doc.resolution()
+            .paragraphs
+            .iter()
+            .find(|p| {
+                p.text
+                    .iter()
+                    .map(|r| r.text.as_str())
+                    .collect::<String>()
+                    .starts_with(starts)
+            })
+            .unwrap()
+            .id
+            .clone()
+    };
+    let text_of = |doc: &ResolutionDoc, id: &str| -> String {
+        doc.paragraph(id)
+            .unwrap()
+            .text
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect()
+    };
+    // Japan: "… into their primary and secondary education systems …"
+    let mut jpn = ResolutionDoc::from_update_with_client_id(2, &doc.encode_state()).unwrap();
+    let op1 = id_of(&doc, "Encourages");
+    let at = text_of(&doc, &op1).find("education").unwrap() as u32;
+    let u = jpn
+        .insert_text(&op1, at, "primary and secondary ", false)
+        .unwrap();
+    doc.apply(&u).unwrap();
+    let jpn_at = push(u, "jpn-1", Some("Japan")).await;
+    // Mexico adds an operative paragraph after OP2.
+    let mut mex = ResolutionDoc::from_update_with_client_id(3, &doc.encode_state()).unwrap();
+    let op2 = id_of(&doc, "Invites");
+    let (_, u) = mex
+        .insert_paragraph(
+            Position::After(op2),
+            ParagraphKind::Operative,
+            0,
+            &[
+                Run {
+                    text: "Calls upon".into(),
+                    italic: true,
+                    footnote: None,
+                },
+                Run::plain(" Member States to support youth-led initiatives;"),
+            ],
+        )
+        .unwrap();
+    doc.apply(&u).unwrap();
+    let mex_at = push(u, "mex-1", Some("Mexico")).await;
+    // The chair deletes PP3 and turns OP3 into the last preambular paragraph.
+    let mut chair = ResolutionDoc::from_update_with_client_id(4, &doc.encode_state()).unwrap();
+    let pp3 = id_of(&doc, "Welcoming");
+    let u = chair.delete_paragraph(&pp3).unwrap();
+    doc.apply(&u).unwrap();
+    push(u, "chair-1", None).await;
+    let op3 = id_of(&doc, "Requests");
+    let pp2 = id_of(&doc, "Noting with appreciation");
+    let u = chair.move_paragraph(&op3, Position::After(pp2)).unwrap();
+    doc.apply(&u).unwrap();
+    push(u, "chair-1", None).await;
+    let u = chair.set_kind(&op3, ParagraphKind::Preambular).unwrap();
+    doc.apply(&u).unwrap();
+    push(u, "chair-1", None).await;
+
+    let h = History::new(store.clone());
+    let last = h.last_seq(DOC).await.unwrap();
+    let base = h.resolution_at(DOC, 1).await.unwrap();
+    let current = h.resolution_at(DOC, last).await.unwrap();
+    let authors = tracked_authors(&h.attribution(DOC, last).await.unwrap());
+    let bytes = export_docx_tracked_with(
+        &base,
+        &current,
+        &TrackedOptions {
+            author: "Secretariat",
+            date: "2024-05-16T09:00:00Z",
+            pair_by: PairBy::Id,
+            authors: Some(&authors),
+        },
+    )
+    .unwrap();
+    let mut xml = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(&bytes))
+        .unwrap()
+        .by_name("word/document.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+
+    assert_eq!(
+        mark_around(&xml, "primary and secondary"),
+        ("ins".into(), "jpn-1 (Japan)".into(), iso8601(jpn_at))
+    );
+    assert_eq!(
+        mark_around(&xml, "Member States to support youth-led"),
+        ("ins".into(), "mex-1 (Mexico)".into(), iso8601(mex_at))
+    );
+    // A deletion: history does not say who deleted, so the given author.
+    assert_eq!(
+        mark_around(&xml, "the contributions of Member States"),
+        (
+            "del".into(),
+            "Secretariat".into(),
+            "2024-05-16T09:00:00Z".into()
+        )
+    );
+    // The request is out at OP3 and in as PP3, once each, with the move named.
+    assert_eq!(xml.matches("the Secretary-General to report").count(), 2);
+    let mut comments = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(&bytes))
+        .unwrap()
+        .by_name("word/comments.xml")
+        .unwrap()
+        .read_to_string(&mut comments)
+        .unwrap();
+    assert!(comments.contains("Moved from OP3 (now PP3)"), "{comments}");
+    assert!(comments.contains("Moved to PP3 (was OP3)"), "{comments}");
+    // Untouched text carries no mark.
+    let noting = xml.find("Noting with appreciation").unwrap();
+    assert!(!xml[xml[..noting].rfind("<w:pPr").unwrap_or(0)..noting].contains("<w:ins "));
+}
