@@ -478,3 +478,24 @@ fn docx_of_a_bare_draft_has_no_masthead() {
             .any(|p| p.text.starts_with("United Nations") || p.bottom_rule.is_some())
     );
 }
+
+#[test]
+fn docx_of_an_untitled_numbered_resolution_heads_it_resolution_n() {
+    let resolution = own_fixture("../../../../tests/fixtures/corpus/sc-resolution.txt");
+    assert_eq!(resolution.meta.number.as_deref(), Some("2801 (2025)"));
+    let bytes = export_docx(&resolution).unwrap();
+    let body = paragraphs(&part(&bytes, "word/document.xml"));
+    let at = body
+        .iter()
+        .position(|p| p.text == "Resolution 2801 (2025)")
+        .unwrap();
+    assert_eq!(body[at].jc.as_deref(), Some("center"));
+    assert!(body[at].runs.iter().all(|r| r.1));
+    assert!(
+        body[at + 1]
+            .text
+            .starts_with("Adopted by the Security Council")
+    );
+    assert_eq!(body[at + 2].text, "The Security Council,");
+    assert!(body[0].text.ends_with("S/RES/2801 (2025)"));
+}

@@ -155,15 +155,19 @@ pub(super) fn heading(meta: &Meta) -> Vec<WordParagraph> {
     let mut out = Vec::new();
 
     // The General Assembly prints its session above the committee; other
-    // organs' bodies (a commission, a council) come first.
+    // organs' bodies (a commission, a council) come first. A numbered
+    // resolution without a title (the Security Council's "Resolution 2801
+    // (2025)") has its adoption line under that heading instead.
+    let untitled = meta.number.is_some() && meta.title.is_none();
     let assembly = meta
         .organ
         .as_deref()
         .is_some_and(|o| o.trim() == "General Assembly");
+    let venue = if untitled { &None } else { &meta.venue };
     let block: Vec<&String> = if assembly {
-        [&meta.session, &meta.body, &meta.venue]
+        [&meta.session, &meta.body, venue]
     } else {
-        [&meta.body, &meta.session, &meta.venue]
+        [&meta.body, &meta.session, venue]
     }
     .into_iter()
     .flatten()
@@ -229,18 +233,7 @@ pub(super) fn heading(meta: &Meta) -> Vec<WordParagraph> {
                 .add_run(text(introduction)),
         );
     }
-    let title = match (&meta.number, &meta.title) {
-        (Some(number), title) => Some(
-            format!(
-                "{}. {}",
-                number.trim_end_matches('.'),
-                title.as_deref().unwrap_or_default()
-            )
-            .trim_end()
-            .to_owned(),
-        ),
-        (None, title) => title.clone(),
-    };
+    let title = heading_title(meta);
     if let Some(title) = &title {
         out.push(
             WordParagraph::new()
@@ -249,6 +242,14 @@ pub(super) fn heading(meta: &Meta) -> Vec<WordParagraph> {
                 .line_spacing(LineSpacing::new().before(240).after(240))
                 .keep_next(true)
                 .add_run(text(title).bold().size(TITLE_SIZE)),
+        );
+    }
+    if let (true, Some(venue)) = (untitled, &meta.venue) {
+        out.push(
+            WordParagraph::new()
+                .align(AlignmentType::Center)
+                .line_spacing(LineSpacing::new().before(0).after(240))
+                .add_run(text(venue)),
         );
     }
     if let Some(acting) = &meta.acting_body {
@@ -266,4 +267,18 @@ pub(super) fn heading(meta: &Meta) -> Vec<WordParagraph> {
         );
     }
     out
+}
+
+/// The title as printed: `80/12. Objective information …` for a numbered
+/// resolution, `Resolution 2801 (2025)` for a numbered one without a title.
+pub(crate) fn heading_title(meta: &Meta) -> Option<String> {
+    let number = meta
+        .number
+        .as_deref()
+        .map(|n| n.trim().trim_end_matches('.'));
+    match (number, meta.title.as_deref()) {
+        (Some(number), Some(title)) => Some(format!("{number}. {title}")),
+        (Some(number), None) => Some(format!("Resolution {number}")),
+        (None, title) => title.map(str::to_owned),
+    }
 }
