@@ -28,7 +28,8 @@
 # bench/results/docx/ (PNG), with the PDF text and this script's findings
 # (report.txt).
 #
-# Not part of scripts/test (CI): installing LibreOffice adds some 400 MB
+# Not part of scripts/test (CI): installing LibreOffice adds 51 packages,
+# some 250 MB installed,
 # to every CI run for one check, and what LibreOffice draws depends on the
 # fonts of the machine. The structure it checks is asserted in CI from the
 # package itself (crates/plenary-doc/tests/export_docx.rs); this script is
