@@ -247,14 +247,28 @@ pub(crate) fn footnote_changes(
     out
 }
 
-/// Who wrote each part of the current text, for the tracked-changes export
+/// Who wrote what, for the tracked-changes export
 /// ([`plenary_doc::export_docx_tracked_with`]): per paragraph the attribution's runs as
-/// (characters, writer), the writer named `user (Delegation)` and dated by the entry that wrote
-/// the run.
+/// (characters, writer), and per paragraph the writer of the last of `entries` (the timeline
+/// between the base and the current state, in order) that touched it; a writer is named
+/// `user (Delegation)` and dated by its entry.
 pub fn tracked_authors(
     attribution: &[crate::attribution::ParagraphAttribution],
+    entries: &[crate::replay::TimelineEntry],
 ) -> plenary_doc::TrackedAuthors {
     let mut out = plenary_doc::TrackedAuthors::default();
+    for e in entries {
+        for id in &e.paragraphs {
+            out.changed_by.insert(
+                id.clone(),
+                plenary_doc::Writer {
+                    name: e.user.clone(),
+                    delegation: e.delegation.clone(),
+                    date: Some(iso8601(e.at_ms)),
+                },
+            );
+        }
+    }
     for p in attribution {
         let spans = p
             .runs

@@ -174,14 +174,14 @@ async fn tracked_changes_from_history_credit_each_delegate() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let mut seq_at = Vec::new();
-    let mut push = async |update: Vec<u8>, user: &str, delegation: Option<&str>| {
+    let mut push = async |update: Vec<u8>, user: &str, delegation: Option<&str>, touched: &str| {
         let at_ms = 1_715_850_000_000 + 60_000 * seq_at.len() as i64;
         let entry = LogEntry {
             update,
             user: user.into(),
             delegation: delegation.map(str::to_owned),
             at_ms,
-            paragraphs: vec![],
+            paragraphs: vec![touched.to_owned()],
             node: "test".into(),
         };
         store.append(DOC, &entry).await.unwrap();
@@ -190,7 +190,7 @@ async fn tracked_changes_from_history_credit_each_delegate() {
     };
     let imported = fixture("tracked-pair-rev1.txt");
     let mut doc = ResolutionDoc::from_resolution_with_client_id(1, &imported).unwrap();
-    push(doc.encode_state(), "sec-1", Some("Secretariat")).await;
+    push(doc.encode_state(), "sec-1", Some("Secretariat"), "").await;
     let id_of = |doc: &ResolutionDoc, starts: &str| {
         doc.resolution()
             .paragraphs
@@ -222,11 +222,11 @@ async fn tracked_changes_from_history_credit_each_delegate() {
         .insert_text(&op1, at, "primary and secondary ", false)
         .unwrap();
     doc.apply(&u).unwrap();
-    let jpn_at = push(u, "jpn-1", Some("Japan")).await;
+    let jpn_at = push(u, "jpn-1", Some("Japan"), &op1).await;
     // Mexico adds an operative paragraph after OP2.
     let mut mex = ResolutionDoc::from_update_with_client_id(3, &doc.encode_state()).unwrap();
     let op2 = id_of(&doc, "Invites");
-    let (_, u) = mex
+    let (added, u) = mex
         .insert_paragraph(
             Position::After(op2),
             ParagraphKind::Operative,
@@ -242,27 +242,28 @@ async fn tracked_changes_from_history_credit_each_delegate() {
         )
         .unwrap();
     doc.apply(&u).unwrap();
-    let mex_at = push(u, "mex-1", Some("Mexico")).await;
+    let mex_at = push(u, "mex-1", Some("Mexico"), &added).await;
     // The chair deletes PP3 and turns OP3 into the last preambular paragraph.
     let mut chair = ResolutionDoc::from_update_with_client_id(4, &doc.encode_state()).unwrap();
     let pp3 = id_of(&doc, "Welcoming");
     let u = chair.delete_paragraph(&pp3).unwrap();
     doc.apply(&u).unwrap();
-    push(u, "chair-1", None).await;
+    let deleted_at = push(u, "chair-1", None, &pp3).await;
     let op3 = id_of(&doc, "Requests");
     let pp2 = id_of(&doc, "Noting with appreciation");
     let u = chair.move_paragraph(&op3, Position::After(pp2)).unwrap();
     doc.apply(&u).unwrap();
-    push(u, "chair-1", None).await;
+    push(u, "chair-1", None, &op3).await;
     let u = chair.set_kind(&op3, ParagraphKind::Preambular).unwrap();
     doc.apply(&u).unwrap();
-    push(u, "chair-1", None).await;
+    let moved_at = push(u, "chair-1", None, &op3).await;
 
     let h = History::new(store.clone());
     let last = h.last_seq(DOC).await.unwrap();
     let base = h.resolution_at(DOC, 1).await.unwrap();
     let current = h.resolution_at(DOC, last).await.unwrap();
-    let authors = tracked_authors(&h.attribution(DOC, last).await.unwrap());
+    let since_base = h.timeline(DOC, 1, 1_000).await.unwrap();
+    let authors = tracked_authors(&h.attribution(DOC, last).await.unwrap(), &since_base);
     let bytes = export_docx_tracked_with(
         &base,
         &current,
@@ -290,15 +291,31 @@ async fn tracked_changes_from_history_credit_each_delegate() {
         mark_around(&xml, "Member States to support youth-led"),
         ("ins".into(), "mex-1 (Mexico)".into(), iso8601(mex_at))
     );
-    // A deletion: history does not say who deleted, so the given author.
+    // A paragraph deleted whole: whoever deleted it (the log says who touched it last).
     assert_eq!(
         mark_around(&xml, "the contributions of Member States"),
-        (
-            "del".into(),
-            "Secretariat".into(),
-            "2024-05-16T09:00:00Z".into()
-        )
+        ("del".into(), "chair-1".into(), iso8601(deleted_at))
     );
+    // The move: out and in, both by whoever moved it.
+    let request = xml.find("the Secretary-General to report").unwrap();
+    let again = request
+        + 1
+        + xml[request + 1..]
+            .find("the Secretary-General to report")
+            .unwrap();
+    let (first, second) = (
+        mark_around(&xml[..request + 40], "the Secretary-General to report"),
+        mark_around(
+            &xml[request + 1..again + 40],
+            "the Secretary-General to report",
+        ),
+    );
+    let mut tags = [first.0.clone(), second.0.clone()];
+    tags.sort();
+    assert_eq!(tags, ["del", "ins"]);
+    for (_, author, date) in [first, second] {
+        assert_eq!((author, date), ("chair-1".to_owned(), iso8601(moved_at)));
+    }
     // The request is out at OP3 and in as PP3, once each, with the move named.
     assert_eq!(xml.matches("the Secretary-General to report").count(), 2);
     let mut comments = String::new();

@@ -24,9 +24,11 @@
 //!
 //! Each insertion is credited to whoever wrote it where history knows it
 //! ([`TrackedAuthors`], from the history's attribution): `Name (Delegation)`
-//! and the time of the writing entry. A deletion inside a paragraph that
-//! is part of a replacement goes to the writer of the replacing words;
-//! other deletions, header and footnote changes go to the given author.
+//! and the time of the writing entry. A paragraph deleted whole goes to
+//! whoever deleted it, a moved one to whoever last changed it (from the
+//! log). A deletion inside a paragraph that is part of a replacement goes
+//! to the writer of the replacing words; other deletions inside a
+//! paragraph, header and footnote changes go to the given author.
 
 use std::collections::{HashMap, HashSet};
 
@@ -58,6 +60,13 @@ pub struct Writer {
 }
 
 impl Writer {
+    fn mark(&self, default: &Mark) -> Mark {
+        Mark {
+            author: self.label(),
+            date: self.date.clone().unwrap_or_else(|| default.date.clone()),
+        }
+    }
+
     /// `w:author`: `Name (Delegation)`.
     pub fn label(&self) -> String {
         match &self.delegation {
@@ -67,12 +76,18 @@ impl Writer {
     }
 }
 
-/// Who wrote the current text: per paragraph id of the current side, its
-/// text (every run's text in order, footnote markers included) as
-/// consecutive spans of (characters, writer).
+/// Who wrote what, as history knows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrackedAuthors {
+    /// Per paragraph id of the current side, its text (every run's text in
+    /// order, footnote markers included) as consecutive spans of
+    /// (characters, writer).
     pub paragraphs: HashMap<String, Vec<(usize, Writer)>>,
+    /// Per paragraph id (either side), the writer of the last change to it
+    /// since the base: credited with a paragraph deleted whole (exact: the
+    /// deletion is its last change) and with both marks of a paragraph moved
+    /// (the last change is usually the move; a later edit of its text wins).
+    pub changed_by: HashMap<String, Writer>,
 }
 
 impl TrackedAuthors {
@@ -177,6 +192,12 @@ pub fn export_docx_tracked_with(
 
     // Paragraphs shown deleted (deleted, or the old place of a moved one)
     // stand after the nearest earlier base paragraph that stayed in place.
+    let changed_by = |id: &str| -> Mark {
+        options
+            .authors
+            .and_then(|a| a.changed_by.get(id))
+            .map_or_else(|| default.clone(), |w| w.mark(&default))
+    };
     let mut ghosts_after: HashMap<Option<usize>, Vec<usize>> = HashMap::new();
     let mut anchor: Option<usize> = None;
     for i in 0..base.paragraphs.len() {
@@ -191,11 +212,12 @@ pub fn export_docx_tracked_with(
             .into_iter()
             .flatten()
             .map(|i| {
+                let mark = changed_by(&base.paragraphs[i].id);
                 let mut word =
-                    deleted_paragraph(&base.paragraphs[i], &base_numbering.paragraphs[i], &default);
+                    deleted_paragraph(&base.paragraphs[i], &base_numbering.paragraphs[i], &mark);
                 if let Some(p) = pairing.of_old(i) {
                     let text = format!("Moved to {} (was {})", new_labels[p.new], old_labels[i]);
-                    word = comment(word, &text, &default, comments);
+                    word = comment(word, &text, &mark, comments);
                 }
                 word
             })
@@ -225,7 +247,7 @@ pub fn export_docx_tracked_with(
             default: &default,
         };
         let word = match pairing.of_new(j) {
-            None => inserted_paragraph(paragraph, number, &writers, &mut notes_ctx),
+            None => inserted_paragraph(paragraph, number, &writers, None, &mut notes_ctx),
             Some(p) if p.moved => {
                 let old = &base.paragraphs[p.old];
                 let mut text = format!("Moved from {} (now {})", old_labels[p.old], new_labels[j]);
@@ -234,8 +256,14 @@ pub fn export_docx_tracked_with(
                     text.push_str(". Wording: ");
                     text.push_str(&redline);
                 }
-                let word = inserted_paragraph(paragraph, number, &writers, &mut notes_ctx);
-                comment(word, &text, &writers.mark_at(0), &mut comments)
+                let mover = options
+                    .authors
+                    .and_then(|a| a.changed_by.get(&paragraph.id))
+                    .map(|w| w.mark(&default));
+                let word =
+                    inserted_paragraph(paragraph, number, &writers, mover.as_ref(), &mut notes_ctx);
+                let mark = mover.unwrap_or_else(|| writers.mark_at(0));
+                comment(word, &text, &mark, &mut comments)
             }
             Some(p) => changed_paragraph(
                 &base.paragraphs[p.old],
@@ -403,15 +431,17 @@ impl Notes<'_, '_> {
 }
 
 /// A paragraph of the current text inserted whole: its mark and its runs,
-/// one `w:ins` per writer.
+/// one `w:ins` per writer (or all by `whole`).
 fn inserted_paragraph(
     paragraph: &Paragraph,
     number: &str,
     writers: &Writers<'_>,
+    whole: Option<&Mark>,
     notes: &mut Notes<'_, '_>,
 ) -> WordParagraph {
     let (mut word, number_run) = frame(paragraph, number);
-    let first = writers.mark_at(0);
+    let mark_at = |offset: usize| whole.cloned().unwrap_or_else(|| writers.mark_at(offset));
+    let first = mark_at(0);
     word = word.insert(&first.author, &first.date);
     let mut runs: Vec<(Mark, WordRun)> = Vec::new();
     if let Some(run) = number_run {
@@ -419,7 +449,7 @@ fn inserted_paragraph(
     }
     let mut offset = 0;
     for run in &paragraph.text {
-        let mark = writers.mark_at(offset);
+        let mark = mark_at(offset);
         offset += run.text.chars().count();
         let word = match &run.footnote {
             Some(id) => notes.run(id),
