@@ -194,6 +194,10 @@ fn added_deleted_moved_and_changed_paragraphs_are_tracked_whole_or_word_by_word(
     )
     .unwrap();
     assert!(docx_rs::read_docx(&bytes).is_ok(), "docx-rs reads it back");
+    // For a look in LibreOffice or Word.
+    if let Some(out) = std::env::var_os("PLENARY_TRACKED_DOCX") {
+        std::fs::write(out, &bytes).unwrap();
+    }
     let xml = part(&bytes, "word/document.xml");
     let ps = paragraphs(&xml, "body");
     let notes = comments(&bytes);
