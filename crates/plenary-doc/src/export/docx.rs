@@ -257,11 +257,12 @@ pub(super) fn footnote_run(
             Some(INDENT),
             None,
         )
+        // Only the style on the mark's run: Word lists `w:rStyle` first in
+        // a run's properties, and docx-rs would write a size before it.
         .add_run(
             WordRun::new()
                 .style("FootnoteReference")
-                .add_text(FOOTNOTE_REF_PLACEHOLDER)
-                .size(NOTE_SIZE),
+                .add_text(FOOTNOTE_REF_PLACEHOLDER),
         )
         .add_run(WordRun::new().add_tab().size(NOTE_SIZE));
     for r in runs_plain(text.unwrap_or_default()) {
