@@ -158,6 +158,14 @@ mod budget {
         Err(Overrun)
     }
 
+    /// A message tag, a sync message's tag or an auth message's flag: yrs reads
+    /// these as varints (`read_var::<u8>`), so `[0x80, 0x00]` is a sync message
+    /// to yrs. Reading them as single bytes would let the walk and yrs part
+    /// ways, and yrs would then decode prefixes the walk never checked.
+    fn tag(c: &mut Cursor<'_>) -> R<u8> {
+        c.read_var::<u8>().map_err(|_| Overrun)
+    }
+
     fn byte(c: &mut Cursor<'_>) -> R<u8> {
         c.read_u8().map_err(|_| Overrun)
     }
@@ -184,15 +192,15 @@ mod budget {
         let mut c = Cursor::new(frame);
         // Like yrs's reader, stop quietly at a message cut short at its tag.
         while c.has_content() {
-            match byte(&mut c)? {
-                MSG_SYNC => match byte(&mut c)? {
+            match tag(&mut c)? {
+                MSG_SYNC => match tag(&mut c)? {
                     SYNC_STEP1 => state_vector(buf(&mut c)?)?,
                     SYNC_STEP2 | SYNC_UPDATE => update(buf(&mut c)?, max_structs)?,
                     _ => return Err(Overrun),
                 },
                 MSG_AWARENESS => awareness(buf(&mut c)?)?,
                 MSG_AUTH => {
-                    if byte(&mut c)? == 0 {
+                    if tag(&mut c)? == 0 {
                         buf(&mut c)?;
                     }
                 }
@@ -368,5 +376,43 @@ mod budget {
             _ => return Err(Overrun),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by `fuzz/` (target `frame`, input in fuzz/README.md): yrs reads a
+    /// message tag as a varint, so `0x81 0x00` is an awareness message to yrs;
+    /// the budget walk read one byte, took 0x81 for an unknown type and skipped
+    /// an empty buffer, and from there the two parted ways. yrs then decoded
+    /// prefixes the walk never checked: here an awareness update whose count
+    /// (16 383, in 2 bytes) yrs reserves before reading a single entry.
+    #[test]
+    fn a_tag_written_as_a_long_varint_is_walked_as_yrs_reads_it() {
+        let frame = [0x81, 0x00, 0x02, 0xff, 0x7f, 0x00];
+        assert!(budget::check_frame(&frame, 20_000).is_err());
+        assert!(decode_frame(&frame, 20_000).is_err());
+        // The fuzzer's own input (147 bytes that held 7 MB while decoding).
+        let found = "800002890117000000000000000100030700a801ce290177086163636570746564a801cf29017707\
+                     6372692d686131440669046e756c6cc4f9110178a301ffc6070101a311066974616c69db8e046c\
+                     6cc40002ba02010a070047010e01280007000269640000000000006b696e640177096f70657261\
+                     74697628000700067374617475730177046f70656e2700071073ce2902";
+        let found: Vec<u8> = (0..found.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&found[i..i + 2], 16).expect("hex"))
+            .collect();
+        assert!(budget::check_frame(&found, 20_000).is_err());
+        // Tags in their long form around a well-formed sync step 1 still decode,
+        // an auth flag in its long form too, and a tag over 255 is refused as
+        // yrs refuses it.
+        let ok = [0x80, 0x00, 0x80, 0x00, 0x01, 0x00];
+        assert!(matches!(
+            decode_frame(&ok, 20_000).as_deref(),
+            Ok([Incoming::SyncStep1(_)])
+        ));
+        assert!(decode_frame(&[0x02, 0x80, 0x00, 0x01, b'x'], 20_000).is_ok());
+        assert!(decode_frame(&[0x80, 0x02, 0x00], 20_000).is_err());
     }
 }
