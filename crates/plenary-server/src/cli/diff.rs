@@ -3,7 +3,8 @@
 //! words (the pairing the history's compare and the tracked-changes export share): a redline of
 //! each changed paragraph (`[-deleted-]{+inserted+}`), moves ("moved from OP3 to PP5", across
 //! kinds too), additions, deletions, footnotes (added, deleted, reworded, marker moved) and
-//! header fields, as text, JSON or a standalone HTML page (`--html`, `<del>`/`<ins>`).
+//! header fields, as text, JSON or a standalone HTML page (`--html`, `<del>`/`<ins>`), and with
+//! `--docx FILE` the later text as Word with tracked changes against the earlier one.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -26,6 +27,13 @@ pub(crate) struct DiffArgs {
     /// Print the redline as a standalone HTML page.
     #[arg(long)]
     html: bool,
+    /// Also write the later text as Word with tracked changes against the earlier one
+    /// (paragraphs paired as for the redline).
+    #[arg(long, value_name = "FILE")]
+    docx: Option<PathBuf>,
+    /// The author of the tracked changes in `--docx`.
+    #[arg(long, default_value = "Secretariat")]
+    author: String,
 }
 
 fn import(path: &PathBuf) -> anyhow::Result<plenary_doc::Resolution> {
@@ -37,7 +45,24 @@ fn import(path: &PathBuf) -> anyhow::Result<plenary_doc::Resolution> {
 }
 
 pub(crate) fn diff(args: DiffArgs) -> anyhow::Result<()> {
-    let d = diff_texts(&import(&args.old)?, &import(&args.new)?);
+    let (old, new) = (import(&args.old)?, import(&args.new)?);
+    if let Some(out) = &args.docx {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let bytes = plenary_doc::export_docx_tracked_with(
+            &old,
+            &new,
+            &plenary_doc::TrackedOptions {
+                author: &args.author,
+                date: &plenary_history::iso8601(now_ms),
+                pair_by: plenary_doc::pairing::PairBy::Similarity,
+                authors: None,
+            },
+        )?;
+        std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    }
+    let d = diff_texts(&old, &new);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else if args.html {

@@ -154,6 +154,31 @@ fn diff_reports_cross_kind_moves_footnotes_and_header_changes() {
     assert_eq!(d["footnotes"][0]["change"], "changed");
     assert_eq!(d["meta"][0]["key"], "date");
 
+    // --docx: the same pairing as tracked changes in Word.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rev2-tracked.docx");
+    let o = plenary(&[
+        "diff",
+        &old,
+        &new,
+        "--docx",
+        out.to_str().unwrap(),
+        "--author",
+        "Secretariat (CCPCJ)",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    let xml = read("word/document.xml");
+    assert!(xml.contains(r#"w:author="Secretariat (CCPCJ)""#), "{xml}");
+    assert!(xml.contains("youth-led") && xml.contains("<w:ins "));
+    let comments = read("word/comments.xml");
+    assert!(comments.contains("Moved from OP3 (now PP3)"), "{comments}");
+
     let html = run(Some("--html"));
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(
