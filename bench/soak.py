@@ -57,10 +57,22 @@ def log(*a):
 # ---------------------------------------------------------------------------------------------- server and tools
 
 class Server:
-    def __init__(self):
+    def __init__(self, redis=False):
         self.data = tempfile.mkdtemp(prefix="plenary-soak-")
         self.log_path = os.path.join(self.data, "server.log")
+        os.makedirs(os.path.join(self.data, "store"))
         cmd = [PLENARY, "serve", "--port", "0", "--data-dir", os.path.join(self.data, "store"), "--no-demo"]
+        self.redis = None
+        if redis:  # a redis-server of our own (AOF on, everysec), for comparison with the embedded store
+            import socket
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                rport = sock.getsockname()[1]
+            self.redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--dir",
+                                           os.path.join(self.data, "store"), "--appendonly", "yes", "--save", ""],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            cmd += ["--redis", f"redis://127.0.0.1:{rport}"]
         log("$", " ".join(cmd), "(default limits)")
         self.proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True)
         deadline = time.time() + 60
@@ -104,6 +116,9 @@ class Server:
             self.proc.wait(15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        if self.redis:
+            self.redis.terminate()
+            self.redis.wait(15)
 
 
 def sample(srv, started):
@@ -115,7 +130,7 @@ def sample(srv, started):
                 rss = int(line.split()[1]) / 1024
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     store = os.path.join(srv.data, "store")
-    store_mb = sum(os.stat(os.path.join(store, f)).st_blocks * 512 for f in os.listdir(store)) / 2**20
+    store_mb = sum(os.stat(os.path.join(d, f)).st_blocks * 512 for d, _, fs in os.walk(store) for f in fs) / 2**20
     metrics = {}
     try:
         for line in srv.get("/metrics", timeout=10).decode().splitlines():
@@ -451,7 +466,7 @@ def paragraph_texts(srv, doc, token):
 
 async def run(a):
     global stopping
-    srv = Server()
+    srv = Server(redis=a.redis)
     tmp = srv.data
     started = time.time()
     chair = srv.mint("chair", name="Soak chair")
@@ -562,7 +577,8 @@ def render(a, samples, report, fills, joins, lost, alive, server_log):
     rss_ok, rss_med = flat([s["rss_mb"] for s in warm])
     fds_ok, fds_med = flat([s["fds"] for s in warm], slack=16)
     lines = [f"# Plenary soak, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
-             f"command: bench/soak.sh {a.minutes} (plenary serve with default limits, embedded store; "
+             f"command: bench/soak.sh {a.minutes}{' --redis' if a.redis else ''} (plenary serve with default limits, "
+             f"{'Redis (a redis-server of its own, AOF everysec)' if a.redis else 'embedded store'}; "
              f"load: {a.clients} clients on {a.docs} documents, {a.typists} typists at {a.rate}/s)", "",
              "| minute | RSS MB | fds | store MB | connections (WS / TCP) | rooms | updates accepted | throttled | presence deferred / refused "
              "| malformed | oversize | header timeouts | idle closed | slow consumers | auth failures | missing docs |",
@@ -626,6 +642,7 @@ def main():
                     help="besides the well-behaved load: fills (the fill floods), misbehave (the raw misbehaving clients)")
     ap.add_argument("--only", help="run only the misbehaviour whose name contains this (e.g. 'presence')")
     ap.add_argument("--tag", help="appended to the result file names")
+    ap.add_argument("--redis", action="store_true", help="Plenary on a redis-server of its own instead of the embedded store")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
     if not a.no_build and not os.environ.get("PLENARY_BIN"):
