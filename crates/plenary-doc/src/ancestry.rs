@@ -350,6 +350,55 @@ impl IdIndex {
         (id.clock < start + len).then_some((*start, slot))
     }
 
+    /// Of the id ranges in `deleted`, those of items lying, at any depth, inside an item of
+    /// `containers`: what yrs deleted along with a type an update deleted (its map values, its
+    /// text), which restoring the type must bring back too. O(ranges · depth · log n).
+    pub fn beneath(&self, deleted: &IdSet, containers: &IdSet) -> IdSet {
+        let mut out = IdSet::new();
+        if containers.is_empty() {
+            return out;
+        }
+        for (client, ranges) in deleted.iter() {
+            let Some(index) = self.ranges.get(client) else {
+                continue;
+            };
+            for r in ranges.iter() {
+                let first = index
+                    .range(..=r.start)
+                    .next_back()
+                    .map_or(r.start, |(s, _)| *s);
+                for (start, (len, slot)) in index.range(first..r.end) {
+                    let (from, to) = ((*start).max(r.start), (start + len).min(r.end));
+                    if from < to && self.inside(slot, containers) {
+                        out.insert(ID::new(*client, from), to - from);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the struct of `slot` has an ancestor item in `containers`.
+    fn inside(&self, slot: &Slot, containers: &IdSet) -> bool {
+        let mut slot = slot;
+        for _ in 0..MAX_DEPTH {
+            let Slot::Node(node) = slot else {
+                return false;
+            };
+            let ParentRef::Item(parent) = &node.parent else {
+                return false;
+            };
+            if containers.contains(parent) {
+                return true;
+            }
+            match self.slot(parent) {
+                Some((_, next)) => slot = next,
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// Next clock expected from `client`.
     pub fn clock(&self, client: &ClientID) -> u32 {
         self.ranges

@@ -270,6 +270,11 @@ impl CommentsDoc {
     }
 
     /// What `update` would change, without applying it.
+    /// See [`crate::ResolutionDoc::deleted_beneath`].
+    pub fn deleted_beneath(&self, deleted: &yrs::IdSet, containers: &yrs::IdSet) -> yrs::IdSet {
+        lock(&self.shared).index.beneath(deleted, containers)
+    }
+
     pub fn effect(&self, update: &[u8]) -> Result<CommentsEffect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
         let shared = lock(&self.shared);

@@ -118,6 +118,12 @@ impl<'doc> Integration<'doc> {
         &self.txn
     }
 
+    /// What the transaction deleted so far: the update's delete set and everything yrs
+    /// deleted along with it (the contents of a deleted type).
+    pub fn deleted(&self) -> &IdSet {
+        self.txn.delete_set()
+    }
+
     /// Whether the update added or deleted anything.
     pub fn changed(&self) -> bool {
         !self.txn.insert_set().is_empty() || !self.txn.delete_set().is_empty()

@@ -97,6 +97,19 @@ impl LiveDoc {
         }
     }
 
+    /// What a refused deletion must restore besides the ids it named: the content yrs deleted
+    /// along with the types it deleted (see `ResolutionDoc::deleted_beneath`).
+    pub(crate) fn deleted_beneath(
+        &self,
+        deleted: &yrs::IdSet,
+        containers: &yrs::IdSet,
+    ) -> yrs::IdSet {
+        match self {
+            LiveDoc::Resolution(d) => d.deleted_beneath(deleted, containers),
+            LiveDoc::Comments { doc, .. } => doc.deleted_beneath(deleted, containers),
+        }
+    }
+
     pub(crate) fn encode_state(&self) -> Vec<u8> {
         match self {
             LiveDoc::Resolution(d) => d.encode_state(),

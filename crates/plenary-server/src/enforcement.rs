@@ -987,6 +987,23 @@ fn judge_proposal(
     if qe.deleted && qe.inserted.is_none() {
         require(p, Action::DecideProposal, ctx, &target)?;
     }
+    let classified = qe.inserted.is_some()
+        || qe.deleted
+        || !qe.fields.is_empty()
+        || !qe.supporters_added.is_empty()
+        || !qe.supporters_removed.is_empty();
+    if !classified {
+        // The proposal was touched in a way the effect names as none of the above (a deletion
+        // inside its map that is no field change, say): only who may edit it may do that.
+        require(
+            p,
+            Action::EditProposal {
+                proposal_delegation: owner.clone(),
+            },
+            ctx,
+            &target,
+        )?;
+    }
     for (field, change) in &qe.fields {
         let t = format!("{target} ({field})");
         match field.as_str() {

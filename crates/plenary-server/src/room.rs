@@ -298,6 +298,10 @@ impl Room {
     async fn handle(&mut self, cmd: RoomCmd) {
         match cmd {
             RoomCmd::Join { conn, ready } => {
+                if self.poisoned {
+                    let _ = ready.send(Err("room unloading; retry".into()));
+                    return;
+                }
                 self.join(conn);
                 let _ = ready.send(Ok(()));
             }
@@ -400,7 +404,7 @@ impl Room {
                 return None;
             }
             Err(_) => {
-                self.panicked(conn, "judging");
+                self.panicked(conn, "judging", false);
                 return None;
             }
         };
@@ -425,7 +429,7 @@ impl Room {
         let integrated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // A refused insertion is integrated as its clock range only: the
             // struct with its origins and parent, its content gone.
-            let refused_ids = judgement.refused_ids();
+            let mut refused_ids = judgement.refused_ids();
             let it = if refused {
                 Integration::begin_refusing(doc, bytes, &refused_ids)?
             } else {
@@ -435,6 +439,10 @@ impl Room {
                 return Ok(None);
             }
             if refused {
+                // A refused deletion of a type restores its whole content, not only the ids
+                // the update named (yrs deleted the rest along with it).
+                let beneath = self.doc.deleted_beneath(it.deleted(), &refused_ids.deleted);
+                refused_ids.deleted.merge_with(beneath);
                 it.revert(&refused_ids).map(Some)
             } else {
                 Ok(Some(it.accept()))
@@ -456,7 +464,7 @@ impl Room {
                 None
             }
             Err(_) => {
-                self.panicked(conn, "integrating");
+                self.panicked(conn, "integrating", true);
                 None
             }
         }
@@ -522,9 +530,13 @@ impl Room {
 
     /// A panic inside yrs or the analysis: that update is refused and that
     /// one connection closed; the room lives on.
-    fn panicked(&mut self, conn: ConnId, stage: &str) {
+    /// `touched_doc`: the panic struck while the update was being integrated, so the document
+    /// in memory may hold part of it, unlogged. Then the room gives itself up: nothing of it is
+    /// snapshotted, everyone is asked to reconnect, and the next room loads from the log (each
+    /// client's sync step 2 then brings back whatever of its own work the log lacks).
+    fn panicked(&mut self, conn: ConnId, stage: &str, touched_doc: bool) {
         self.state.metrics.rejected_malformed.inc();
-        tracing::error!(doc = %self.name, stage, "an update made the CRDT library panic; connection closed");
+        tracing::error!(doc = %self.name, stage, touched_doc, "an update made the CRDT library panic; connection closed");
         self.drop_peer(
             conn,
             Some(CloseReason::new(
@@ -532,6 +544,16 @@ impl Room {
                 "this update could not be processed; reconnect to resync",
             )),
         );
+        if touched_doc {
+            self.poisoned = true;
+            self.queued.clear();
+            for id in self.peers.keys().copied().collect::<Vec<_>>() {
+                self.drop_peer(
+                    id,
+                    Some(CloseReason::new(1012, "document reloading; reconnect")),
+                );
+            }
+        }
     }
 
     /// Refuses an update without integrating it, and asks the sender for
@@ -554,6 +576,9 @@ impl Room {
     /// change before it is durable, and no commit waits for the room.
     fn accept_updates(&mut self, batch: Vec<(ConnId, Vec<u8>, bool)>) {
         for (conn, bytes, step2) in batch {
+            if self.poisoned {
+                return;
+            }
             let Some(session) = self.peers.get(&conn).map(|p| p.handle.session.clone()) else {
                 continue;
             };
@@ -573,7 +598,7 @@ impl Room {
     /// Starts committing what is queued, unless a commit is in flight (one
     /// at a time keeps the log in the order the room applied).
     fn start_commit(&mut self) {
-        if self.committing.is_some() || self.queued.is_empty() {
+        if self.committing.is_some() || self.queued.is_empty() || self.poisoned {
             return;
         }
         let batch = std::mem::take(&mut self.queued);
@@ -911,6 +936,12 @@ async fn run(
                 }
                 if !batch.is_empty() {
                     room.accept_updates(batch);
+                }
+                // Given up after a panic: once no commit is in flight (a new room must find
+                // every entry this one wrote), make way for a fresh load.
+                if room.poisoned && room.committing.is_none() {
+                    state.rooms.forget(&name, generation);
+                    break;
                 }
                 idle_since = if room.peers.is_empty() { idle_since.or(Some(Instant::now())) } else { None };
             }

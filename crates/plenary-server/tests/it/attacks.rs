@@ -1377,3 +1377,102 @@ async fn a_presence_flood_is_contained() {
         "the attacker's connection was closed"
     );
 }
+
+// ---------------------------------------------------------------------------
+// A deletion naming a paragraph's map but not its content (found by fuzzing)
+// ---------------------------------------------------------------------------
+
+/// lib0 v1 varint.
+fn var(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// A stock client deleting a paragraph names the map and everything in it. This update names
+/// only the paragraph's map item (and then also one character of its text): yrs deletes the
+/// rest along with the map. The deletion is refused, and the paragraph must come back whole —
+/// its text, its status, its footnote marks — not only with what the update named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_deletion_naming_only_a_paragraphs_map_restores_all_of_it() {
+    let server = server();
+    let doc = "atk-map-only";
+    let chair = seeded(&server, doc).await;
+    set_field(chair.doc(), 0, "status", "agreed");
+    let witness = recording(&server, doc, &Who::delegate("GBR")).await;
+    witness
+        .wait_until(STEP, |d| field(d, 0, "status").as_deref() == Some("agreed"))
+        .await
+        .unwrap();
+    let before = view(witness.doc());
+    let attacker = recording(&server, doc, &fra()).await;
+    attacker
+        .wait_until(STEP, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    // A restored paragraph is made of new items: the ids are read again each time.
+    for what in ["the map alone", "the map and its text type"] {
+        let (map_id, text_id) = {
+            let d = attacker.doc();
+            let arr = paragraphs(d);
+            let txn = d.transact();
+            let Some(Out::YMap(map)) = arr.get(&txn, 0) else {
+                panic!("PP1 is a map")
+            };
+            let Some(Out::YText(text)) = map.get(&txn, "text") else {
+                panic!("PP1 has a text")
+            };
+            let id = |b: &yrs::branch::Branch| match b.id() {
+                yrs::branch::BranchID::Nested(id) => id,
+                other => panic!("a nested type, not {other:?}"),
+            };
+            (id(map.as_ref()), id(text.as_ref()))
+        };
+        let ranges = if what == "the map alone" {
+            vec![(map_id, 1u32)]
+        } else {
+            vec![(map_id, 1), (text_id, 1)]
+        };
+        let mut by_client: std::collections::BTreeMap<u64, Vec<(u32, u32)>> = Default::default();
+        for (id, len) in &ranges {
+            by_client
+                .entry(id.client.get())
+                .or_default()
+                .push((id.clock, *len));
+        }
+        let mut update = vec![0u8]; // no structs
+        var(&mut update, by_client.len() as u64);
+        for (client, mut ranges) in by_client {
+            ranges.sort_unstable();
+            var(&mut update, client);
+            var(&mut update, ranges.len() as u64);
+            for (clock, len) in ranges {
+                var(&mut update, u64::from(clock));
+                var(&mut update, u64::from(len));
+            }
+        }
+        refused_any(&attacker, &["structure.chair-only", "status.agreed"], |c| {
+            c.send_raw(encode_update(update.clone()))
+        })
+        .await;
+        converge(
+            &server,
+            doc,
+            &[
+                ("witness", &witness),
+                ("attacker", &attacker),
+                ("chair", &chair),
+            ],
+            what,
+        )
+        .await;
+        let after = view(witness.doc());
+        assert_eq!(
+            first_difference(&after, &before, ""),
+            None,
+            "{what}: the refused deletion changed the document"
+        );
+    }
+}
