@@ -1006,6 +1006,18 @@ fn judge_proposal(
     }
     for (field, change) in &qe.fields {
         let t = format!("{target} ({field})");
+        if change.values.is_empty() {
+            // A key removed (no value written): checked per value below, it would pass
+            // unchecked. Removing a proposal's field is editing it.
+            require(
+                p,
+                Action::EditProposal {
+                    proposal_delegation: owner.clone(),
+                },
+                ctx,
+                &t,
+            )?;
+        }
         match field.as_str() {
             "status" => {
                 for v in &change.values {
