@@ -625,7 +625,11 @@ impl<'a> UpdateView<'a> {
     }
 
     fn find(&self, id: &ID) -> Found<'a> {
-        if let Some(v) = self.local.get(&id.client) {
+        // A struct the document already holds is skipped by yrs when the update is applied (a
+        // re-send, or a crafted duplicate of an existing id): what that id names, for a deletion
+        // or an origin, is the document's item, never the update's copy.
+        let known = id.clock < self.index.clock(&id.client);
+        if let Some(v) = self.local.get(&id.client).filter(|_| !known) {
             let pos = v.partition_point(|e| e.0 <= id.clock);
             if pos > 0 {
                 let (s, l, i) = v[pos - 1];

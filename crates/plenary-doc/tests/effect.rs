@@ -324,3 +324,63 @@ fn applying_mutated_updates_never_panics() {
         }
     }
 }
+
+/// An update may carry again structs the document already holds (a re-send, or a crafted
+/// duplicate of an existing id) together with a deletion of one of those ids. yrs skips the
+/// copies and deletes the document's item: the effect must say so (found by fuzzing: an
+/// observer's update deleted the meta `date` while its effect named no target at all).
+#[test]
+fn a_deletion_of_an_id_the_update_also_resends_is_placed_on_the_documents_item() {
+    use yrs::updates::decoder::Decode;
+    let mut author = plenary_doc::ResolutionDoc::from_update_with_client_id(
+        7,
+        &plenary_doc::ResolutionDoc::new().encode_state(),
+    )
+    .unwrap();
+    let set = author.set_meta("date", Some("18 May 2021")).unwrap();
+    let set = yrs::Update::decode_v1(&set).unwrap();
+    let (client, clock) = set
+        .insertions(true)
+        .iter()
+        .map(|(c, r)| (*c, r.iter().map(|r| r.start).min().unwrap_or(0)))
+        .next()
+        .expect("the write of `date`");
+    let doc = plenary_doc::ResolutionDoc::from_update(&author.encode_state()).unwrap();
+    let var = |out: &mut Vec<u8>, mut n: u64| {
+        while n >= 0x80 {
+            out.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    };
+    // A struct with `date`'s id but deleted content, under another parent (root `meta`, key
+    // `x`), and a delete set naming that id: the copy is skipped by yrs, the deletion is not.
+    let mut crafted = vec![1u8, 1];
+    var(&mut crafted, client.get());
+    var(&mut crafted, u64::from(clock));
+    crafted.push(0x21); // content: deleted; has a parent key
+    crafted.push(1); // parent given by root name
+    crafted.push(4);
+    crafted.extend_from_slice(b"meta");
+    crafted.push(1);
+    crafted.extend_from_slice(b"x");
+    crafted.push(1); // deleted length
+    crafted.push(1); // delete set: one client
+    var(&mut crafted, client.get());
+    crafted.push(1);
+    var(&mut crafted, u64::from(clock));
+    crafted.push(1);
+    assert!(
+        yrs::Update::decode_v1(&crafted).is_ok(),
+        "a well-formed update"
+    );
+    let effect = doc.effect(&crafted).unwrap();
+    assert!(
+        effect
+            .footprints
+            .keys()
+            .any(|t| matches!(t, plenary_doc::Target::Meta(k) if k == "date")),
+        "the deletion of `date` is seen: {:?}",
+        effect.footprints.keys().collect::<Vec<_>>()
+    );
+}

@@ -706,6 +706,7 @@ impl Room {
         // client that replaced its Y.Doc), not for thousands that every
         // joiner would then receive; and a state is small.
         let mut owned = peer.awareness_ids.len();
+        let offered = update.clients.len();
         update.clients.retain(|id, entry| {
             if entry.json.len() > MAX_PRESENCE_BYTES {
                 return false;
@@ -720,6 +721,11 @@ impl Room {
                 false
             }
         });
+        let kept = update.clients.len();
+        self.state
+            .metrics
+            .presence_refused
+            .add((offered - kept) as u64);
         if update.clients.is_empty() {
             return;
         }
@@ -727,6 +733,10 @@ impl Room {
         // that comes from the token, not from the client.
         for entry in update.clients.values_mut() {
             if let Some(fixed) = stamp_identity(&entry.json, &who) {
+                if fixed == "null" && entry.json.as_ref() != "null" {
+                    // Not JSON: relayed as "no presence" (stock clients parse every state).
+                    self.state.metrics.presence_refused.inc();
+                }
                 entry.json = fixed.into();
             }
         }
