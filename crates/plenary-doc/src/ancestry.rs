@@ -544,6 +544,7 @@ enum Why {
     Cycle(ID),
     Missing(ID, ID),
     NoParent(ID),
+    SplitOrigins(ID),
     Unresolved,
 }
 
@@ -558,6 +559,10 @@ impl Why {
                 fmt_id(o)
             ),
             Why::NoParent(id) => format!("struct {} has no parent and no origin", fmt_id(id)),
+            Why::SplitOrigins(id) => format!(
+                "struct {}'s origin and right origin lie in different places",
+                fmt_id(id)
+            ),
             Why::Unresolved => "unresolved".to_owned(),
         }
     }
@@ -730,6 +735,33 @@ impl<'a> UpdateView<'a> {
                     Err(Fail::Unknown(Why::NoParent(st.id)))
                 }));
                 stack.pop();
+            }
+        }
+        // Yjs never writes an item whose origin and right origin live in different lists (or
+        // under different map keys); yrs would place it by its origin and walk a list that never
+        // reaches the other. Such a struct is not placed: the update is refused whole.
+        for i in 0..n {
+            let st = &self.decoded.structs[i];
+            let (None, Some(right)) = (&st.parent, st.right_origin) else {
+                continue;
+            };
+            if st.origin.is_none() {
+                continue;
+            }
+            let Some(Ok((parent, key))) = &memo[i] else {
+                continue;
+            };
+            let other = match self.find(&right) {
+                Found::Indexed(node) => Some((node.parent.clone(), node.key.clone())),
+                Found::Local(j) if j != i => {
+                    memo[j].as_ref().and_then(|d| d.as_ref().ok().cloned())
+                }
+                _ => None,
+            };
+            if let Some((other_parent, other_key)) = other
+                && (*parent != other_parent || *key != other_key)
+            {
+                memo[i] = Some(Err(Fail::Unknown(Why::SplitOrigins(st.id))));
             }
         }
         self.direct = memo

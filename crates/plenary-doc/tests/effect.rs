@@ -384,3 +384,41 @@ fn a_deletion_of_an_id_the_update_also_resends_is_placed_on_the_documents_item()
         effect.footprints.keys().collect::<Vec<_>>()
     );
 }
+
+/// Yjs never writes an item whose origin and right origin lie in different lists; yrs would
+/// place it by its origin and walk a list that never reaches the other (found by fuzzing: the
+/// revert of such an update, refused in full, lost four letters of a paragraph). The effect
+/// does not place it, so the update is refused whole, never integrated.
+#[test]
+fn a_struct_whose_origins_lie_in_different_places_is_not_placed() {
+    use yrs::updates::decoder::Decode;
+    let start = plenary_doc::ResolutionDoc::from_resolution(&sample(1, 1))
+        .unwrap()
+        .encode_state();
+    let mut author = plenary_doc::ResolutionDoc::from_update_with_client_id(7, &start).unwrap();
+    let first_insert = |update: &[u8]| {
+        let u = yrs::Update::decode_v1(update).unwrap();
+        u.insertions(true)
+            .iter()
+            .find(|(c, _)| c.get() == 7)
+            .and_then(|(_, r)| r.iter().map(|r| r.start).min())
+            .expect("an insertion by client 7")
+    };
+    let pid = author.resolution().paragraphs[0].id.clone();
+    let text = first_insert(&author.insert_text(&pid, 0, "abc", false).unwrap());
+    let date = first_insert(&author.set_meta("date", Some("1 June 2021")).unwrap());
+    let doc = plenary_doc::ResolutionDoc::from_update(&author.encode_state()).unwrap();
+    // Client 9 inserts "x" after the paragraph's "a" and before the meta date value.
+    let crafted = vec![1, 1, 9, 0, 0xc4, 7, text as u8, 7, date as u8, 1, b'x', 0];
+    assert!(text < 128 && date < 128);
+    assert!(
+        yrs::Update::decode_v1(&crafted).is_ok(),
+        "a well-formed update"
+    );
+    let effect = doc.effect(&crafted).unwrap();
+    assert!(
+        effect.unplaceable > 0,
+        "placed: {:?}",
+        effect.footprints.keys().collect::<Vec<_>>()
+    );
+}
