@@ -1476,3 +1476,45 @@ async fn a_refused_deletion_naming_only_a_paragraphs_map_restores_all_of_it() {
         );
     }
 }
+
+/// One update deletes PP1 and rewrites another paragraph's id: both refused, nothing changes.
+/// This is a stock client's version of the shape of fuzz Finding 9 (a crafted write over a
+/// paragraph's id plus refused deletions, after which the id was not restored because `settle`
+/// looked the paragraph up by the id it had lost); the crafted input itself is replayed by
+/// `fuzz/examples/replay.rs` (fuzz/README.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_id_rewrite_with_a_refused_deletion_keeps_the_paragraph() {
+    let server = server();
+    let doc = "atk-id-and-delete";
+    let _chair = seeded(&server, doc).await;
+    let witness = recording(&server, doc, &Who::delegate("GBR")).await;
+    let attacker = recording(&server, doc, &fra()).await;
+    attacker
+        .wait_until(STEP, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    let before = view(witness.doc());
+    refused_any(&attacker, &["schema.id", "structure.chair-only"], |c| {
+        write(c, |txn, roots| {
+            let target = roots.paragraphs.get(txn, 5);
+            roots.paragraphs.remove(txn, 0);
+            if let Some(Out::YMap(m)) = target {
+                m.insert(txn, "id", "p-STOLEN");
+            }
+        })
+    })
+    .await;
+    converge(
+        &server,
+        doc,
+        &[("witness", &witness), ("attacker", &attacker)],
+        "id rewrite with a deletion",
+    )
+    .await;
+    assert_eq!(
+        first_difference(&view(witness.doc()), &before, ""),
+        None,
+        "the refused update changed the document"
+    );
+    assert!(!frames_hold(&witness, "p-STOLEN"));
+}
