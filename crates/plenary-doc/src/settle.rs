@@ -148,13 +148,12 @@ fn restore(txn: &mut TransactionMut, map: &MapRef, key: &str, before: &Value) {
     }
 }
 
-/// Where a map key lives, found again after the update is integrated: by the paragraph's or
-/// proposal's id, or, when the update overwrote that very id, by the map found before.
-#[derive(Debug, Clone)]
+/// Where a map key lives, found again after the update is integrated.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Slot {
-    Paragraph(String, MapRef),
+    Paragraph(String),
     Meta,
-    Proposal(String, MapRef),
+    Proposal(String),
     Policy,
     Comment(String),
 }
@@ -182,11 +181,12 @@ impl crate::ResolutionDoc {
         for target in effect.footprints.keys().filter(|t| refused(t)) {
             match target {
                 Target::ParagraphField(pid, key) => {
-                    if let Some(m) = self.paragraph_map_in(&txn, pid)
-                        && let Some(v) = current(&txn, &m, key)
+                    if let Some(v) = self
+                        .paragraph_map_in(&txn, pid)
+                        .and_then(|m| current(&txn, &m, key))
                     {
                         out.values
-                            .push((Slot::Paragraph(pid.clone(), m), key.clone(), v));
+                            .push((Slot::Paragraph(pid.clone()), key.clone(), v));
                     }
                 }
                 Target::Meta(key) => {
@@ -202,11 +202,8 @@ impl crate::ResolutionDoc {
                     };
                     for key in qe.fields.keys() {
                         if let Some(v) = current(&txn, &m, key) {
-                            out.values.push((
-                                Slot::Proposal(qid.clone(), m.clone()),
-                                key.clone(),
-                                v,
-                            ));
+                            out.values
+                                .push((Slot::Proposal(qid.clone()), key.clone(), v));
                         }
                     }
                 }
@@ -241,13 +238,9 @@ impl crate::ResolutionDoc {
         let mut txn = doc.transact_mut_with(ORIGIN);
         for (slot, key, value) in &before.values {
             let map = match slot {
-                Slot::Paragraph(pid, m) => {
-                    self.paragraph_map_in(&txn, pid).or_else(|| Some(m.clone()))
-                }
+                Slot::Paragraph(pid) => self.paragraph_map_in(&txn, pid),
                 Slot::Meta => Some(self.meta_map()),
-                Slot::Proposal(qid, m) => {
-                    self.proposal_map_in(&txn, qid).or_else(|| Some(m.clone()))
-                }
+                Slot::Proposal(qid) => self.proposal_map_in(&txn, qid),
                 _ => None,
             };
             if let Some(m) = map {

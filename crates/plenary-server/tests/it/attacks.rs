@@ -1478,10 +1478,9 @@ async fn a_refused_deletion_naming_only_a_paragraphs_map_restores_all_of_it() {
 }
 
 /// One update deletes PP1 and rewrites another paragraph's id: both refused, nothing changes.
-/// This is a stock client's version of the shape of fuzz Finding 9 (a crafted write over a
-/// paragraph's id plus refused deletions, after which the id was not restored because `settle`
-/// looked the paragraph up by the id it had lost); the crafted input itself is replayed by
-/// `fuzz/examples/replay.rs` (fuzz/README.md).
+/// A stock client's version of the shape of fuzz Finding 9 (still open: a crafted write over a
+/// paragraph's id plus refused deletions leaves the id unrestored, because `settle` looks the
+/// paragraph up by the id it lost); the crafted input is replayed by `fuzz/examples/replay.rs`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_id_rewrite_with_a_refused_deletion_keeps_the_paragraph() {
     let server = server();
