@@ -41,18 +41,9 @@ redis.call('SET', KEYS[1], string.format('%d', seq))
 return seq
 ";
 
-/// Stores a snapshot unless its position is beyond the log. Returns {stored (1/0), last seq}.
-const SNAPSHOT_LUA: &str = r"
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > last then return {0, last} end
-redis.call('SET', KEYS[3], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
-return {1, last}
-";
-
-/// Stores a checkpoint unless its position is beyond the log. Returns {stored (1/0), last seq}.
-/// Unlike a snapshot it does not register the document.
-const CHECKPOINT_LUA: &str = r"
+/// Stores a value at a log position (a snapshot, a checkpoint) and indexes the position, unless
+/// it is beyond the log. Returns {stored (1/0), last seq}.
+const POSITIONED_LUA: &str = r"
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > last then return {0, last} end
 redis.call('SET', KEYS[3], ARGV[2])
@@ -83,8 +74,7 @@ pub struct RedisStore {
 
 struct Scripts {
     append: Script,
-    snapshot: Script,
-    checkpoint: Script,
+    positioned: Script,
     version: Script,
 }
 
@@ -95,6 +85,39 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
+    /// Stores `data` under `item` and `seq` in the sorted index `index`, unless `seq` is beyond
+    /// `doc`'s log: what snapshots and checkpoints share.
+    async fn put_positioned(
+        &self,
+        doc: &str,
+        index: String,
+        item: String,
+        seq: u64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let (stored, last): (i64, u64) = with_timeout(
+            self.scripts
+                .positioned
+                .key(keys::seq(doc))
+                .key(index)
+                .key(item)
+                .arg(seq)
+                .arg(data)
+                .invoke_async(&mut conn),
+        )
+        .await?;
+        if stored == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::BeyondLog {
+                doc: doc.to_owned(),
+                seq,
+                last,
+            })
+        }
+    }
+
     /// Connects to `url` (`redis://host:port/db`). Fails with [`StoreError::Unavailable`] if
     /// Redis does not answer, [`StoreError::InvalidInput`] if the URL is not a Redis URL. Once
     /// connected, a lost connection is re-established on the next operation.
@@ -113,8 +136,7 @@ impl RedisStore {
             conn,
             scripts: Arc::new(Scripts {
                 append: Script::new(APPEND_LUA),
-                snapshot: Script::new(SNAPSHOT_LUA),
-                checkpoint: Script::new(CHECKPOINT_LUA),
+                positioned: Script::new(POSITIONED_LUA),
                 version: Script::new(VERSION_LUA),
             }),
             registered: Arc::new(Mutex::new(HashSet::new())),
@@ -223,27 +245,14 @@ impl Store for RedisStore {
     async fn put_snapshot(&self, doc: &str, snapshot: &Snapshot) -> Result<(), StoreError> {
         check_doc(doc)?;
         self.register(doc).await?;
-        let mut conn = self.conn.clone();
-        let (stored, last): (i64, u64) = with_timeout(
-            self.scripts
-                .snapshot
-                .key(keys::seq(doc))
-                .key(keys::snapshot_index(doc))
-                .key(keys::snapshot(doc, snapshot.seq))
-                .arg(snapshot.seq)
-                .arg(&snapshot.state)
-                .invoke_async(&mut conn),
+        self.put_positioned(
+            doc,
+            keys::snapshot_index(doc),
+            keys::snapshot(doc, snapshot.seq),
+            snapshot.seq,
+            &snapshot.state,
         )
-        .await?;
-        if stored == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::BeyondLog {
-                doc: doc.to_owned(),
-                seq: snapshot.seq,
-                last,
-            })
-        }
+        .await
     }
 
     async fn latest_snapshot(&self, doc: &str) -> Result<Option<Snapshot>, StoreError> {
@@ -274,27 +283,14 @@ impl Store for RedisStore {
     ) -> Result<(), StoreError> {
         check_doc(doc)?;
         check_kind(kind)?;
-        let mut conn = self.conn.clone();
-        let (stored, last): (i64, u64) = with_timeout(
-            self.scripts
-                .checkpoint
-                .key(keys::seq(doc))
-                .key(keys::checkpoint_index(doc, kind))
-                .key(keys::checkpoint(doc, kind, checkpoint.seq))
-                .arg(checkpoint.seq)
-                .arg(&checkpoint.data)
-                .invoke_async(&mut conn),
+        self.put_positioned(
+            doc,
+            keys::checkpoint_index(doc, kind),
+            keys::checkpoint(doc, kind, checkpoint.seq),
+            checkpoint.seq,
+            &checkpoint.data,
         )
-        .await?;
-        if stored == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::BeyondLog {
-                doc: doc.to_owned(),
-                seq: checkpoint.seq,
-                last,
-            })
-        }
+        .await
     }
 
     async fn checkpoint_at_or_before(
