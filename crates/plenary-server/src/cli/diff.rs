@@ -143,10 +143,9 @@ fn moved_line(m: &MatchedParagraph) -> String {
     )
 }
 
-fn render(d: &TextDiff) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
+/// One line counting each kind of change (text and HTML output alike).
+fn summary(d: &TextDiff) -> String {
+    format!(
         "{} unchanged, {} changed, {} moved, {} added, {} deleted, {} footnote changes",
         d.unchanged.len(),
         d.changed.len(),
@@ -154,7 +153,12 @@ fn render(d: &TextDiff) -> String {
         d.added.len(),
         d.deleted.len(),
         d.footnotes.len()
-    );
+    )
+}
+
+fn render(d: &TextDiff) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", summary(d));
     for m in &d.meta {
         let _ = writeln!(
             out,
@@ -214,16 +218,7 @@ fn render_html(d: &TextDiff) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Comparison</title>\n<style>\nbody{font-family:\"Times New Roman\",serif;max-width:48em;margin:2em auto}\nins{color:#1a4d8f;text-decoration:underline}\ndel{color:#a31515;text-decoration:line-through}\n.label{font-weight:bold}\n</style>\n</head>\n<body>\n",
     );
-    let _ = writeln!(
-        out,
-        "<p class=\"summary\">{} unchanged, {} changed, {} moved, {} added, {} deleted, {} footnote changes</p>",
-        d.unchanged.len(),
-        d.changed.len(),
-        d.moved.len(),
-        d.added.len(),
-        d.deleted.len(),
-        d.footnotes.len()
-    );
+    let _ = writeln!(out, "<p class=\"summary\">{}</p>", summary(d));
     for m in &d.meta {
         let _ = writeln!(
             out,
