@@ -105,10 +105,7 @@ fn admit(doc: &LiveDoc, session: &Session, bytes: &[u8]) -> Admitted {
         None
     } else {
         let net = if refused {
-            let mut refused_ids = judgement.refused_ids();
-            let beneath = doc.deleted_beneath(it.deleted(), &refused_ids.deleted);
-            refused_ids.deleted.merge_with(beneath);
-            it.revert(&refused_ids).expect("reverts")
+            doc.revert(it, judgement.refused_ids()).expect("reverts")
         } else {
             it.accept()
         };

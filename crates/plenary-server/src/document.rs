@@ -97,17 +97,20 @@ impl LiveDoc {
         }
     }
 
-    /// What a refused deletion must restore besides the ids it named: the content yrs deleted
-    /// along with the types it deleted (see `ResolutionDoc::deleted_beneath`).
-    pub(crate) fn deleted_beneath(
+    /// Reverts the refused part of an integrated update. A refused deletion of a type restores
+    /// all of it: besides the ids the update named, the content yrs deleted along with it (see
+    /// `ResolutionDoc::deleted_beneath`).
+    pub(crate) fn revert(
         &self,
-        deleted: &yrs::IdSet,
-        containers: &yrs::IdSet,
-    ) -> yrs::IdSet {
-        match self {
-            LiveDoc::Resolution(d) => d.deleted_beneath(deleted, containers),
-            LiveDoc::Comments { doc, .. } => doc.deleted_beneath(deleted, containers),
-        }
+        it: Integration<'_>,
+        mut refused: plenary_doc::Footprint,
+    ) -> Result<Vec<u8>, plenary_doc::IntegrateError> {
+        let beneath = match self {
+            LiveDoc::Resolution(d) => d.deleted_beneath(it.deleted(), &refused.deleted),
+            LiveDoc::Comments { doc, .. } => doc.deleted_beneath(it.deleted(), &refused.deleted),
+        };
+        refused.deleted.merge_with(beneath);
+        it.revert(&refused)
     }
 
     pub(crate) fn encode_state(&self) -> Vec<u8> {

@@ -236,7 +236,7 @@ impl Room {
             ValuesBefore::default()
         };
         let integrated = (|| {
-            let mut refused_ids = judgement.refused_ids();
+            let refused_ids = judgement.refused_ids();
             let doc = self.doc.doc();
             let it = if refused > 0 {
                 Integration::begin_refusing(doc, update, &refused_ids)?
@@ -247,9 +247,7 @@ impl Room {
                 return Ok(None);
             }
             if refused > 0 {
-                let beneath = self.doc.deleted_beneath(it.deleted(), &refused_ids.deleted);
-                refused_ids.deleted.merge_with(beneath);
-                it.revert(&refused_ids).map(Some)
+                self.doc.revert(it, refused_ids).map(Some)
             } else {
                 Ok(Some(it.accept()))
             }

@@ -429,7 +429,7 @@ impl Room {
         let integrated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // A refused insertion is integrated as its clock range only: the
             // struct with its origins and parent, its content gone.
-            let mut refused_ids = judgement.refused_ids();
+            let refused_ids = judgement.refused_ids();
             let it = if refused {
                 Integration::begin_refusing(doc, bytes, &refused_ids)?
             } else {
@@ -439,11 +439,7 @@ impl Room {
                 return Ok(None);
             }
             if refused {
-                // A refused deletion of a type restores its whole content, not only the ids
-                // the update named (yrs deleted the rest along with it).
-                let beneath = self.doc.deleted_beneath(it.deleted(), &refused_ids.deleted);
-                refused_ids.deleted.merge_with(beneath);
-                it.revert(&refused_ids).map(Some)
+                self.doc.revert(it, refused_ids).map(Some)
             } else {
                 Ok(Some(it.accept()))
             }
