@@ -45,7 +45,7 @@ fn malformed(e: yrs::encoding::read::Error) -> DecodeError {
 }
 
 /// The parent of a struct: a root type by name, or the item holding the type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ParentRef {
     Root(Arc<str>),
     Item(ID),
@@ -327,9 +327,23 @@ pub(crate) struct IdIndex {
     /// Values of label keys (`id`, `delegation`) per containing map item.
     labels: HashMap<(ID, Arc<str>), String>,
     label_keys: &'static [&'static str],
+    /// Per map key (parent, key): the items written there and not yet known deleted — the
+    /// key's value (normally one item). A new write displaces it: yrs deletes it without the
+    /// update naming it ([`UpdateView::displaced`]). Entries are dropped when a later write to
+    /// the key finds them deleted, so this holds about one id per live map key.
+    values: HashMap<(ParentRef, Arc<str>), Vec<ID>>,
     /// Set when an observed transaction could not be indexed; every later
     /// effect query then fails rather than guessing.
     pub broken: Option<String>,
+}
+
+/// Whether `id` lies in one of the ranges of `deleted` (per client: start → end).
+fn deleted_in(deleted: &HashMap<ClientID, BTreeMap<u32, u32>>, id: &ID) -> bool {
+    deleted.get(&id.client).is_some_and(|m| {
+        m.range(..=id.clock)
+            .next_back()
+            .is_some_and(|(_, end)| id.clock < *end)
+    })
 }
 
 /// Deeper than any schema here (a reply's field is 4 deep): a chain
@@ -397,6 +411,34 @@ impl IdIndex {
             }
         }
         false
+    }
+
+    fn is_deleted(&self, id: &ID) -> bool {
+        deleted_in(&self.deleted, id)
+    }
+
+    /// Records a map value written at (`parent`, `key`), forgetting the ones
+    /// since deleted (amortised O(1): each id is forgotten once).
+    fn record_value(&mut self, parent: &ParentRef, key: &Arc<str>, id: ID) {
+        let entry = self
+            .values
+            .entry((parent.clone(), key.clone()))
+            .or_default();
+        entry.retain(|v| !deleted_in(&self.deleted, v));
+        entry.push(id);
+    }
+
+    /// The items holding the value of (`parent`, `key`) now.
+    fn live_values(&self, parent: &ParentRef, key: &str) -> Vec<ID> {
+        self.values
+            .get(&(parent.clone(), Arc::from(key)))
+            .map(|ids| {
+                ids.iter()
+                    .filter(|v| !self.is_deleted(v))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Next clock expected from `client`.
@@ -506,6 +548,14 @@ impl IdIndex {
                 && let Some(Any::String(s)) = v.first()
             {
                 self.labels.insert((*m, k.clone()), s.to_string());
+            }
+            if let Slot::Node(n) = &slot
+                && let Some(k) = &n.key
+                && !n.collected
+            {
+                let parent = n.parent.clone();
+                let key = k.clone();
+                self.record_value(&parent, &key, id);
             }
             self.ranges
                 .entry(id.client)
@@ -774,6 +824,17 @@ impl<'a> UpdateView<'a> {
         self.direct.get(i).and_then(|r| r.as_ref().ok().cloned())
     }
 
+    /// For struct `i` written under a map key: the document's current value of that key,
+    /// which yrs deletes implicitly when struct `i` becomes the key's value. (If it does not
+    /// become the value, yrs deletes struct `i` instead, and the id is not in the
+    /// transaction's deletions: reverting ignores it.)
+    fn displaced(&self, i: usize) -> Vec<ID> {
+        match self.direct(i) {
+            Some((parent, Some(key))) => self.index.live_values(&parent, &key),
+            _ => Vec::new(),
+        }
+    }
+
     /// Is this item a shared type (per the update or the index)?
     /// Whether `id` is a formatting mark that ends a `key` span (`key:
     /// null`): text inserted right before it, after the span's content,
@@ -994,6 +1055,9 @@ pub(crate) enum Touch<'a> {
         st: &'a Struct,
         at: Ancestry,
         range: Range<u32>,
+        /// For a map value: the document's value of that key, which yrs deletes when this one
+        /// integrates (the update does not name it). Reverting a refused write must restore it.
+        displaces: Vec<ID>,
     },
     /// A newly deleted item (by its start id), the range of it deleted, and
     /// the JSON values removed.
@@ -1009,9 +1073,18 @@ impl Touch<'_> {
     /// The ids this touch inserts or deletes, added to `fp`.
     pub fn add_to(&self, fp: &mut crate::effect::Footprint) {
         match self {
-            Touch::Insert { st, range, .. } => fp
-                .inserted
-                .insert(ID::new(st.id.client, range.start), range.end - range.start),
+            Touch::Insert {
+                st,
+                range,
+                displaces,
+                ..
+            } => {
+                fp.inserted
+                    .insert(ID::new(st.id.client, range.start), range.end - range.start);
+                for id in displaces {
+                    fp.deleted.insert(*id, 1);
+                }
+            }
             Touch::Delete { item, range, .. } => fp
                 .deleted
                 .insert(ID::new(item.client, range.start), range.end - range.start),
@@ -1069,7 +1142,15 @@ impl<'a> UpdateView<'a> {
                 continue;
             };
             match self.place_struct(i) {
-                Placement::Placed(at) => t.touches.push(Touch::Insert { st, at, range }),
+                Placement::Placed(at) => {
+                    let displaces = self.displaced(i);
+                    t.touches.push(Touch::Insert {
+                        st,
+                        at,
+                        range,
+                        displaces,
+                    })
+                }
                 Placement::Discarded => t.discarded += 1,
                 Placement::Unknown(m) => {
                     // The update is refused whole: placing the rest would

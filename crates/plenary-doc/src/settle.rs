@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use yrs::types::text::{Diff, YChange};
-use yrs::{Any, Map, MapRef, Out, ReadTxn, Text, TextRef, Transact, TransactionMut};
+use yrs::{
+    Any, Hook, Map, MapRef, Out, ReadTxn, SharedRef, Text, TextRef, Transact, TransactionMut,
+};
 
 use crate::comments::{CommentTarget, CommentsEffect};
 use crate::effect::{Effect, FieldChange, Target};
@@ -148,14 +150,16 @@ fn restore(txn: &mut TransactionMut, map: &MapRef, key: &str, before: &Value) {
     }
 }
 
-/// Where a map key lives, found again after the update is integrated.
+/// Where a map key lives, found again after the update is integrated and
+/// reverted. A nested map is found by its item id (a [`Hook`]), never by a
+/// field the update may have overwritten (a paragraph by its `id`, say), and
+/// never by a handle kept from before: the revert's garbage collection may
+/// have freed the branch such a handle points to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Slot {
-    Paragraph(String),
+    Nested(Hook<MapRef>),
     Meta,
-    Proposal(String),
     Policy,
-    Comment(String),
 }
 
 /// The plain values that the keys of an update's refused parts held before
@@ -181,12 +185,10 @@ impl crate::ResolutionDoc {
         for target in effect.footprints.keys().filter(|t| refused(t)) {
             match target {
                 Target::ParagraphField(pid, key) => {
-                    if let Some(v) = self
-                        .paragraph_map_in(&txn, pid)
-                        .and_then(|m| current(&txn, &m, key))
+                    if let Some(m) = self.paragraph_map_in(&txn, pid)
+                        && let Some(v) = current(&txn, &m, key)
                     {
-                        out.values
-                            .push((Slot::Paragraph(pid.clone()), key.clone(), v));
+                        out.values.push((Slot::Nested(m.hook()), key.clone(), v));
                     }
                 }
                 Target::Meta(key) => {
@@ -202,8 +204,7 @@ impl crate::ResolutionDoc {
                     };
                     for key in qe.fields.keys() {
                         if let Some(v) = current(&txn, &m, key) {
-                            out.values
-                                .push((Slot::Proposal(qid.clone()), key.clone(), v));
+                            out.values.push((Slot::Nested(m.hook()), key.clone(), v));
                         }
                     }
                 }
@@ -238,10 +239,9 @@ impl crate::ResolutionDoc {
         let mut txn = doc.transact_mut_with(ORIGIN);
         for (slot, key, value) in &before.values {
             let map = match slot {
-                Slot::Paragraph(pid) => self.paragraph_map_in(&txn, pid),
+                Slot::Nested(hook) => hook.get(&txn),
                 Slot::Meta => Some(self.meta_map()),
-                Slot::Proposal(qid) => self.proposal_map_in(&txn, qid),
-                _ => None,
+                Slot::Policy => None,
             };
             if let Some(m) = map {
                 restore(&mut txn, &m, key, value);
@@ -323,8 +323,7 @@ impl crate::CommentsDoc {
                     };
                     for key in ce.fields.keys() {
                         if let Some(v) = current(&txn, &m, key) {
-                            out.values
-                                .push((Slot::Comment(cid.clone()), key.clone(), v));
+                            out.values.push((Slot::Nested(m.hook()), key.clone(), v));
                         }
                     }
                 }
@@ -362,11 +361,8 @@ impl crate::CommentsDoc {
         for (slot, key, value) in &before.values {
             let map = match slot {
                 Slot::Policy => Some(policy.clone()),
-                Slot::Comment(cid) => match comments.get(&txn, cid) {
-                    Some(Out::YMap(m)) => Some(m),
-                    _ => None,
-                },
-                _ => None,
+                Slot::Nested(hook) => hook.get(&txn),
+                Slot::Meta => None,
             };
             if let Some(m) = map {
                 restore(&mut txn, &m, key, value);

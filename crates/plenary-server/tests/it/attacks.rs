@@ -177,7 +177,7 @@ fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
             .chain(y.keys())
             .find_map(|k| {
                 first_difference(
-                    &x[k],
+                    x.get(k).unwrap_or(&Value::Null),
                     y.get(k).unwrap_or(&Value::Null),
                     &format!("{path}.{k}"),
                 )
@@ -1516,4 +1516,103 @@ async fn a_refused_id_rewrite_with_a_refused_deletion_keeps_the_paragraph() {
         "the refused update changed the document"
     );
     assert!(!frames_hold(&witness, "p-STOLEN"));
+}
+
+// ---------------------------------------------------------------------------
+// A crafted write over a map key (fuzz Finding 9)
+// ---------------------------------------------------------------------------
+
+/// A v1 update of one struct by `client` (clock 0): a map value written right after `origin`
+/// (so into `origin`'s map, under `origin`'s key), holding the string `value`.
+fn overwrite_after(client: u64, origin: yrs::ID, value: &str) -> Vec<u8> {
+    let mut u = vec![1u8, 1]; // one client, one struct
+    var(&mut u, client);
+    u.push(0); // clock 0
+    u.push(0x80 | 8); // an item with an origin, content: any
+    var(&mut u, origin.client.get());
+    var(&mut u, u64::from(origin.clock));
+    u.push(1); // one value
+    u.push(119); // a string
+    var(&mut u, value.len() as u64);
+    u.extend_from_slice(value.as_bytes());
+    u.push(0); // no deletions
+    u
+}
+
+/// Yjs resolves a map key to the last item of its chain and deletes the one before without
+/// naming it: a stock client never sends that deletion. A delegate's struct written right after
+/// a paragraph's `status` value, or after its `text` type, displaces that value implicitly. The
+/// write is refused, and the displaced value must come back: the paragraph keeps its status and
+/// its text (before the fix the text type stayed deleted and the paragraph lost its words).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_over_a_map_key_brings_back_the_value_it_displaced() {
+    let server = server();
+    let doc = "atk-displace";
+    let chair = seeded(&server, doc).await;
+    let status_id = {
+        let d = chair.doc();
+        let client = d.client_id();
+        let clock = d.transact().state_vector().get(&client);
+        yrs::ID::new(client, clock)
+    };
+    set_field(chair.doc(), 0, "status", "agreed");
+    let witness = recording(&server, doc, &Who::delegate("GBR")).await;
+    witness
+        .wait_until(STEP, |d| field(d, 0, "status").as_deref() == Some("agreed"))
+        .await
+        .unwrap();
+    let attacker = recording(&server, doc, &fra()).await;
+    attacker
+        .wait_until(STEP, |d| field(d, 0, "status").as_deref() == Some("agreed"))
+        .await
+        .unwrap();
+    let text_id = {
+        let d = attacker.doc();
+        let arr = paragraphs(d);
+        let txn = d.transact();
+        let Some(Out::YMap(map)) = arr.get(&txn, 5) else {
+            panic!("OP1 is a map")
+        };
+        let Some(Out::YText(text)) = map.get(&txn, "text") else {
+            panic!("OP1 has a text")
+        };
+        let branch: &yrs::branch::Branch = text.as_ref();
+        match branch.id() {
+            yrs::branch::BranchID::Nested(id) => id,
+            other => panic!("a nested type, not {other:?}"),
+        }
+    };
+    let before = view(witness.doc());
+    for (n, (what, origin, value)) in [
+        ("PP1's status", status_id, "open"),
+        ("OP1's text", text_id, "DISPLACED"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let update = overwrite_after(987_654_321 + n as u64, origin, value);
+        refused_any(
+            &attacker,
+            &["status.agreed", "status.chair-only", "structure.chair-only"],
+            |c| c.send_raw(encode_update(update.clone())),
+        )
+        .await;
+        converge(
+            &server,
+            doc,
+            &[
+                ("witness", &witness),
+                ("attacker", &attacker),
+                ("chair", &chair),
+            ],
+            what,
+        )
+        .await;
+        assert_eq!(
+            first_difference(&view(witness.doc()), &before, ""),
+            None,
+            "{what}: the refused write changed the document"
+        );
+        assert!(!frames_hold(&witness, "DISPLACED"));
+    }
 }
