@@ -54,33 +54,57 @@ export interface Numbered {
   label: string; // "PP2", "OP3", "OP3(b)"
 }
 
+/** The label of the i-th sub-paragraph as UN texts letter them: a … z, aa, bb … (as plenary-doc). */
 function letter(i: number): string {
+  return String.fromCharCode(97 + (i % 26)).repeat(Math.floor(i / 26) + 1);
+}
+
+/** Lower-case Roman numerals for sub-sub-paragraphs: 0 → i, 3 → iv. */
+function roman(i: number): string {
+  const digits: [number, string][] = [
+    [1000, 'm'], [900, 'cm'], [500, 'd'], [400, 'cd'], [100, 'c'], [90, 'xc'],
+    [50, 'l'], [40, 'xl'], [10, 'x'], [9, 'ix'], [5, 'v'], [4, 'iv'], [1, 'i'],
+  ];
+  let n = i + 1;
   let s = '';
-  let n = i;
-  do {
-    s = String.fromCharCode(97 + (n % 26)) + s;
-    n = Math.floor(n / 26) - 1;
-  } while (n >= 0);
+  for (const [v, d] of digits) {
+    while (n >= v) {
+      s += d;
+      n -= v;
+    }
+  }
   return s;
 }
 
-/** Derived numbering, recomputed on every change of order (never stored). */
+/**
+ * Derived numbering, recomputed on every change of order (never stored); the same as
+ * plenary-doc's `numbering::plain`: OP 1, 2 …; sub-paragraphs (a), (b) … under a paragraph
+ * of either kind; sub-sub-paragraphs (i), (ii) … under a sub-paragraph.
+ */
 export function numbering(items: { kind: Kind; level: number }[]): Numbered[] {
   let pp = 0;
   let op = 0;
   let sub = 0;
+  let subsub = 0;
   return items.map(({ kind, level }) => {
-    if (kind === 'preambular') {
-      pp++;
-      return { number: '', label: `PP${pp}` };
+    const parent = kind === 'preambular' ? `PP${Math.max(pp, 1)}` : `OP${Math.max(op, 1)}`;
+    if (level <= 0) {
+      sub = 0;
+      subsub = 0;
+      if (kind === 'preambular') {
+        pp++;
+        return { number: '', label: `PP${pp}` };
+      }
+      op++;
+      return { number: `${op}.`, label: `OP${op}` };
     }
-    if (level > 0 && op > 0) {
+    if (level === 1) {
+      subsub = 0;
       const l = `(${letter(sub++)})`;
-      return { number: l, label: `OP${op}${l}` };
+      return { number: l, label: `${parent}${l}` };
     }
-    op++;
-    sub = 0;
-    return { number: `${op}.`, label: `OP${op}` };
+    const r = `(${roman(subsub++)})`;
+    return { number: r, label: `${parent}(${letter(Math.max(sub, 1) - 1)})${r}` };
   });
 }
 

@@ -6,6 +6,7 @@
 //! - an operative paragraph opens with an italic verb and ends with a
 //!   semicolon; the last operative paragraph ends with a full stop; an
 //!   operative paragraph introducing sub-paragraphs may end with a colon;
+//! - a sub-paragraph (level 1 or deeper) introducing deeper ones ends with a colon;
 //! - a sub-paragraph (level 1) need not open in italics; it ends with `;`,
 //!   `; and`, `, and` or `,` — except the last sub-paragraph of an operative
 //!   paragraph, which ends with `;` (or `.` under the last operative
@@ -130,7 +131,17 @@ pub fn check(r: &Resolution) -> Vec<Finding> {
             }
             (kind, _) => {
                 let last_sub = !next.is_some_and(|n| n.level >= p.level && n.kind == kind);
-                if kind == ParagraphKind::Operative && last_sub && under_last_op {
+                let introduces = next.is_some_and(|n| n.level > p.level && n.kind == kind);
+                if introduces {
+                    // A sub-paragraph introducing sub-sub-paragraphs (i), (ii) ….
+                    if !ends(&[":", ";", ","]) {
+                        find(
+                            Rule::Ending,
+                            "a sub-paragraph introducing sub-sub-paragraphs ends with a colon"
+                                .into(),
+                        );
+                    }
+                } else if kind == ParagraphKind::Operative && last_sub && under_last_op {
                     if !ends(&["."]) {
                         find(
                             Rule::Ending,

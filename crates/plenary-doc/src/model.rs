@@ -83,11 +83,12 @@ pub struct Paragraph {
     /// Stable, never reused, survives moves.
     pub id: String,
     pub kind: ParagraphKind,
-    /// 0 for a paragraph, 1 for a sub-paragraph (a), (b) …
+    /// 0 for a paragraph, 1 for a sub-paragraph (a), (b) …, 2 for a sub-sub-paragraph
+    /// (i), (ii) … under a sub-paragraph.
     pub level: u8,
     pub status: Status,
     pub text: Vec<Run>,
-    /// Derived: "3" for OP3, "(b)" for a sub-paragraph, "" for preambular
+    /// Derived: "3" for OP3, "(b)" for a sub-paragraph, "(ii)" for a sub-sub-paragraph, "" for preambular
     /// paragraphs (which are not numbered in the printed text).
     #[serde(default)]
     pub number: String,

@@ -84,47 +84,90 @@ fn suffix(n: usize) -> String {
     }
 }
 
-/// `0` → `a`, `25` → `z`, `26` → `aa`.
-fn letter(i: usize) -> String {
+/// The label of the `index`-th sub-paragraph as UN texts letter them: a … z, then aa, bb …
+/// zz, then aaa ….
+pub(crate) fn letter(index: usize) -> String {
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    let c = char::from(letters[index % 26]);
+    std::iter::repeat_n(c, index / 26 + 1).collect()
+}
+
+/// `0` → `i`, `3` → `iv`, `8` → `ix`: lower-case Roman numerals, as UN texts number
+/// sub-sub-paragraphs (i), (ii) … (below 4 000; a draft never comes near).
+pub(crate) fn roman(i: usize) -> String {
+    const DIGITS: [(usize, &str); 13] = [
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    ];
+    let mut n = i + 1;
     let mut s = String::new();
-    let mut n = i;
-    loop {
-        s.insert(0, (b'a' + (n % 26) as u8) as char);
-        if n < 26 {
-            break;
+    for (value, digits) in DIGITS {
+        while n >= value {
+            s.push_str(digits);
+            n -= value;
         }
-        n = n / 26 - 1;
     }
     s
 }
 
-/// Plain numbering of a sequence of (kind, level).
-fn plain(items: &[(ParagraphKind, u8)]) -> Vec<ParagraphLabel> {
-    let (mut pp, mut op, mut sub) = (0usize, 0usize, 0usize);
+/// Plain numbering of a sequence of (kind, level): operative paragraphs 1, 2 …
+/// (preambular ones are not numbered in print, cited PP1, PP2 …); sub-paragraphs
+/// (level 1) (a), (b) … under each paragraph of either kind; sub-sub-paragraphs (level 2
+/// and deeper) (i), (ii) … under each sub-paragraph. The one numbering of the crate: the
+/// importer, the exports and the labels all derive from it.
+pub(crate) fn plain(items: &[(ParagraphKind, u8)]) -> Vec<ParagraphLabel> {
+    let (mut pp, mut op, mut sub, mut subsub) = (0usize, 0usize, 0usize, 0usize);
     items
         .iter()
-        .map(|(kind, level)| match (kind, level) {
-            (ParagraphKind::Preambular, _) => {
-                pp += 1;
-                ParagraphLabel {
-                    number: String::new(),
-                    label: format!("PP{pp}"),
+        .map(|(kind, level)| {
+            let parent = |op: usize, pp: usize| match kind {
+                ParagraphKind::Preambular => format!("PP{}", pp.max(1)),
+                ParagraphKind::Operative => format!("OP{}", op.max(1)),
+            };
+            match (kind, level) {
+                (ParagraphKind::Preambular, 0) => {
+                    pp += 1;
+                    (sub, subsub) = (0, 0);
+                    ParagraphLabel {
+                        number: String::new(),
+                        label: format!("PP{pp}"),
+                    }
                 }
-            }
-            (ParagraphKind::Operative, 0) => {
-                op += 1;
-                sub = 0;
-                ParagraphLabel {
-                    number: op.to_string(),
-                    label: format!("OP{op}"),
+                (ParagraphKind::Operative, 0) => {
+                    op += 1;
+                    (sub, subsub) = (0, 0);
+                    ParagraphLabel {
+                        number: op.to_string(),
+                        label: format!("OP{op}"),
+                    }
                 }
-            }
-            (ParagraphKind::Operative, _) => {
-                sub += 1;
-                let l = letter(sub - 1);
-                ParagraphLabel {
-                    number: format!("({l})"),
-                    label: format!("OP{}({l})", op.max(1)),
+                (_, 1) => {
+                    sub += 1;
+                    subsub = 0;
+                    let l = letter(sub - 1);
+                    ParagraphLabel {
+                        number: format!("({l})"),
+                        label: format!("{}({l})", parent(op, pp)),
+                    }
+                }
+                (_, _) => {
+                    subsub += 1;
+                    let r = roman(subsub - 1);
+                    ParagraphLabel {
+                        number: format!("({r})"),
+                        label: format!("{}({})({r})", parent(op, pp), letter(sub.max(1) - 1)),
+                    }
                 }
             }
         })
@@ -147,41 +190,57 @@ pub fn labels(paragraphs: &[Paragraph], base: Option<&BaseOrder>) -> Vec<Paragra
         .zip(plain(&base_items))
         .collect();
     let in_base: HashSet<&str> = base_labels.keys().copied().collect();
-    // last base paragraph seen, per kind: (label, level)
+    // The last base paragraph seen: preambular, and operative per level (a deeper
+    // level is forgotten when a shallower one comes).
     let mut last_pp: Option<&ParagraphLabel> = None;
-    let mut last_op0: Option<&ParagraphLabel> = None;
-    let mut last_op_any: Option<(&ParagraphLabel, u8)> = None;
+    let mut last_op: [Option<&ParagraphLabel>; 3] = [None, None, None];
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::with_capacity(paragraphs.len());
     for p in paragraphs {
         if in_base.contains(p.id.as_str()) {
             if let Some(l) = base_labels.get(p.id.as_str()) {
-                match (p.kind, base_level(base, &p.id)) {
-                    (ParagraphKind::Preambular, _) => last_pp = Some(l),
-                    (ParagraphKind::Operative, 0) => {
-                        last_op0 = Some(l);
-                        last_op_any = Some((l, 0));
+                match p.kind {
+                    ParagraphKind::Preambular if base_level(base, &p.id) == 0 => last_pp = Some(l),
+                    ParagraphKind::Preambular => {}
+                    ParagraphKind::Operative => {
+                        let lv = usize::from(base_level(base, &p.id).min(2));
+                        last_op[lv] = Some(l);
+                        for deeper in &mut last_op[lv + 1..] {
+                            *deeper = None;
+                        }
                     }
-                    (ParagraphKind::Operative, lv) => last_op_any = Some((l, lv)),
                 }
                 out.push(l.clone());
             }
             continue;
         }
-        let (anchor_label, anchor_number) = match (p.kind, p.level) {
-            (ParagraphKind::Preambular, _) => (
+        let (anchor_label, anchor_number) = match p.kind {
+            ParagraphKind::Preambular => (
                 last_pp.map_or("PP0".to_owned(), |l| l.label.clone()),
                 String::new(),
             ),
-            (ParagraphKind::Operative, 0) => match last_op0 {
-                Some(l) => (l.label.clone(), l.number.clone()),
-                None => ("OP0".to_owned(), "0".to_owned()),
-            },
-            (ParagraphKind::Operative, _) => match last_op_any {
-                Some((l, 0)) => (format!("{}(0)", l.label), "(0)".to_owned()),
-                Some((l, _)) => (l.label.clone(), l.number.clone()),
-                None => ("OP0(0)".to_owned(), "(0)".to_owned()),
-            },
+            ParagraphKind::Operative => {
+                let lv = usize::from(p.level.min(2));
+                match last_op[lv] {
+                    Some(l) => (l.label.clone(), l.number.clone()),
+                    // No base paragraph of this level yet under the enclosing one: a
+                    // virtual paragraph 0 under the nearest enclosing base paragraph.
+                    None => {
+                        let enclosing = last_op[..lv].iter().rposition(Option::is_some);
+                        let mut label = match enclosing {
+                            Some(e) => last_op[e].map_or(String::new(), |l| l.label.clone()),
+                            None => "OP0".to_owned(),
+                        };
+                        // "OP0" stands for level 0 when there is no enclosing paragraph.
+                        let from = enclosing.map_or(1, |e| e + 1);
+                        for _ in from..=lv {
+                            label.push_str("(0)");
+                        }
+                        let number = if lv == 0 { "0" } else { "(0)" };
+                        (label, number.to_owned())
+                    }
+                }
+            }
         };
         let n = used.entry(anchor_label.clone()).or_insert(0);
         let sfx = suffix(*n);
@@ -256,6 +315,90 @@ mod tests {
         );
         let n: Vec<String> = labels(&ps, None).into_iter().map(|l| l.number).collect();
         assert_eq!(n, ["", "", "1", "2", "(a)", "(b)", "3", "(a)"]);
+    }
+
+    #[test]
+    fn sub_sub_paragraphs_count_in_roman_numerals_under_each_sub_paragraph() {
+        let ps = vec![
+            para("a", P, 0),
+            para("a1", P, 1),
+            para("c", O, 0),
+            para("d", O, 1),
+            para("e", O, 1),
+            para("e1", O, 2),
+            para("e2", O, 2),
+            para("e3", O, 2),
+            para("e4", O, 2),
+            para("f", O, 1),
+            para("g", O, 0),
+            para("g1", O, 1),
+            para("g1i", O, 2),
+        ];
+        assert_eq!(
+            label_list(&ps, None),
+            [
+                "PP1",
+                "PP1(a)",
+                "OP1",
+                "OP1(a)",
+                "OP1(b)",
+                "OP1(b)(i)",
+                "OP1(b)(ii)",
+                "OP1(b)(iii)",
+                "OP1(b)(iv)",
+                "OP1(c)",
+                "OP2",
+                "OP2(a)",
+                "OP2(a)(i)"
+            ]
+        );
+        let n: Vec<String> = labels(&ps, None).into_iter().map(|l| l.number).collect();
+        assert_eq!(
+            n,
+            [
+                "", "(a)", "1", "(a)", "(b)", "(i)", "(ii)", "(iii)", "(iv)", "(c)", "2", "(a)",
+                "(i)"
+            ]
+        );
+        let romans: Vec<String> = [0, 3, 4, 8, 9, 13, 38, 48].map(roman).to_vec();
+        assert_eq!(romans, ["i", "iv", "v", "ix", "x", "xiv", "xxxix", "xlix"]);
+        let letters: Vec<String> = [0, 25, 26, 27, 52].map(letter).to_vec();
+        assert_eq!(letters, ["a", "z", "aa", "bb", "aaa"]);
+    }
+
+    #[test]
+    fn a_new_sub_sub_paragraph_takes_a_provisional_label_under_its_base_sub_paragraph() {
+        let base_ps = vec![
+            para("o1", O, 0),
+            para("o1a", O, 1),
+            para("o1b", O, 1),
+            para("o1b1", O, 2),
+            para("o1c", O, 1),
+        ];
+        let base = BaseOrder::of(&base_ps);
+        let now = vec![
+            para("o1", O, 0),
+            para("o1a", O, 1),
+            para("n1", O, 2), // under (a), which had none
+            para("o1b", O, 1),
+            para("o1b1", O, 2),
+            para("n2", O, 2), // after (b)(i)
+            para("n3", O, 1), // a sub-paragraph after (b)(i): anchored on (b), not on (b)(i)
+            para("o1c", O, 1),
+        ];
+        assert_eq!(
+            label_list(&now, Some(&base)),
+            [
+                "OP1",
+                "OP1(a)",
+                "OP1(a)(0)bis",
+                "OP1(b)",
+                "OP1(b)(i)",
+                "OP1(b)(i)bis",
+                "OP1(b)bis",
+                "OP1(c)"
+            ]
+        );
     }
 
     #[test]

@@ -242,3 +242,38 @@ fn akn_escapes_document_text_and_stays_well_formed() {
         "{text}"
     );
 }
+
+/// The corpus text with sub-sub-paragraphs: OP2(b) introduces (i), (ii), (iii).
+fn with_sub_sub_paragraphs() -> Resolution {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/corpus/sub-sub-paragraphs.txt");
+    import_text(&std::fs::read_to_string(path).unwrap())
+        .unwrap()
+        .resolution
+}
+
+#[test]
+fn sub_sub_paragraphs_are_numbered_in_roman_and_indented_a_step_further_in_every_format() {
+    let r = with_sub_sub_paragraphs();
+    let html = export_html(&r);
+    assert!(html.contains(
+        "<p class=\"sub-sub-paragraph\" id=\"para-p11\"><span class=\"num\">(ii)</span>\u{a0}The training"
+    ), "{html}");
+    assert!(html.contains("<span class=\"num\">(c)</span>\u{a0}To report"));
+    let md = export_markdown(&r);
+    assert!(
+        md.contains("\n\n      (ii) The training of national personnel"),
+        "{md}"
+    );
+    assert!(md.contains("\n\n   (c) To report to the General Assembly"));
+    let text = plenary_doc::export_text(&r);
+    assert!(
+        text.contains("\n\n(iii) The development of common standards"),
+        "{text}"
+    );
+    // The text export reads back with the same structure.
+    let again = import_text(&text).unwrap().resolution;
+    let levels = |r: &Resolution| r.paragraphs.iter().map(|p| p.level).collect::<Vec<_>>();
+    assert_eq!(levels(&again), levels(&r));
+    assert_eq!(levels(&r).iter().filter(|l| **l == 2).count(), 3);
+}

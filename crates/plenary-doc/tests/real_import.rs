@@ -36,6 +36,7 @@ fn group<'a>(r: &'a Resolution, key: &str) -> Vec<&'a Paragraph> {
         .filter(|p| match key {
             "pp" => p.kind == ParagraphKind::Preambular && p.level == 0,
             "op" => p.kind == ParagraphKind::Operative && p.level == 0,
+            "subsub" => p.level >= 2,
             _ => p.level >= 1,
         })
         .collect()
@@ -58,6 +59,28 @@ fn check(text: &str, expect: &Value) -> Vec<String> {
         let got = group(r, key).len();
         if got != want {
             wrong.push(format!("{key}: {got} paragraphs, expected {want}"));
+        }
+    }
+    // Sub-sub-paragraphs (i), (ii) … are counted apart where a sidecar says how many.
+    if let Some(want) = expect["subsub"].as_u64() {
+        let got = group(r, "subsub").len();
+        if got as u64 != want {
+            wrong.push(format!("subsub: {got} paragraphs, expected {want}"));
+        }
+    }
+    // Labels as delegates cite them (OP2(b)(ii)), each with the words its paragraph opens with.
+    if let Some(labels) = expect["labels"].as_object() {
+        let derived = plenary_doc::labels(&r.paragraphs, None);
+        for (label, want) in labels {
+            let want = want.as_str().unwrap_or_default();
+            match derived.iter().position(|l| &l.label == label) {
+                None => wrong.push(format!("no paragraph is labelled {label}")),
+                Some(i) if !plain(&r.paragraphs[i]).starts_with(want) => wrong.push(format!(
+                    "{label} opens with {:?}, expected {want:?}",
+                    plain(&r.paragraphs[i]).chars().take(60).collect::<String>()
+                )),
+                Some(_) => {}
+            }
         }
     }
     let fns = r.footnotes.len();

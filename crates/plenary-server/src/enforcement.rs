@@ -723,9 +723,9 @@ fn judge_paragraph(
         }
         if !matches!(
             fields.get("level").and_then(Value::as_f64),
-            None | Some(0.0 | 1.0)
+            None | Some(0.0 | 1.0 | 2.0)
         ) {
-            refuse("", "schema.value", "a paragraph's level is 0 or 1")?;
+            refuse("", "schema.value", "a paragraph's level is 0, 1 or 2")?;
         }
         if fields
             .get("status")
@@ -822,7 +822,7 @@ fn judge_field(
             require(p, Action::ChangeParagraphShape, ctx, &format!(" ({key})"))?;
             let ok = values.iter().all(|v| match key {
                 "kind" => matches!(v.as_str(), Some("preambular" | "operative")),
-                "level" => matches!(v.as_f64(), Some(0.0 | 1.0)),
+                "level" => matches!(v.as_f64(), Some(0.0 | 1.0 | 2.0)),
                 "statusNote" => v.is_string() || v.is_null(),
                 _ => v.is_string(),
             });

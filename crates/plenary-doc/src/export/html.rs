@@ -22,6 +22,7 @@ p.acting-body{margin:1em 0 1em 2.5em}
 p.preambular{text-indent:2.5em;text-align:justify}
 p.operative{text-indent:2.5em;text-align:justify}
 p.sub-paragraph{margin-left:5em;text-indent:-2.5em;text-align:justify}
+p.sub-sub-paragraph{margin-left:7.5em;text-indent:-2.5em;text-align:justify}
 sup.footnote-ref a{text-decoration:none}
 div.closing{text-align:right;font-style:italic;margin-top:1.5em}
 section.footnotes{border-top:1px solid #000;margin-top:2em;font-size:10pt}
@@ -110,9 +111,14 @@ pub fn export_html(resolution: &Resolution) -> String {
                 out,
                 "<p class=\"operative\" id=\"para-{id}\"><span class=\"num\">{number}.</span>\u{a0}{body}</p>"
             ),
-            _ => writeln!(
+            (level, _) => writeln!(
                 out,
-                "<p class=\"sub-paragraph\" id=\"para-{id}\"><span class=\"num\">({number})</span>\u{a0}{body}</p>"
+                "<p class=\"{}\" id=\"para-{id}\"><span class=\"num\">({number})</span>\u{a0}{body}</p>",
+                if level >= 2 {
+                    "sub-sub-paragraph"
+                } else {
+                    "sub-paragraph"
+                }
             ),
         };
     }

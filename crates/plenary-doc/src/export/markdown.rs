@@ -24,6 +24,7 @@ pub fn export_markdown(resolution: &Resolution) -> String {
                 escape_line_start(body)
             }
             // Indented under its numbered item, so the list keeps going.
+            (level, _) if in_operative_item && level >= 2 => format!("      ({number}) {body}"),
             _ if in_operative_item => format!("   ({number}) {body}"),
             _ => format!("({number}) {body}"),
         };

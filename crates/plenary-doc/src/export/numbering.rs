@@ -2,14 +2,13 @@
 
 use std::collections::HashMap;
 
-use crate::import::letter;
 use crate::model::{Footnote, ParagraphKind, Resolution};
 
 /// How each paragraph and footnote of a resolution is numbered in print.
 #[derive(Debug)]
 pub(crate) struct Numbering<'a> {
     /// Per paragraph, in order: `"3"` for an operative paragraph, `"b"` for
-    /// a sub-paragraph, `""` for a preambular paragraph.
+    /// a sub-paragraph, `"ii"` for a sub-sub-paragraph, `""` for a preambular paragraph.
     pub paragraphs: Vec<String>,
     /// Footnote id → printed number, by order of first reference; footnotes
     /// never referenced follow, in their order.
@@ -20,25 +19,18 @@ pub(crate) struct Numbering<'a> {
 
 impl<'a> Numbering<'a> {
     pub(crate) fn of(resolution: &'a Resolution) -> Self {
-        let mut operative = 0u32;
-        let mut sub = 0usize;
-        let paragraphs = resolution
+        let items: Vec<(ParagraphKind, u8)> = resolution
             .paragraphs
             .iter()
-            .map(|p| match (p.level, p.kind) {
-                (0, ParagraphKind::Operative) => {
-                    operative += 1;
-                    sub = 0;
-                    operative.to_string()
-                }
-                (0, ParagraphKind::Preambular) => {
-                    sub = 0;
-                    String::new()
-                }
-                _ => {
-                    sub += 1;
-                    letter(sub - 1)
-                }
+            .map(|p| (p.kind, p.level))
+            .collect();
+        let paragraphs = crate::numbering::plain(&items)
+            .into_iter()
+            .map(|l| {
+                l.number
+                    .trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .to_owned()
             })
             .collect();
 

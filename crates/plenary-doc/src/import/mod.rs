@@ -10,5 +10,4 @@ mod text;
 
 pub(crate) use inline::{escape_inline, superscript, superscript_value};
 pub(crate) use openings::{operative_opening, preambular_opening};
-pub(crate) use text::letter;
 pub use text::{ImportError, ImportWarning, Imported, import_text};

@@ -22,6 +22,7 @@ use thiserror::Error;
 use super::inline::{Piece, leading_superscript, parse_inline, superscript};
 use super::openings::{operative_opening, preambular_opening};
 use crate::model::{Footnote, Meta, Paragraph, ParagraphKind, Resolution, Run, Status};
+use crate::numbering::{letter, roman};
 
 /// A resolution read from text, with what the reader should check by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -510,13 +511,6 @@ fn lettered(text: &str) -> Option<(&str, &str)> {
     Some((label, rest.trim_start()))
 }
 
-/// The label of the `index`-th sub-paragraph: a … z, aa, bb … zz, aaa ….
-pub(crate) fn letter(index: usize) -> String {
-    let letters = b"abcdefghijklmnopqrstuvwxyz";
-    let c = char::from(letters[index % 26]);
-    std::iter::repeat_n(c, index / 26 + 1).collect()
-}
-
 /// Page furniture of PDF conversions: job numbers (`21-06789 (E)`,
 /// `V.21-03456`), page numbers (`2/4`), the symbol repeated as a running head.
 fn is_page_furniture(text: &str, meta: &Meta) -> bool {
@@ -629,6 +623,7 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
     let mut last_line = 0;
     let mut next_operative = 1u32;
     let mut next_sub = 0usize;
+    let mut next_subsub = 0usize;
     let mut reopened = Vec::new();
     let mut warn = |line: &Line<'_>, message: String| {
         warnings.push(ImportWarning {
@@ -759,12 +754,26 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             section = ParagraphKind::Operative;
             next_operative = number.saturating_add(1);
             next_sub = 0;
+            next_subsub = 0;
             page_break = false;
             last = Last::Paragraph;
             continue;
         }
         if let Some((label, rest)) = lettered(text) {
-            let expected = letter(next_sub);
+            // (i) is a letter after (h), or the first of sub-sub-paragraphs. Decided on the
+            // structure: a roman run follows a sub-paragraph that ends with a colon (it
+            // introduces the list), and goes on while the labels count on in Roman numerals.
+            let previous = body.paragraphs.last();
+            let in_roman_run = previous.is_some_and(|p| p.level >= 2);
+            let introduces =
+                previous.is_some_and(|p| p.level == 1 && p.text.trim_end().ends_with(':'));
+            let roman_next = (in_roman_run && label == roman(next_subsub))
+                || (!in_roman_run && introduces && label == "i");
+            let (level, expected) = if roman_next {
+                (2, roman(next_subsub))
+            } else {
+                (1, letter(next_sub))
+            };
             if label != expected {
                 warn(
                     line,
@@ -773,11 +782,16 @@ fn parse_body(lines: &[Line<'_>], meta: &Meta, warnings: &mut Vec<ImportWarning>
             }
             body.paragraphs.push(RawParagraph {
                 kind: section,
-                level: 1,
+                level,
                 line: line.number,
                 text: rest.to_owned(),
             });
-            next_sub += 1;
+            if level == 2 {
+                next_subsub += 1;
+            } else {
+                next_sub += 1;
+                next_subsub = 0;
+            }
             page_break = false;
             last = Last::Paragraph;
             continue;
@@ -826,7 +840,6 @@ fn resolve(body: Body, warnings: &mut Vec<ImportWarning>) -> (Vec<Paragraph>, Ve
     let mut ids: HashMap<u32, (String, usize)> = HashMap::new();
     let mut referenced: Vec<(u32, usize)> = Vec::new();
     let mut paragraphs = Vec::with_capacity(body.paragraphs.len());
-    let mut numbers = Numbers::default();
 
     for (index, raw) in body.paragraphs.into_iter().enumerate() {
         let parsed = parse_inline(&raw.text);
@@ -872,9 +885,16 @@ fn resolve(body: Body, warnings: &mut Vec<ImportWarning>) -> (Vec<Paragraph>, Ve
             level: raw.level,
             status: Status::Open,
             text: runs,
-            number: numbers.next(raw.kind, raw.level),
+            number: String::new(),
             label: String::new(),
         });
+    }
+
+    // Numbers as the document model derives them from order (a misnumbered source has been
+    // warned about).
+    let items: Vec<(ParagraphKind, u8)> = paragraphs.iter().map(|p| (p.kind, p.level)).collect();
+    for (p, l) in paragraphs.iter_mut().zip(crate::numbering::plain(&items)) {
+        p.number = l.number;
     }
 
     for (position, &(number, line)) in referenced.iter().enumerate() {
@@ -1021,34 +1041,5 @@ fn italicise_opening(pieces: &mut Vec<Piece>, kind: ParagraphKind) {
                 italic: false,
             },
         );
-    }
-}
-
-/// Paragraph numbers as the document model derives them from order (a
-/// misnumbered source has been warned about): operative paragraphs 1, 2 …,
-/// sub-paragraphs (a), (b) … under each paragraph.
-#[derive(Debug, Default)]
-struct Numbers {
-    operative: u32,
-    sub: usize,
-}
-
-impl Numbers {
-    fn next(&mut self, kind: ParagraphKind, level: u8) -> String {
-        match (level, kind) {
-            (0, ParagraphKind::Operative) => {
-                self.operative += 1;
-                self.sub = 0;
-                self.operative.to_string()
-            }
-            (0, ParagraphKind::Preambular) => {
-                self.sub = 0;
-                String::new()
-            }
-            _ => {
-                self.sub += 1;
-                format!("({})", letter(self.sub - 1))
-            }
-        }
     }
 }
