@@ -341,8 +341,6 @@ impl ResolutionDoc {
         BaseOrder::of(&self.resolution().paragraphs)
     }
 
-    /// What `update` would change, without applying it; cost proportional to
-    /// the update (how: the module doc of `src/effect.rs`).
     /// Of the ids in `deleted` (what a transaction deleted), those of items inside an item of
     /// `containers` at any depth: the content yrs deleted along with a deleted type. A refused
     /// deletion of a paragraph (or a proposal, a footnote …) must restore these too, or the
@@ -351,6 +349,8 @@ impl ResolutionDoc {
         lock(&self.shared).index.beneath(deleted, containers)
     }
 
+    /// What `update` would change, without applying it; cost proportional to
+    /// the update (how: the module doc of `src/effect.rs`).
     pub fn effect(&self, update: &[u8]) -> Result<Effect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
         let shared = lock(&self.shared);
