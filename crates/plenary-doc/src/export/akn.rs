@@ -52,6 +52,9 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
     write_preface(&mut out, meta);
 
     let groups = group(&resolution.paragraphs, &notes.numbering.paragraphs);
+    // The schema wants a preface, preamble or main body to hold something:
+    // an empty preface or preamble is left out (a new document has neither).
+    let preamble_at = out.len();
     out.push_str("<preamble>\n");
     if let Some(acting) = &meta.acting_body {
         let _ = writeln!(
@@ -84,7 +87,13 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
         }
         out.push_str("</container>\n");
     }
-    out.push_str("</preamble>\n<mainBody>\n");
+    if out.len() == preamble_at + "<preamble>\n".len() {
+        out.truncate(preamble_at);
+    } else {
+        out.push_str("</preamble>\n");
+    }
+    out.push_str("<mainBody>\n");
+    let main_body_at = out.len();
     for g in groups
         .iter()
         .filter(|g| g.head.kind == ParagraphKind::Operative)
@@ -115,6 +124,11 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
             out.push_str("</list>");
         }
         out.push_str("</paragraph>\n");
+    }
+    if out.len() == main_body_at {
+        // The main body cannot be left out: an operative part not yet
+        // written is one empty block.
+        out.push_str("<p/>\n");
     }
     out.push_str("</mainBody>\n</statement>\n</akomaNtoso>\n");
     out
@@ -294,6 +308,7 @@ fn write_meta(out: &mut String, meta: &Meta, document_name: Option<&str>) {
 }
 
 fn write_preface(out: &mut String, meta: &Meta) {
+    let preface_at = out.len();
     out.push_str("<preface>\n");
     let p = |out: &mut String, class: &str, inner: String| {
         let _ = writeln!(out, "<p class=\"{class}\">{inner}</p>");
@@ -387,7 +402,11 @@ fn write_preface(out: &mut String, meta: &Meta) {
         ),
         (None, None) => {}
     }
-    out.push_str("</preface>\n");
+    if out.len() == preface_at + "<preface>\n".len() {
+        out.truncate(preface_at);
+    } else {
+        out.push_str("</preface>\n");
+    }
 }
 
 /// Numbering plus a count of the notes written, for unique `eId`s when a
