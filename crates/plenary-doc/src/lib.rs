@@ -41,8 +41,9 @@ pub use effect::{
     SponsorChange, Target,
 };
 pub use export::{
-    DocxError, TrackedAuthors, TrackedOptions, Writer, export_akn, export_docx,
-    export_docx_tracked, export_docx_tracked_with, export_html, export_markdown, export_text,
+    AknOptions, DocxError, TrackedAuthors, TrackedOptions, Writer, export_akn, export_akn_with,
+    export_docx, export_docx_tracked, export_docx_tracked_with, export_html, export_markdown,
+    export_text,
 };
 pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;

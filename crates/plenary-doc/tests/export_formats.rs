@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use plenary_doc::{Resolution, Run, export_akn, export_html, export_markdown, import_text};
+use plenary_doc::{
+    AknOptions, Resolution, Run, export_akn, export_akn_with, export_html, export_markdown,
+    import_text,
+};
 
 fn fixture() -> Resolution {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -276,4 +279,62 @@ fn sub_sub_paragraphs_are_numbered_in_roman_and_indented_a_step_further_in_every
     let levels = |r: &Resolution| r.paragraphs.iter().map(|p| p.level).collect::<Vec<_>>();
     assert_eq!(levels(&again), levels(&r));
     assert_eq!(levels(&r).iter().filter(|l| **l == 2).count(), 3);
+}
+
+/// The `FRBRuri` of the work, expression and manifestation of an export.
+fn frbr_uris(xml: &str) -> Vec<String> {
+    let doc = parse(xml);
+    ["FRBRWork", "FRBRExpression", "FRBRManifestation"]
+        .iter()
+        .map(|level| {
+            doc.descendants()
+                .find(|n| n.has_tag_name(*level))
+                .and_then(|n| n.children().find(|c| c.has_tag_name("FRBRuri")))
+                .and_then(|n| n.attribute("value"))
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn akn_identifies_a_revision_and_a_nameless_draft_apart() {
+    let read = |file: &str| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(file);
+        import_text(&std::fs::read_to_string(path).unwrap())
+            .unwrap()
+            .resolution
+    };
+    let original = frbr_uris(&export_akn(&read("ocean-literacy-2025.txt")));
+    let revised = frbr_uris(&export_akn(&read("ocean-literacy-2025-rev1.txt")));
+    assert_eq!(
+        original[0],
+        "/akn/un/statement/resolution/general-assembly.second-committee/2025-11-03/a_c.2_80_l.27"
+    );
+    assert_eq!(
+        revised[0],
+        "/akn/un/statement/resolution/general-assembly.second-committee/2025-11-17/a_c.2_80_l.27_rev.1"
+    );
+    for (a, b) in original.iter().zip(&revised) {
+        assert_ne!(a, b);
+    }
+
+    // No symbol: the document name tells two drafts of one organ and day apart.
+    let draft = fixture();
+    assert_eq!(draft.meta.symbol, None);
+    let named = |name| {
+        frbr_uris(&export_akn_with(
+            &draft,
+            &AknOptions {
+                document_name: Some(name),
+            },
+        ))
+    };
+    let (a, b) = (named("ccpcj/reoffending"), named("ccpcj/reoffending-2"));
+    assert!(a[0].ends_with("/2021-05-18/~ccpcj_reoffending"), "{}", a[0]);
+    for (a, b) in a.iter().zip(&b) {
+        assert_ne!(a, b);
+    }
 }

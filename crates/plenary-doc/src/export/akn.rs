@@ -1,7 +1,8 @@
 //! Akoma Ntoso 3.0 in the AKN4UN profile: the machine-readable form UN
 //! documentation systems exchange.
 //!
-//! `<statement name="resolution">` with a minimal FRBR identification,
+//! `<statement name="resolution">` with an FRBR identification unique to the
+//! document (organ, date, symbol or document name: see `Frbr`),
 //! a `preface` (symbol, organ, dates, title …), a `preamble` holding the
 //! acting body as `<formula name="actingEntity">` and one
 //! `<container name="preambularParagraph">` per preambular paragraph, and a
@@ -17,8 +18,26 @@ use crate::model::{Meta, Paragraph, ParagraphKind, Resolution, Run};
 
 const NAMESPACE: &str = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0";
 
-/// Renders a resolution as an Akoma Ntoso 3.0 XML document (UTF-8).
+/// What the Akoma Ntoso export takes besides the resolution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AknOptions<'a> {
+    /// The document's name in the store (`ccpcj/reoffending`): it identifies
+    /// the work when the draft has no symbol yet, so that two such drafts of
+    /// one organ and day do not share FRBR identifiers. The symbol, when
+    /// there is one, wins.
+    pub document_name: Option<&'a str>,
+}
+
+/// Renders a resolution as an Akoma Ntoso 3.0 XML document (UTF-8); a draft
+/// without a symbol gets the placeholder number `~` (see [`export_akn_with`]).
 pub fn export_akn(resolution: &Resolution) -> String {
+    export_akn_with(resolution, &AknOptions::default())
+}
+
+/// Renders a resolution as an Akoma Ntoso 3.0 XML document (UTF-8), its FRBR
+/// identifiers made from the organ, the date and the symbol, or the
+/// document name of `options` when there is no symbol.
+pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> String {
     let notes = Notes {
         numbering: Numbering::of(resolution),
         written: Cell::new(0),
@@ -29,10 +48,13 @@ pub fn export_akn(resolution: &Resolution) -> String {
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<akomaNtoso xmlns=\"{NAMESPACE}\">\n<statement name=\"resolution\">\n"
     );
-    write_meta(&mut out, meta);
+    write_meta(&mut out, meta, options.document_name);
     write_preface(&mut out, meta);
 
     let groups = group(&resolution.paragraphs, &notes.numbering.paragraphs);
+    // The schema wants a preface, preamble or main body to hold something:
+    // an empty preface or preamble is left out (a new document has neither).
+    let preamble_at = out.len();
     out.push_str("<preamble>\n");
     if let Some(acting) = &meta.acting_body {
         let _ = writeln!(
@@ -65,7 +87,13 @@ pub fn export_akn(resolution: &Resolution) -> String {
         }
         out.push_str("</container>\n");
     }
-    out.push_str("</preamble>\n<mainBody>\n");
+    if out.len() == preamble_at + "<preamble>\n".len() {
+        out.truncate(preamble_at);
+    } else {
+        out.push_str("</preamble>\n");
+    }
+    out.push_str("<mainBody>\n");
+    let main_body_at = out.len();
     for g in groups
         .iter()
         .filter(|g| g.head.kind == ParagraphKind::Operative)
@@ -96,6 +124,11 @@ pub fn export_akn(resolution: &Resolution) -> String {
             out.push_str("</list>");
         }
         out.push_str("</paragraph>\n");
+    }
+    if out.len() == main_body_at {
+        // The main body cannot be left out: an operative part not yet
+        // written is one empty block.
+        out.push_str("<p/>\n");
     }
     out.push_str("</mainBody>\n</statement>\n</akomaNtoso>\n");
     out
@@ -132,46 +165,150 @@ fn group<'a>(paragraphs: &'a [Paragraph], numbers: &'a [String]) -> Vec<Group<'a
     groups
 }
 
-fn write_meta(out: &mut String, meta: &Meta) {
-    let date = meta
-        .date
-        .as_deref()
-        .and_then(iso_date)
-        .unwrap_or_else(|| "9999-01-01".to_owned());
+/// The FRBR identification of an export, after the Akoma Ntoso Naming
+/// Convention: work `/akn/un/statement/resolution/<actor>/<date>/<number>`,
+/// expression `<work>/<language>@<date>`, manifestation `<expression>/!main.xml`
+/// (FRBRuri `<expression>.akn`).
+///
+/// The type segment is `statement`, the root element the export writes (it
+/// validates against the AKN 3.0 schema and is what AKN4UN uses for
+/// resolutions), with the subtype `resolution`. A draft is not made a `bill`:
+/// a draft and the resolution adopted from it are different works with
+/// different symbols (`A/C.3/80/L.21/Rev.1`, `A/RES/80/123`), and the symbol
+/// in the number segment keeps them apart. The actor segment names the organ
+/// (and the subsidiary body under it), so that equal symbols of different
+/// organs or a missing symbol do not make two works one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Frbr {
+    work: String,
+    expression: String,
+    /// `FRBRthis` of the manifestation.
+    manifestation: String,
+    /// `FRBRuri` of the manifestation.
+    manifestation_uri: String,
+    /// ISO date of the document, or `9999-01-01` (the schema requires one).
+    date: String,
+    language: &'static str,
+    /// The actor segment; also the `eId` of the organ's `TLCOrganization`.
+    actor: String,
+    /// How the organ is shown: `General Assembly, Third Committee`.
+    actor_name: String,
+}
+
+impl Frbr {
+    fn of(meta: &Meta, document_name: Option<&str>) -> Frbr {
+        let known_date = meta.date.as_deref().and_then(iso_date);
+        let date = known_date
+            .clone()
+            .unwrap_or_else(|| "9999-01-01".to_owned());
+        let body = meta.body.as_deref().filter(|b| names_a_body(b));
+        let organ = meta.organ.as_deref().unwrap_or("United Nations");
+        let (actor, actor_name) = match body {
+            Some(body) => (
+                format!("{}.{}", slug(organ), slug(body)),
+                format!("{organ}, {body}"),
+            ),
+            None => (slug(organ), organ.to_owned()),
+        };
+        let number = match (meta.symbol.as_deref(), document_name) {
+            (Some(symbol), _) if !symbol.trim().is_empty() => uri_segment(symbol.trim()),
+            (_, Some(name)) if !name.is_empty() => format!("~{}", uri_segment(name)),
+            _ => "~".to_owned(),
+        };
+        let work = format!("/akn/un/statement/resolution/{actor}/{date}/{number}");
+        let language = meta
+            .original
+            .as_deref()
+            .and_then(language_code)
+            .unwrap_or("eng");
+        let expression = format!(
+            "{work}/{language}@{}",
+            known_date.as_deref().unwrap_or_default()
+        );
+        Frbr {
+            manifestation: format!("{expression}/!main.xml"),
+            manifestation_uri: format!("{expression}.akn"),
+            work,
+            expression,
+            date,
+            language,
+            actor,
+            actor_name,
+        }
+    }
+}
+
+/// Whether the masthead's body line names a body (`Third Committee`, `Human
+/// Rights Council`) rather than a period (`25 July 2024–30 July 2025`, which
+/// an ECOSOC masthead puts there).
+fn names_a_body(body: &str) -> bool {
+    body.starts_with(|c: char| c.is_alphabetic()) && !body.contains(|c: char| c.is_ascii_digit())
+}
+
+/// A symbol or document name as one URI path segment, distinct inputs giving
+/// distinct segments (up to ASCII case, which symbols do not use to
+/// distinguish documents): ASCII letters (lowercased), digits, `.` and `-`
+/// are kept, `/` becomes `_`, every other byte is percent-encoded, `_` and
+/// `~` included. `A/C.3/79/L.12/Rev.1` → `a_c.3_79_l.12_rev.1`,
+/// `S/RES/2801 (2025)` → `s_res_2801%20%282025%29`.
+fn uri_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' => out.push(char::from(byte)),
+            b'A'..=b'Z' => out.push(char::from(byte.to_ascii_lowercase())),
+            b'/' => out.push('_'),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+    out
+}
+
+fn write_meta(out: &mut String, meta: &Meta, document_name: Option<&str>) {
+    let Frbr {
+        work,
+        expression,
+        manifestation,
+        manifestation_uri,
+        date,
+        language,
+        actor,
+        actor_name,
+    } = Frbr::of(meta, document_name);
+    // The URIs are ASCII without `&`, `<`, `"` (see `uri_segment`, `slug`),
+    // but escaping costs nothing and keeps that an implementation detail.
+    let (work, expression) = (escape(&work), escape(&expression));
+    let (manifestation, manifestation_uri) = (escape(&manifestation), escape(&manifestation_uri));
     let number = meta
         .symbol
         .as_deref()
-        .map(|s| s.replace('/', "-").to_lowercase())
-        .unwrap_or_else(|| "draft".to_owned());
-    let work = format!("/akn/un/statement/resolution/{date}/{}", escape(&number));
-    let language = meta
-        .original
-        .as_deref()
-        .and_then(language_code)
-        .unwrap_or("eng");
-    let expression = format!("{work}/{language}@");
-    let author = slug(meta.organ.as_deref().unwrap_or("United Nations"));
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| format!("<FRBRnumber value=\"{}\"/>", escape(s.trim())))
+        .unwrap_or_default();
     let _ = write!(
         out,
         "<meta>\n<identification source=\"#plenary\">\n\
          <FRBRWork><FRBRthis value=\"{work}/!main\"/><FRBRuri value=\"{work}\"/>\
-         <FRBRdate date=\"{date}\" name=\"issued\"/><FRBRauthor href=\"#{author}\"/>\
-         <FRBRcountry value=\"un\"/><FRBRname value=\"resolution\"/></FRBRWork>\n\
+         <FRBRdate date=\"{date}\" name=\"issued\"/><FRBRauthor href=\"#{actor}\"/>\
+         <FRBRcountry value=\"un\"/>{number}<FRBRname value=\"resolution\"/></FRBRWork>\n\
          <FRBRExpression><FRBRthis value=\"{expression}/!main\"/><FRBRuri value=\"{expression}\"/>\
-         <FRBRdate date=\"{date}\" name=\"issued\"/><FRBRauthor href=\"#{author}\"/>\
+         <FRBRdate date=\"{date}\" name=\"issued\"/><FRBRauthor href=\"#{actor}\"/>\
          <FRBRlanguage language=\"{language}\"/></FRBRExpression>\n\
-         <FRBRManifestation><FRBRthis value=\"{expression}/!main.xml\"/><FRBRuri value=\"{expression}.akn\"/>\
+         <FRBRManifestation><FRBRthis value=\"{manifestation}\"/><FRBRuri value=\"{manifestation_uri}\"/>\
          <FRBRdate date=\"{date}\" name=\"generated\"/><FRBRauthor href=\"#plenary\"/></FRBRManifestation>\n\
          </identification>\n\
          <references source=\"#plenary\">\
          <TLCOrganization eId=\"plenary\" href=\"/ontology/organization/un/plenary\" showAs=\"Plenary\"/>\
-         <TLCOrganization eId=\"{author}\" href=\"/ontology/organization/un/{author}\" showAs=\"{}\"/>\
+         <TLCOrganization eId=\"{actor}\" href=\"/ontology/organization/un/{actor}\" showAs=\"{}\"/>\
          </references>\n</meta>\n",
-        escape(meta.organ.as_deref().unwrap_or("United Nations"))
+        escape(&actor_name)
     );
 }
 
 fn write_preface(out: &mut String, meta: &Meta) {
+    let preface_at = out.len();
     out.push_str("<preface>\n");
     let p = |out: &mut String, class: &str, inner: String| {
         let _ = writeln!(out, "<p class=\"{class}\">{inner}</p>");
@@ -265,7 +402,11 @@ fn write_preface(out: &mut String, meta: &Meta) {
         ),
         (None, None) => {}
     }
-    out.push_str("</preface>\n");
+    if out.len() == preface_at + "<preface>\n".len() {
+        out.truncate(preface_at);
+    } else {
+        out.push_str("</preface>\n");
+    }
 }
 
 /// Numbering plus a count of the notes written, for unique `eId`s when a
@@ -372,5 +513,203 @@ fn slug(name: &str) -> String {
         Some(first) if !first.starts_with(|c: char| c.is_ascii_digit()) => words.join("-"),
         Some(_) => format!("organ-{}", words.join("-")),
         None => "organ".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(organ: &str, body: Option<&str>, symbol: Option<&str>, date: &str) -> Meta {
+        Meta {
+            organ: Some(organ.to_owned()),
+            body: body.map(str::to_owned),
+            symbol: symbol.map(str::to_owned),
+            date: Some(date.to_owned()),
+            original: Some("English".to_owned()),
+            ..Meta::default()
+        }
+    }
+
+    fn work(meta: &Meta) -> String {
+        Frbr::of(meta, None).work
+    }
+
+    #[test]
+    fn two_drafts_of_one_day_have_different_identifiers() {
+        let a = Frbr::of(
+            &meta("General Assembly", None, Some("A/80/L.12"), "3 June 2025"),
+            None,
+        );
+        let b = Frbr::of(
+            &meta("General Assembly", None, Some("A/80/L.13"), "3 June 2025"),
+            None,
+        );
+        assert_ne!(a.work, b.work);
+        assert_ne!(a.expression, b.expression);
+        assert_ne!(a.manifestation, b.manifestation);
+        assert_eq!(
+            a.work,
+            "/akn/un/statement/resolution/general-assembly/2025-06-03/a_80_l.12"
+        );
+    }
+
+    #[test]
+    fn the_organ_is_in_the_work_uri() {
+        let cases = [
+            (
+                meta(
+                    "General Assembly",
+                    None,
+                    Some("A/RES/80/12"),
+                    "5 December 2025",
+                ),
+                "/general-assembly/",
+            ),
+            (
+                meta(
+                    "General Assembly",
+                    Some("Human Rights Council"),
+                    Some("A/HRC/58/L.12"),
+                    "2 April 2025",
+                ),
+                "/general-assembly.human-rights-council/",
+            ),
+            (
+                meta(
+                    "Security Council",
+                    None,
+                    Some("S/RES/2801 (2025)"),
+                    "14 November 2025",
+                ),
+                "/security-council/",
+            ),
+            (
+                meta(
+                    "Economic and Social Council",
+                    Some("25 July 2024–30 July 2025"),
+                    Some("E/2025/L.17"),
+                    "3 June 2025",
+                ),
+                "/economic-and-social-council/",
+            ),
+            (
+                meta(
+                    "General Assembly",
+                    Some("Third Committee"),
+                    Some("A/C.3/80/L.21"),
+                    "12 November 2025",
+                ),
+                "/general-assembly.third-committee/",
+            ),
+        ];
+        for (meta, organ) in &cases {
+            let uri = work(meta);
+            assert!(uri.contains(organ), "{uri} lacks {organ}");
+        }
+        // One symbol and day under two organs: two works.
+        let ga = meta("General Assembly", None, Some("X/1"), "1 May 2025");
+        let sc = meta("Security Council", None, Some("X/1"), "1 May 2025");
+        assert_ne!(work(&ga), work(&sc));
+    }
+
+    #[test]
+    fn a_revision_is_another_work() {
+        let original = meta(
+            "General Assembly",
+            Some("Third Committee"),
+            Some("A/C.3/79/L.12"),
+            "1 November 2024",
+        );
+        let revised = Meta {
+            symbol: Some("A/C.3/79/L.12/Rev.1".to_owned()),
+            ..original.clone()
+        };
+        assert_ne!(work(&original), work(&revised));
+        assert!(work(&revised).ends_with("/a_c.3_79_l.12_rev.1"));
+        // Also when the revision bears the same date.
+        assert_ne!(
+            Frbr::of(&original, None).manifestation,
+            Frbr::of(&revised, None).manifestation
+        );
+    }
+
+    #[test]
+    fn expression_and_manifestation_extend_the_work() {
+        let f = Frbr::of(
+            &meta(
+                "Security Council",
+                None,
+                Some("S/RES/2801 (2025)"),
+                "14 November 2025",
+            ),
+            None,
+        );
+        assert_eq!(
+            f.work,
+            "/akn/un/statement/resolution/security-council/2025-11-14/s_res_2801%20%282025%29"
+        );
+        assert_eq!(f.expression, format!("{}/eng@2025-11-14", f.work));
+        assert_eq!(f.manifestation, format!("{}/!main.xml", f.expression));
+        assert_eq!(f.manifestation_uri, format!("{}.akn", f.expression));
+    }
+
+    #[test]
+    fn without_a_symbol_the_document_name_identifies_the_work() {
+        let m = meta(
+            "Economic and Social Council",
+            Some("Commission on Crime Prevention and Criminal Justice"),
+            None,
+            "18 May 2021",
+        );
+        let a = Frbr::of(&m, Some("ccpcj/reoffending"));
+        let b = Frbr::of(&m, Some("ccpcj/reoffending_2"));
+        assert_ne!(a.work, b.work);
+        assert!(
+            a.work.ends_with("/2021-05-18/~ccpcj_reoffending"),
+            "{}",
+            a.work
+        );
+        // A name never reads as a symbol, nor `a/b` as `a_b`.
+        let symbol = Meta {
+            symbol: Some("ccpcj/reoffending".to_owned()),
+            ..m.clone()
+        };
+        assert_ne!(Frbr::of(&symbol, None).work, a.work);
+        assert_ne!(
+            Frbr::of(&m, Some("a/b")).work,
+            Frbr::of(&m, Some("a_b")).work
+        );
+        // The symbol wins over the name.
+        assert_eq!(
+            Frbr::of(&symbol, Some("anything")).work,
+            Frbr::of(&symbol, None).work
+        );
+        assert!(Frbr::of(&m, None).work.ends_with("/~"));
+    }
+
+    #[test]
+    fn uri_segments_are_safe_and_distinct() {
+        let inputs = [
+            "A/ES-10/L.22",
+            "A/ES/10/L.22",
+            "a b",
+            "a%20b",
+            "a_b",
+            "a/b",
+            "é",
+        ];
+        let segments: Vec<String> = inputs.iter().map(|s| uri_segment(s)).collect();
+        for (i, s) in segments.iter().enumerate() {
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b".-_%ABCDEF".contains(&b)),
+                "{s}"
+            );
+            for t in &segments[i + 1..] {
+                assert_ne!(s, t);
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ mod numbering;
 mod text;
 mod tracked;
 
-pub use akn::export_akn;
+pub use akn::{AknOptions, export_akn, export_akn_with};
 pub use docx::{DocxError, export_docx};
 pub use html::export_html;
 pub use markdown::export_markdown;

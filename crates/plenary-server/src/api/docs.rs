@@ -198,7 +198,16 @@ fn render(name: &str, seq: u64, r: Resolution, format: Option<&str>) -> Result<R
             plenary_doc::export_markdown(&r),
         ),
         "html" => ("text/html; charset=utf-8", plenary_doc::export_html(&r)),
-        "akn" => ("application/akn+xml", plenary_doc::export_akn(&r)),
+        // The name identifies the work when the draft has no symbol yet.
+        "akn" => (
+            "application/akn+xml",
+            plenary_doc::export_akn_with(
+                &r,
+                &plenary_doc::AknOptions {
+                    document_name: Some(name),
+                },
+            ),
+        ),
         "docx" => {
             let bytes = plenary_doc::export_docx(&r).map_err(|e| {
                 tracing::error!(doc = name, error = %e, "docx export failed");

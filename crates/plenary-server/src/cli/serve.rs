@@ -293,7 +293,17 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
         "text" | "txt" => plenary_doc::export_text(&resolution).into_bytes(),
         "markdown" | "md" => plenary_doc::export_markdown(&resolution).into_bytes(),
         "html" => plenary_doc::export_html(&resolution).into_bytes(),
-        "akn" | "xml" => plenary_doc::export_akn(&resolution).into_bytes(),
+        "akn" | "xml" => {
+            // The stored document's name, or the file's stem, identifies the
+            // work when the draft has no symbol yet.
+            let document_name = match (&args.doc, &args.from) {
+                (_, Some(path)) => path.file_stem().and_then(|s| s.to_str()),
+                (Some(name), None) => Some(name.as_str()),
+                (None, None) => None,
+            };
+            plenary_doc::export_akn_with(&resolution, &plenary_doc::AknOptions { document_name })
+                .into_bytes()
+        }
         "docx" | "word" => plenary_doc::export_docx(&resolution)?,
         "json" => serde_json::to_string_pretty(&resolution)?.into_bytes(),
         other => bail!("unknown format {other}: use text, markdown, html, akn, docx or json"),
