@@ -279,6 +279,14 @@ fn sub_sub_paragraphs_are_numbered_in_roman_and_indented_a_step_further_in_every
     let levels = |r: &Resolution| r.paragraphs.iter().map(|p| p.level).collect::<Vec<_>>();
     assert_eq!(levels(&again), levels(&r));
     assert_eq!(levels(&r).iter().filter(|l| **l == 2).count(), 3);
+    // Akoma Ntoso nests them: a list inside the point of (b).
+    let xml = export_akn(&r);
+    let doc = parse(&xml);
+    let ii = doc
+        .descendants()
+        .find(|n| n.attribute("eId") == Some("para_2__list_1__point_b__list_1__point_ii"))
+        .expect("OP2(b)(ii) is a point of a list in OP2(b)");
+    assert!(text_of(ii).contains("The training of national personnel"));
 }
 
 /// The `FRBRuri` of the work, expression and manifestation of an export.

@@ -76,12 +76,25 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
         );
         if !g.subs.is_empty() {
             out.push_str("<blockList>");
-            for (sub, number) in &g.subs {
+            for item in nest(&g.subs) {
                 let _ = write!(
                     out,
-                    "<item><num>({number})</num><p>{}</p></item>",
-                    runs_xml(&sub.text, &notes)
+                    "<item><num>({})</num><p>{}</p>",
+                    item.number,
+                    runs_xml(&item.head.text, &notes)
                 );
+                if !item.under.is_empty() {
+                    out.push_str("<blockList>");
+                    for (sub, number) in &item.under {
+                        let _ = write!(
+                            out,
+                            "<item><num>({number})</num><p>{}</p></item>",
+                            runs_xml(&sub.text, &notes)
+                        );
+                    }
+                    out.push_str("</blockList>");
+                }
+                out.push_str("</item>");
             }
             out.push_str("</blockList>");
         }
@@ -114,12 +127,31 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
                 out,
                 "<intro><p>{text}</p></intro><list eId=\"{eid}__list_1\">"
             );
-            for (sub, number) in &g.subs {
+            for item in nest(&g.subs) {
+                let point = format!("{eid}__list_1__point_{}", item.number);
+                let text = runs_xml(&item.head.text, &notes);
+                if item.under.is_empty() {
+                    let _ = write!(
+                        out,
+                        "<point eId=\"{point}\"><num>({})</num><content><p>{text}</p></content></point>",
+                        item.number
+                    );
+                    continue;
+                }
+                // A sub-paragraph introducing sub-sub-paragraphs (i), (ii): a list in the point.
                 let _ = write!(
                     out,
-                    "<point eId=\"{eid}__list_1__point_{number}\"><num>({number})</num><content><p>{}</p></content></point>",
-                    runs_xml(&sub.text, &notes)
+                    "<point eId=\"{point}\"><num>({})</num><intro><p>{text}</p></intro><list eId=\"{point}__list_1\">",
+                    item.number
                 );
+                for (sub, number) in &item.under {
+                    let _ = write!(
+                        out,
+                        "<point eId=\"{point}__list_1__point_{number}\"><num>({number})</num><content><p>{}</p></content></point>",
+                        runs_xml(&sub.text, &notes)
+                    );
+                }
+                out.push_str("</list></point>");
             }
             out.push_str("</list>");
         }
@@ -132,6 +164,32 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
     }
     out.push_str("</mainBody>\n</statement>\n</akomaNtoso>\n");
     out
+}
+
+/// A sub-paragraph with the sub-sub-paragraphs (level 2 and deeper) that follow it.
+struct Item<'a> {
+    head: &'a Paragraph,
+    number: &'a str,
+    under: Vec<(&'a Paragraph, &'a str)>,
+}
+
+/// The sub-paragraphs of a group, each with its sub-sub-paragraphs; a sub-sub-paragraph with
+/// no sub-paragraph before it stands as an item of its own.
+fn nest<'a>(subs: &[(&'a Paragraph, &'a str)]) -> Vec<Item<'a>> {
+    let mut items: Vec<Item<'a>> = Vec::new();
+    for &(paragraph, number) in subs {
+        match items.last_mut() {
+            Some(last) if paragraph.level >= 2 && last.head.level < 2 => {
+                last.under.push((paragraph, number));
+            }
+            _ => items.push(Item {
+                head: paragraph,
+                number,
+                under: Vec::new(),
+            }),
+        }
+    }
+    items
 }
 
 /// A level-0 paragraph with the sub-paragraphs that follow it.
