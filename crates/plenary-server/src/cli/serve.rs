@@ -271,24 +271,53 @@ pub(crate) struct ExportArgs {
     pub common: CommonArgs,
 }
 
-pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let resolution = match (&args.doc, &args.from) {
+/// The resolution a command works on: a plain-text draft imported as
+/// `plenary import` reads it (its import warnings on standard error when
+/// `warn`), or a stored document's current state from the store `--data-dir`
+/// or `--redis` names, as `plenary export --doc` reads it.
+pub(crate) fn read_resolution(
+    doc: Option<&str>,
+    from: Option<&std::path::Path>,
+    redis: Option<&str>,
+    common: &CommonArgs,
+    warn: bool,
+) -> anyhow::Result<Resolution> {
+    match (doc, from) {
         (_, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            plenary_doc::import_text(&text)?.resolution
+            let imported = plenary_doc::import_text(&text)
+                .with_context(|| format!("importing {}", path.display()))?;
+            if warn {
+                for w in &imported.warnings {
+                    eprintln!("warning: line {}: {} ({})", w.line, w.message, w.text);
+                }
+            }
+            Ok(imported.resolution)
         }
         (Some(name), None) => {
-            let file = FileConfig::load(args.common.config.as_deref())?;
-            let dir = data_dir(&args.common, &file);
-            let name = name.clone();
+            let file = FileConfig::load(common.config.as_deref())?;
+            let dir = data_dir(common, &file);
             runtime()?.block_on(async move {
-                let store = open_store(args.redis.as_deref(), &dir).await?;
-                load_resolution(store.as_ref(), &name).await
-            })?
+                let store = open_store(redis, &dir).await?;
+                load_resolution(store.as_ref(), name).await
+            })
         }
-        (None, None) => bail!("give --doc <name> or --from <file>"),
-    };
+        (None, None) => bail!("give --doc <name> or a text file"),
+    }
+}
+
+pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
+    if args.doc.is_none() && args.from.is_none() {
+        bail!("give --doc <name> or --from <file>");
+    }
+    let resolution = read_resolution(
+        args.doc.as_deref(),
+        args.from.as_deref(),
+        args.redis.as_deref(),
+        &args.common,
+        false,
+    )?;
     let out: Vec<u8> = match args.format.as_str() {
         "text" | "txt" => plenary_doc::export_text(&resolution).into_bytes(),
         "markdown" | "md" => plenary_doc::export_markdown(&resolution).into_bytes(),
@@ -307,7 +336,11 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
 
 /// Writes an export to `path`, or to standard output; a binary one is not
 /// written to a terminal.
-fn write_export(out: &[u8], path: Option<&std::path::Path>, binary: bool) -> anyhow::Result<()> {
+pub(crate) fn write_export(
+    out: &[u8],
+    path: Option<&std::path::Path>,
+    binary: bool,
+) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     if let Some(path) = path {
         return std::fs::write(path, out).with_context(|| format!("writing {}", path.display()));
