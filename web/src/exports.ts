@@ -151,8 +151,12 @@ export function exportMenu(doc: string, auth: () => Auth, onError: (message: str
     list.hidden = true;
     toggle.setAttribute('aria-expanded', 'false');
   };
+  // Views of the draft rather than files of it: shown in a panel under the menu, which the
+  // open menu replaces (both hang from the same corner).
+  const panel = h('section#review-panel.review-panel', { role: 'region', hidden: true });
   toggle.addEventListener('click', () => {
     list.hidden = !list.hidden;
+    if (!list.hidden) panel.hidden = true;
     toggle.setAttribute('aria-expanded', String(!list.hidden));
   });
   for (const f of EXPORT_FORMATS) {
@@ -172,8 +176,6 @@ export function exportMenu(doc: string, auth: () => Auth, onError: (message: str
       ),
     );
   }
-  // Views of the draft rather than files of it: shown in a panel under the menu.
-  const panel = h('section#review-panel.review-panel', { role: 'region', hidden: true });
   const extra: { id: string; label: string; run: () => Promise<void> }[] = [
     { id: 'compilation', label: 'Compilation text', run: () => downloadCompilation(doc, auth()) },
     { id: 'checks', label: 'Drafting checks', run: () => showChecks(doc, auth(), panel) },
