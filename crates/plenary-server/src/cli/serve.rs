@@ -272,15 +272,19 @@ pub(crate) struct ExportArgs {
 }
 
 /// The resolution a command works on: a plain-text draft imported as
-/// `plenary import` reads it (its import warnings on standard error when
-/// `warn`), or a stored document's current state from the store `--data-dir`
-/// or `--redis` names, as `plenary export --doc` reads it.
+/// `plenary import` reads it, or a stored document's current state from the
+/// store `--data-dir` or `--redis` names, as `plenary export --doc` reads it.
+///
+/// With `review` (`check`, `compile`, which cite paragraphs by label), import
+/// warnings go to standard error and a stored document's paragraphs are
+/// labelled against its last named version (OP3bis) as the editor and the API
+/// label them, so everyone cites the same paragraph by the same name.
 pub(crate) fn read_resolution(
     doc: Option<&str>,
     from: Option<&std::path::Path>,
     redis: Option<&str>,
     common: &CommonArgs,
-    warn: bool,
+    review: bool,
 ) -> anyhow::Result<Resolution> {
     match (doc, from) {
         (_, Some(path)) => {
@@ -288,7 +292,7 @@ pub(crate) fn read_resolution(
                 .with_context(|| format!("reading {}", path.display()))?;
             let imported = plenary_doc::import_text(&text)
                 .with_context(|| format!("importing {}", path.display()))?;
-            if warn {
+            if review {
                 for w in &imported.warnings {
                     eprintln!("warning: line {}: {} ({})", w.line, w.message, w.text);
                 }
@@ -300,7 +304,11 @@ pub(crate) fn read_resolution(
             let dir = data_dir(common, &file);
             runtime()?.block_on(async move {
                 let store = open_store(redis, &dir).await?;
-                load_resolution(store.as_ref(), name).await
+                let mut r = load_resolution(store.as_ref(), name).await?;
+                if review {
+                    label_against_last_version(store, name, &mut r).await?;
+                }
+                Ok(r)
             })
         }
         (None, None) => bail!("give --doc <name> or a text file"),
@@ -353,6 +361,25 @@ pub(crate) fn write_export(
         .write_all(out)
         .context("writing to standard output")?;
     stdout.flush().context("writing to standard output")
+}
+
+/// Numbers `r`'s paragraphs against the last version named in the store, if
+/// any (a paragraph inserted since is OP3bis). A local command may take as
+/// long as the replay of that version needs, so the history's tail limits
+/// are lifted.
+async fn label_against_last_version(
+    store: Arc<dyn Store>,
+    name: &str,
+    r: &mut Resolution,
+) -> anyhow::Result<()> {
+    let history = plenary_history::History::new(store).with_max_tail(u64::MAX, u64::MAX);
+    let last = history.last_seq(name).await?;
+    let base = history
+        .base_order_at(name, last)
+        .await
+        .context("reading the last named version")?;
+    plenary_doc::numbering::number_paragraphs(&mut r.paragraphs, base.as_ref());
+    Ok(())
 }
 
 /// Reads a stored document's current state (snapshot + log).

@@ -245,12 +245,14 @@ fn check_reports_findings_by_label_and_exits_non_zero() {
     );
 }
 
-/// `plenary compile` and `plenary check` on a stored document: Japan proposes a new OP2 over
-/// the WebSocket, the server stops, and the compilation read from its data directory shows the
-/// proposal bracketed under OP2 and attributed to Japan, as text, HTML and JSON.
+/// `plenary compile` and `plenary check` on a stored document: after Rev.1 is named, Japan
+/// proposes a new OP2 and the chair adds a preambular paragraph without an italic opening over
+/// the WebSocket; the server stops. Read from its data directory, the compilation shows the
+/// proposal bracketed under OP2 and attributed to Japan (text, HTML, JSON), and the check
+/// cites the new paragraph as the editor does, PP1bis.
 #[tokio::test(flavor = "multi_thread")]
 async fn compile_shows_a_stored_documents_pending_proposals() {
-    use plenary_doc::{Proposal, ProposalAction, ProposalStatus};
+    use plenary_doc::{ParagraphKind, Position, Proposal, ProposalAction, ProposalStatus, Run};
 
     const DOC: &str = "cli-compile";
     let mut server = server();
@@ -260,14 +262,34 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
         server.post_json("/api/docs", &body, &Who::chair().token()),
         201
     );
+    assert_eq!(
+        server.post_json(
+            &format!("/api/docs/{DOC}/versions"),
+            r#"{"name":"Rev.1"}"#,
+            &Who::chair().token()
+        ),
+        201
+    );
     let chair = connect(&server, DOC, &Who::chair()).await;
     let jpn = connect(&server, DOC, &Who::delegate("JPN")).await;
-    let op2 = plenary_doc::ResolutionDoc::from_update(&state_of(jpn.doc()))
+    let ids: Vec<String> = plenary_doc::ResolutionDoc::from_update(&state_of(jpn.doc()))
         .unwrap()
         .resolution()
-        .paragraphs[6]
-        .id
-        .clone();
+        .paragraphs
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let (pp1, op2) = (ids[0].clone(), ids[6].clone());
+    as_client(&chair, |d| {
+        d.insert_paragraph(
+            Position::After(pp1.clone()),
+            ParagraphKind::Preambular,
+            0,
+            &[Run::plain("Noting the report of the Secretary-General,")],
+        )
+        .unwrap()
+        .1
+    });
     as_client(&jpn, |d| {
         d.add_proposal(&Proposal {
             id: String::new(),
@@ -285,11 +307,13 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
         })
         .unwrap()
     });
-    // The chair sees it only once it is in the log.
+    // The chair sees both only once they are in the log.
     chair
         .wait_until(WAIT, |d| {
-            plenary_doc::ResolutionDoc::from_update(&state_of(d))
-                .is_ok_and(|r| !r.resolution().proposals.is_empty())
+            plenary_doc::ResolutionDoc::from_update(&state_of(d)).is_ok_and(|r| {
+                let r = r.resolution();
+                !r.proposals.is_empty() && r.paragraphs.len() == 14
+            })
         })
         .await
         .unwrap();
@@ -327,6 +351,10 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
         "{op2_block}"
     );
     assert!(text.starts_with("PP1 "), "{text}");
+    assert!(
+        text.contains("\n\nPP1bis Noting the report of the Secretary-General,\n\nPP2 "),
+        "{text}"
+    );
     let html = run("html");
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(
@@ -345,13 +373,14 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
     let check = plenary(&["check", "--doc", DOC, "--data-dir", &data]);
     assert_eq!(
         check.status.code(),
-        Some(0),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
     assert_eq!(
         String::from_utf8(check.stdout).unwrap(),
-        "No findings in 13 paragraphs.\n"
+        "PP1bis does not open in italics: a preambular paragraph opens with an italic participle.\n\
+         1 finding in 14 paragraphs.\n"
     );
     let none = plenary(&["compile", "--doc", "nope", "--data-dir", &data]);
     assert!(!none.status.success());
