@@ -480,6 +480,28 @@ async function main() {
     });
     await shot(chair, 'history-compare');
   });
+
+  await check('export menu: drafting checks in words, the compilation text, Word tracked against Rev.2', async () => {
+    const jpn = pages.jpn;
+    // Typed at the end of a paragraph, the words leave it without its closing punctuation.
+    await jpn.locator('#toggle-export').click();
+    await jpn.locator('.export-item[data-view="checks"]').click();
+    const first = await until('a finding shown', async () => {
+      const items = await jpn.locator('#review-panel .finding').allInnerTexts();
+      return items[0];
+    });
+    if (!/^(PP|OP)\d+\S* (does not open in italics|does not end as it should|is empty)/.test(first)) throw new Error(`finding not in words: ${first}`);
+    if (/[{}"]/.test(await jpn.locator('#review-panel').innerText())) throw new Error('the panel shows raw JSON');
+    await shot(jpn, 'export-checks');
+    await jpn.locator('#toggle-export').click();
+    const [compilation] = await Promise.all([jpn.waitForEvent('download'), jpn.locator('.export-item[data-view="compilation"]').click()]);
+    if (compilation.suggestedFilename() !== `${DOC}-compilation.html`) throw new Error(`compilation saved as ${compilation.suggestedFilename()}`);
+    await jpn.locator('#toggle-export').click();
+    await jpn.locator('.export-item[data-view="tracked"]').click();
+    await until('Rev.2 offered', async () => (await jpn.locator('#tracked-base option', { hasText: 'Rev.2' }).count()) === 1);
+    const [docx] = await Promise.all([jpn.waitForEvent('download'), jpn.locator('#tracked-download').click()]);
+    if (docx.suggestedFilename() !== `${DOC}-tracked-against-Rev.2.docx`) throw new Error(`tracked .docx saved as ${docx.suggestedFilename()}`);
+  });
 }
 
 let code = 0;

@@ -1,6 +1,9 @@
 // The Export menu: the current document in every format the server exports
-// (`GET /api/docs/{doc}?format=…`). The request carries the token as a
-// Bearer header, never in a URL, and the answer is saved through a blob URL.
+// (`GET /api/docs/{doc}?format=…`), its compilation text
+// (`/compilation?format=html`), its drafting checks shown in the page
+// (`/checks`) and Word with tracked changes against a named version
+// (`/tracked?base=…`). Requests carry the token as a Bearer header, never in
+// a URL, and files are saved through a blob URL.
 
 import type { Auth } from './auth';
 import { h } from './dom';
@@ -21,10 +24,9 @@ function fileName(r: Response, doc: string, ext: string): string {
   return given ?? `${doc.replace(/\//g, '-')}.${ext}`;
 }
 
-/** Fetches one export (renewing an expired token once) and saves it. */
-export async function downloadExport(doc: string, auth: Auth, format: string, ext: string): Promise<void> {
-  const url = `/api/docs/${encodeURIComponent(doc)}?format=${encodeURIComponent(format)}`;
-  const get = (token: string) => fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+/** GETs an API path with the Bearer token, renewing an expired token once; throws on an error status with the server's `detail`. */
+async function apiGet(path: string, auth: Auth): Promise<Response> {
+  const get = (token: string) => fetch(path, { headers: { Authorization: `Bearer ${token}` } });
   let token = auth.token;
   let r = await get(token);
   if (r.status === 401) {
@@ -41,6 +43,11 @@ export async function downloadExport(doc: string, auth: Auth, format: string, ex
     }
     throw new Error(`HTTP ${r.status}${detail ? `: ${detail}` : ''}`);
   }
+  return r;
+}
+
+/** Saves an answer as a file: the name the server gives, else `<doc>.<ext>`. */
+async function save(r: Response, doc: string, ext: string): Promise<void> {
   const blob = await r.blob();
   const href = URL.createObjectURL(blob);
   const a = h('a', { href, download: fileName(r, doc, ext), hidden: true }) as HTMLAnchorElement;
@@ -49,6 +56,87 @@ export async function downloadExport(doc: string, auth: Auth, format: string, ex
   a.remove();
   // Give the browser time to start the download before the URL goes.
   window.setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
+
+const docPath = (doc: string) => `/api/docs/${encodeURIComponent(doc)}`;
+
+/** Fetches one export (renewing an expired token once) and saves it. */
+export async function downloadExport(doc: string, auth: Auth, format: string, ext: string): Promise<void> {
+  await save(await apiGet(`${docPath(doc)}?format=${encodeURIComponent(format)}`, auth), doc, ext);
+}
+
+/** The compilation text as an HTML page: each paragraph with its pending proposals bracketed, attributed to their delegations. */
+export async function downloadCompilation(doc: string, auth: Auth): Promise<void> {
+  await save(await apiGet(`${docPath(doc)}/compilation?format=html`, auth), `${doc}-compilation`, 'html');
+}
+
+/** Word with tracked changes turning the version `base` into the document as it stands. */
+export async function downloadTracked(doc: string, auth: Auth, base: string): Promise<void> {
+  await save(await apiGet(`${docPath(doc)}/tracked?base=${encodeURIComponent(base)}`, auth), `${doc}-tracked`, 'docx');
+}
+
+/** A drafting finding as `GET /api/docs/{doc}/checks` sends it. */
+interface Finding {
+  paragraphId: string;
+  label: string;
+  rule: string;
+  sentence: string;
+}
+
+/** A named version as `GET /api/docs/{doc}/versions` lists it. */
+interface Version {
+  name: string;
+  seq: number;
+}
+
+/** Shows the drafting checks in `panel`, one sentence per finding. */
+export async function showChecks(doc: string, auth: Auth, panel: HTMLElement): Promise<void> {
+  const { findings } = (await (await apiGet(`${docPath(doc)}/checks`, auth)).json()) as { findings: Finding[] };
+  const body = findings.length
+    ? h(
+        'ul.findings',
+        ...findings.map((f) => h('li.finding', { 'data-paragraph': f.paragraphId, 'data-rule': f.rule }, f.sentence)),
+      )
+    : h('p.no-findings', 'No findings: every paragraph opens and ends as the drafting rules ask.');
+  const count = findings.length === 1 ? '1 finding' : `${findings.length} findings`;
+  openPanel(panel, 'Drafting checks', h('p.panel-sub', `${count} in the document as it stands on the server.`), body);
+}
+
+/** Asks in `panel` which named version to track changes against, then downloads the .docx. */
+export async function chooseTrackedBase(doc: string, auth: Auth, panel: HTMLElement, onError: (message: string) => void): Promise<void> {
+  const versions = (await (await apiGet(`${docPath(doc)}/versions`, auth)).json()) as Version[];
+  if (!versions.length) {
+    openPanel(panel, 'Word with tracked changes', h('p.no-versions', 'There is no named version yet to compare against: the chair or the secretariat names one (Rev.1 …) in History.'));
+    return;
+  }
+  const select = h(
+    'select#tracked-base',
+    { 'aria-label': 'Version' },
+    ...versions
+      .slice()
+      .reverse()
+      .map((v) => h('option', { value: v.name }, `${v.name} (after change ${v.seq})`)),
+  ) as HTMLSelectElement;
+  const go = h(
+    'button#tracked-download',
+    {
+      type: 'button',
+      onclick: () => {
+        panel.hidden = true;
+        downloadTracked(doc, auth, select.value).catch((e: unknown) => onError(`The Word export with tracked changes failed (${(e as Error).message}).`));
+      },
+    },
+    'Download .docx',
+  );
+  openPanel(panel, 'Word with tracked changes', h('p.panel-sub', 'The document as it stands, with the changes since this version tracked:'), h('div.panel-row', select, go));
+}
+
+/** Fills and shows the menu's panel, with a close button. */
+function openPanel(panel: HTMLElement, title: string, ...content: HTMLElement[]): void {
+  const close = h('button.panel-close', { type: 'button', 'aria-label': 'Close', onclick: () => (panel.hidden = true) }, '×');
+  panel.replaceChildren(h('div.panel-head', h('strong', title), close), ...content);
+  panel.setAttribute('aria-label', title);
+  panel.hidden = false;
 }
 
 /**
@@ -63,8 +151,12 @@ export function exportMenu(doc: string, auth: () => Auth, onError: (message: str
     list.hidden = true;
     toggle.setAttribute('aria-expanded', 'false');
   };
+  // Views of the draft rather than files of it: shown in a panel under the menu, which the
+  // open menu replaces (both hang from the same corner).
+  const panel = h('section#review-panel.review-panel', { role: 'region', hidden: true });
   toggle.addEventListener('click', () => {
     list.hidden = !list.hidden;
+    if (!list.hidden) panel.hidden = true;
     toggle.setAttribute('aria-expanded', String(!list.hidden));
   });
   for (const f of EXPORT_FORMATS) {
@@ -84,13 +176,37 @@ export function exportMenu(doc: string, auth: () => Auth, onError: (message: str
       ),
     );
   }
-  const menu = h('div.export-menu', toggle, list);
+  const extra: { id: string; label: string; run: () => Promise<void> }[] = [
+    { id: 'compilation', label: 'Compilation text', run: () => downloadCompilation(doc, auth()) },
+    { id: 'checks', label: 'Drafting checks', run: () => showChecks(doc, auth(), panel) },
+    { id: 'tracked', label: 'Word with tracked changes against…', run: () => chooseTrackedBase(doc, auth(), panel, onError) },
+  ];
+  list.append(h('hr.export-sep'));
+  for (const x of extra) {
+    list.append(
+      h(
+        'button.export-item',
+        {
+          type: 'button',
+          role: 'menuitem',
+          'data-view': x.id,
+          onclick: () => {
+            close();
+            x.run().catch((e: unknown) => onError(`${x.label.replace(/…$/, '')} failed (${(e as Error).message}).`));
+          },
+        },
+        x.label,
+      ),
+    );
+  }
+  const menu = h('div.export-menu', toggle, list, panel);
   document.addEventListener('click', (e) => {
     if (!menu.contains(e.target as Node)) close();
   });
   menu.addEventListener('keydown', (e) => {
     if ((e as KeyboardEvent).key === 'Escape') {
       close();
+      panel.hidden = true;
       toggle.focus();
     }
   });

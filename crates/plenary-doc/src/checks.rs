@@ -36,6 +36,26 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// The finding in plain words for a reader who has the draft in front of
+    /// them: what is wrong with which paragraph, then the rule it breaks
+    /// (`PP2 does not open in italics: a preambular paragraph opens with an
+    /// italic participle.`). The CLI prints it and the API sends it, so the
+    /// editor and the terminal say the same thing.
+    pub fn sentence(&self) -> String {
+        let label = if self.label.is_empty() {
+            "a paragraph"
+        } else {
+            &self.label
+        };
+        match self.rule {
+            Rule::Empty => format!("{label} is empty."),
+            Rule::ItalicOpening => format!("{label} does not open in italics: {}.", self.message),
+            Rule::Ending => format!("{label} does not end as it should: {}.", self.message),
+        }
+    }
+}
+
 /// The visible text without footnote markers, right-trimmed.
 fn body(p: &Paragraph) -> String {
     let s: String = p

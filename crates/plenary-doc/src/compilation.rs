@@ -177,3 +177,60 @@ pub fn render_plain(c: &Compilation) -> String {
     }
     s
 }
+
+const STYLE: &str = "\
+body{font-family:\"Times New Roman\",Times,serif;font-size:12pt;line-height:1.35;max-width:46em;margin:2em auto;padding:0 1em;color:#000}
+h1{font-size:1.1em;font-weight:bold;margin:0 0 1.5em}
+section.paragraph{margin:0 0 1em}
+p.text{margin:0;text-align:justify}
+span.label{font-weight:bold;margin-right:.5em}
+p.alternative{margin:.25em 0 0 2.5em;text-align:justify}
+span.by{font-weight:bold}
+section.proposed p.text{font-style:italic}
+";
+
+/// A standalone HTML page of the compilation text (UTF-8, inline style),
+/// headed `Compilation text: <title>`: each paragraph with its label, and
+/// under it one bracketed line per pending alternative, the delegations in
+/// bold. Every piece of the document is escaped.
+pub fn render_html(c: &Compilation, title: &str) -> String {
+    use crate::export::escape_html as esc;
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Compilation text: {t}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n\
+         <article class=\"compilation\">\n<h1>Compilation text: {t}</h1>\n",
+        t = esc(title)
+    );
+    for p in &c.paragraphs {
+        let class = if p.paragraph_id.is_some() {
+            "paragraph"
+        } else {
+            "paragraph proposed"
+        };
+        let _ = write!(
+            s,
+            "<section class=\"{class}\"><p class=\"text\"><span class=\"label\">{}</span>{}</p>",
+            esc(&p.label),
+            esc(&p.text)
+        );
+        for a in &p.alternatives {
+            let what = match a.action {
+                ProposalAction::Delete => "delete".to_owned(),
+                _ => esc(&a.text),
+            };
+            let _ = write!(
+                s,
+                "\n<p class=\"alternative\" data-proposal=\"{}\">[<span class=\"by\">{}</span>: {what}]</p>",
+                esc(&a.proposal_id),
+                esc(&a.attribution)
+            );
+        }
+        s.push_str("</section>\n");
+    }
+    s.push_str("</article>\n</body>\n</html>\n");
+    s
+}

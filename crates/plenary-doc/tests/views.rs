@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use plenary_doc::checks::{Rule, check};
-use plenary_doc::compilation::{compile, render_plain};
+use plenary_doc::compilation::{compile, render_html, render_plain};
 use plenary_doc::{ParagraphKind, Proposal, ProposalAction, ProposalStatus, Run};
 
 fn proposal(
@@ -79,6 +79,23 @@ fn the_compilation_shows_pending_proposals_as_attributed_alternatives() {
         plain.contains("new after OP1 [BRA: Invites donors;]"),
         "{plain}"
     );
+    // the HTML page: each alternative bracketed under its paragraph, the
+    // delegations named, the document's text escaped
+    r.proposals[0].text = "Urges <States> & donors;".into();
+    let html = render_html(&compile(&r), "Reducing <reoffending>");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("<title>Compilation text: Reducing &lt;reoffending&gt;</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"[<span class="by">JPN</span>: Urges &lt;States&gt; &amp; donors;]"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"[<span class="by">FRA on behalf of EU, supported by NOR</span>: delete]"#),
+        "{html}"
+    );
     // structured output serialises with the spec's camelCase names
     let v = serde_json::to_value(&c).unwrap();
     assert_eq!(v["paragraphs"][3]["alternatives"][1]["onBehalfOf"], "EU");
@@ -103,6 +120,14 @@ fn drafting_checks_flag_openings_and_endings() {
         ]
     );
     assert_eq!(f[1].paragraph_id, "op1");
+    assert_eq!(
+        f[0].sentence(),
+        "PP2 does not open in italics: a preambular paragraph opens with an italic participle."
+    );
+    assert_eq!(
+        f[2].sentence(),
+        "OP3 does not end as it should: the last operative paragraph ends with a full stop."
+    );
 }
 
 #[test]

@@ -174,7 +174,7 @@ fn runs_html(runs: &[Run], numbering: &Numbering<'_>, referenced: &mut HashSet<u
 }
 
 /// HTML-escapes text for element content and double-quoted attributes.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -16,6 +16,7 @@ mod tracked;
 
 pub use akn::{AknOptions, export_akn, export_akn_with};
 pub use docx::{DocxError, export_docx};
+pub(crate) use html::escape as escape_html;
 pub use html::export_html;
 pub use markdown::export_markdown;
 pub use text::export_text;

@@ -549,3 +549,275 @@ pub(crate) async fn proposals(
         .collect();
     Ok(Json(list).into_response())
 }
+
+/// One drafting finding (SPEC §2).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FindingView {
+    pub paragraph_id: String,
+    /// How the paragraph is cited: `PP2`, `OP3(b)`, `OP3bis`.
+    pub label: String,
+    /// `empty`, `italic-opening` or `ending`.
+    pub rule: String,
+    /// The rule the paragraph breaks.
+    pub message: String,
+    /// The finding in plain words, as the editor and `plenary check` show it:
+    /// `PP2 does not open in italics: a preambular paragraph opens with an italic participle.`
+    pub sentence: String,
+}
+
+impl From<&plenary_doc::checks::Finding> for FindingView {
+    fn from(f: &plenary_doc::checks::Finding) -> Self {
+        use plenary_doc::checks::Rule;
+        FindingView {
+            paragraph_id: f.paragraph_id.clone(),
+            label: f.label.clone(),
+            rule: match f.rule {
+                Rule::Empty => "empty",
+                Rule::ItalicOpening => "italic-opening",
+                Rule::Ending => "ending",
+            }
+            .to_owned(),
+            message: f.message.clone(),
+            sentence: f.sentence(),
+        }
+    }
+}
+
+/// The drafting checks of the document at a log position.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChecksView {
+    pub seq: u64,
+    /// In document order; empty when the draft passes every check.
+    pub findings: Vec<FindingView>,
+}
+
+/// `GET /api/docs/{doc}/checks`: the drafting checks of the current document (any reader).
+#[utoipa::path(get, path = "/api/docs/{doc}/checks", params(("doc" = String, Path), TokenQuery),
+    responses((status = 200, body = ChecksView), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
+    security(("bearer" = [])))]
+pub(crate) async fn checks(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<Json<ChecksView>, ApiError> {
+    principal(&api, q.token, &headers, Some(&doc))?;
+    let _slot = api.gate.enter(&doc)?;
+    let seq = api.history.resolve(&doc, &Point::Current).await?;
+    let r = api.history.resolution_at(&doc, seq).await?;
+    let findings = plenary_doc::checks::check(&r)
+        .iter()
+        .map(FindingView::from)
+        .collect();
+    Ok(Json(ChecksView { seq, findings }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CompilationQuery {
+    /// `json` (default), `text` or `html` (a standalone page).
+    format: Option<String>,
+}
+
+/// The compilation text of the document at a log position.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CompilationView {
+    pub seq: u64,
+    /// Per paragraph (and per proposed new paragraph, right after its anchor): `paragraphId`
+    /// (null for a proposed one), `label`, `text`, and `alternatives`, the pending proposals
+    /// (`proposalId`, `action`, `attribution` such as `FRA on behalf of EU, supported by CAN`,
+    /// `delegation`, `onBehalfOf`, `supporters`, `text`).
+    #[schema(value_type = Vec<Object>)]
+    pub paragraphs: Vec<plenary_doc::compilation::CompiledParagraph>,
+}
+
+/// `GET /api/docs/{doc}/compilation`: the compilation text of the current document (any
+/// reader): each paragraph with its pending proposals as bracketed alternatives attributed to
+/// their delegations.
+#[utoipa::path(get, path = "/api/docs/{doc}/compilation",
+    params(("doc" = String, Path), CompilationQuery, TokenQuery),
+    responses((status = 200, body = CompilationView, description = "JSON, or the compilation as text or an HTML page"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
+    security(("bearer" = [])))]
+pub(crate) async fn compilation(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(f): Query<CompilationQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    use plenary_doc::compilation::{compile, render_html, render_plain};
+    principal(&api, q.token, &headers, Some(&doc))?;
+    // Refused before any replay: a bad format costs nothing.
+    let format = f.format.unwrap_or_else(|| "json".into());
+    if !matches!(format.as_str(), "json" | "text" | "html") {
+        return Err(ApiError::bad_request(format!(
+            "unknown format {format:?}: use json, text or html"
+        )));
+    }
+    let _slot = api.gate.enter(&doc)?;
+    let seq = api.history.resolve(&doc, &Point::Current).await?;
+    let r = api.history.resolution_at(&doc, seq).await?;
+    let c = compile(&r);
+    Ok(match format.as_str() {
+        "text" => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            render_plain(&c),
+        )
+            .into_response(),
+        "html" => {
+            let title = r
+                .meta
+                .title
+                .as_deref()
+                .or(r.meta.symbol.as_deref())
+                .unwrap_or(&doc);
+            (
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                render_html(&c, title),
+            )
+                .into_response()
+        }
+        _ => Json(CompilationView {
+            seq,
+            paragraphs: c.paragraphs,
+        })
+        .into_response(),
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TrackedQuery {
+    /// What the changes are tracked against: a version name (`Rev.1`) or a log position.
+    base: Option<String>,
+}
+
+/// Most log entries read to credit whole-paragraph deletions and moves in a tracked export
+/// (the last writer of each paragraph). Beyond them, only the latest are read: a paragraph
+/// last changed earlier than that is credited to the requester. Reading is the cost here
+/// (250 entries a page), so this keeps a request as bounded as a replay.
+const MAX_TRACKED_ENTRIES: u64 = 5_000;
+
+/// `GET /api/docs/{doc}/tracked?base=…`: the current document as Word with tracked changes
+/// against a base (any reader), the way a revised draft is circulated. Each insertion is
+/// credited to whoever wrote it (`user (Delegation)`, from the attribution), a paragraph
+/// deleted or moved whole to whoever last changed it, and what history does not attribute
+/// (header lines, footnotes, deletions inside a paragraph) to the requester.
+#[utoipa::path(get, path = "/api/docs/{doc}/tracked", params(("doc" = String, Path), TrackedQuery, TokenQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            description = "The .docx, as an attachment"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody, description = "No such document, version or position"),
+        (status = 429, body = ErrorBody, description = "Too many history requests on this document; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "History being indexed; see Retry-After")),
+    security(("bearer" = [])))]
+pub(crate) async fn tracked(
+    State(api): State<Api>,
+    Path(doc): Path<String>,
+    Query(q): Query<TokenQuery>,
+    Query(t): Query<TrackedQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    use plenary_doc::pairing::PairBy;
+    use plenary_doc::{TrackedOptions, export_docx_tracked_with};
+    use plenary_history::{iso8601, tracked_authors};
+    let p = principal(&api, q.token, &headers, Some(&doc))?;
+    let base = t
+        .base
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "give the base to track changes against: ?base=<version name or log position>",
+            )
+        })?
+        .to_owned();
+    let _slot = api.gate.enter(&doc)?;
+    // Resolved as /compare resolves its `from`: a number is a log position, else a version.
+    let base_seq = api.history.resolve(&doc, &Point::parse(&base)).await?;
+    let seq = api.history.resolve(&doc, &Point::Current).await?;
+    let old = api.history.resolution_at(&doc, base_seq).await?;
+    let new = api.history.resolution_at(&doc, seq).await?;
+    let attribution = api.history.attribution(&doc, seq).await?;
+    let mut entries = Vec::new();
+    let mut after = base_seq.max(seq.saturating_sub(MAX_TRACKED_ENTRIES));
+    while after < seq {
+        let page = api.history.timeline(&doc, after, MAX_TIMELINE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        entries.extend(page);
+    }
+    let authors = tracked_authors(&attribution, &entries);
+    let author = match &p.delegation {
+        Some(d) if !d.is_empty() => format!("{} ({d})", p.name),
+        _ => p.name.clone(),
+    };
+    let date = iso8601(now_ms());
+    // The word diffs are CPU work: off the async workers, still inside this request's slot.
+    let written = tokio::task::spawn_blocking(move || {
+        export_docx_tracked_with(
+            &old,
+            &new,
+            &TrackedOptions {
+                author: &author,
+                date: &date,
+                pair_by: PairBy::Id,
+                authors: Some(&authors),
+            },
+        )
+    })
+    .await;
+    let bytes = match written {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            tracing::error!(doc, error = %e, "tracked docx export failed");
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the .docx could not be written",
+            ));
+        }
+        Err(e) => {
+            tracing::error!(doc, error = %e, "tracked docx export panicked");
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the .docx could not be written",
+            ));
+        }
+    };
+    let file = format!("{doc}-tracked-against-{}.docx", file_safe(&base));
+    Ok((
+        [
+            (header::CONTENT_TYPE, DOCX_TYPE.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A version name as it may stand in a file name (and a header value): letters, digits, `.`,
+/// `_` and `-`, anything else a `-`, at most 60 characters.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .take(60)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}

@@ -1,5 +1,6 @@
 //! The HTTP JSON API under `/api` (SPEC §6, issue 6): documents, their history, versions,
-//! compare, attribution and proposals, described by an OpenAPI document generated from these
+//! compare, attribution and proposals, drafting checks, the compilation text and Word with
+//! tracked changes against a base, described by an OpenAPI document generated from these
 //! handlers (`/api/openapi.json`).
 //!
 //! Every route but the description takes the WebSocket's token (`Authorization: Bearer` or
@@ -54,6 +55,9 @@ pub(crate) fn router(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/api/docs/{doc}/compare", get(docs::compare))
         .route("/api/docs/{doc}/attribution", get(docs::attribution))
         .route("/api/docs/{doc}/proposals", get(docs::proposals))
+        .route("/api/docs/{doc}/checks", get(docs::checks))
+        .route("/api/docs/{doc}/compilation", get(docs::compilation))
+        .route("/api/docs/{doc}/tracked", get(docs::tracked))
         .route("/api/tickets", post(session::ticket))
         .route("/api/dev/token", post(session::dev_token))
         .with_state(api)

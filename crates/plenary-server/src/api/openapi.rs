@@ -28,12 +28,14 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Plenary API", description = "Documents, history, versions, compare and attribution of Plenary resolutions. Every route takes the WebSocket's JWT (Authorization: Bearer, or ?token=)."),
+    info(title = "Plenary API", description = "Documents, history, versions, compare, attribution, drafting checks, compilation text and tracked-changes Word of Plenary resolutions. Every route takes the WebSocket's JWT (Authorization: Bearer, or ?token=)."),
     paths(docs::list, docs::create, docs::get_doc, docs::timeline, docs::state_at, docs::versions,
         docs::name_version, docs::compare, docs::attribution, docs::proposals,
+        docs::checks, docs::compilation, docs::tracked,
         session::ticket),
     components(schemas(ErrorBody, docs::DocSummary, docs::DocView, docs::CreateDoc, docs::VersionView,
         docs::NameVersion, docs::CompareView, docs::AttributionView,
+        docs::ChecksView, docs::FindingView, docs::CompilationView,
         plenary_history::TimelineEntry, plenary_history::Comparison, plenary_history::ParagraphRef,
         plenary_history::MovedParagraph, plenary_history::TextChange, plenary_history::StatusChange,
         plenary_history::FootnoteChange, plenary_history::FootnoteChangeKind, plenary_history::MetaChange,

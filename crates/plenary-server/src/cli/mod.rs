@@ -1,4 +1,5 @@
-//! Command-line entry points: `serve`, `token`, `import`, `export`.
+//! Command-line entry points: `serve`, `token`, `import`, `export`, `check`, `compile`, `diff`,
+//! `bench`.
 //!
 //! Every `serve` flag also comes from the environment (`PLENARY_PORT`, …) or
 //! a TOML config file (`--config`); precedence is flag, then environment,
@@ -8,6 +9,7 @@
 mod config;
 mod diff;
 mod limits;
+mod review;
 mod serve;
 mod token;
 
@@ -40,6 +42,12 @@ enum Command {
     Bench(plenary_bench::BenchArgs),
     /// Compare two revisions of a draft given as text files, matching paragraphs by similarity.
     Diff(diff::DiffArgs),
+    /// Run the drafting checks on a text file or a stored document and print the findings in
+    /// plain words with paragraph labels (PP2, OP3 …); exits 1 when there are findings.
+    Check(review::CheckArgs),
+    /// Print the compilation text of a text file or a stored document: each paragraph with its
+    /// pending proposals as bracketed alternatives attributed to their delegations.
+    Compile(review::CompileArgs),
 }
 
 pub(crate) fn main() -> ExitCode {
@@ -51,6 +59,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Export(args) => serve::export(args),
         Command::Bench(args) => plenary_bench::run(args).map_err(anyhow::Error::from),
         Command::Diff(args) => diff::diff(args),
+        // Its exit status tells findings (1) from failures (2).
+        Command::Check(args) => return review::check(args),
+        Command::Compile(args) => review::compile(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

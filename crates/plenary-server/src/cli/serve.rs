@@ -271,24 +271,61 @@ pub(crate) struct ExportArgs {
     pub common: CommonArgs,
 }
 
-pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let resolution = match (&args.doc, &args.from) {
+/// The resolution a command works on: a plain-text draft imported as
+/// `plenary import` reads it, or a stored document's current state from the
+/// store `--data-dir` or `--redis` names, as `plenary export --doc` reads it.
+///
+/// With `review` (`check`, `compile`, which cite paragraphs by label), import
+/// warnings go to standard error and a stored document's paragraphs are
+/// labelled against its last named version (OP3bis) as the editor and the API
+/// label them, so everyone cites the same paragraph by the same name.
+pub(crate) fn read_resolution(
+    doc: Option<&str>,
+    from: Option<&std::path::Path>,
+    redis: Option<&str>,
+    common: &CommonArgs,
+    review: bool,
+) -> anyhow::Result<Resolution> {
+    match (doc, from) {
         (_, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            plenary_doc::import_text(&text)?.resolution
+            let imported = plenary_doc::import_text(&text)
+                .with_context(|| format!("importing {}", path.display()))?;
+            if review {
+                for w in &imported.warnings {
+                    eprintln!("warning: line {}: {} ({})", w.line, w.message, w.text);
+                }
+            }
+            Ok(imported.resolution)
         }
         (Some(name), None) => {
-            let file = FileConfig::load(args.common.config.as_deref())?;
-            let dir = data_dir(&args.common, &file);
-            let name = name.clone();
+            let file = FileConfig::load(common.config.as_deref())?;
+            let dir = data_dir(common, &file);
             runtime()?.block_on(async move {
-                let store = open_store(args.redis.as_deref(), &dir).await?;
-                load_resolution(store.as_ref(), &name).await
-            })?
+                let store = open_store(redis, &dir).await?;
+                let mut r = load_resolution(store.as_ref(), name).await?;
+                if review {
+                    label_against_last_version(store, name, &mut r).await?;
+                }
+                Ok(r)
+            })
         }
-        (None, None) => bail!("give --doc <name> or --from <file>"),
-    };
+        (None, None) => bail!("give --doc <name> or a text file"),
+    }
+}
+
+pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
+    if args.doc.is_none() && args.from.is_none() {
+        bail!("give --doc <name> or --from <file>");
+    }
+    let resolution = read_resolution(
+        args.doc.as_deref(),
+        args.from.as_deref(),
+        args.redis.as_deref(),
+        &args.common,
+        false,
+    )?;
     let out: Vec<u8> = match args.format.as_str() {
         "text" | "txt" => plenary_doc::export_text(&resolution).into_bytes(),
         "markdown" | "md" => plenary_doc::export_markdown(&resolution).into_bytes(),
@@ -317,7 +354,11 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
 
 /// Writes an export to `path`, or to standard output; a binary one is not
 /// written to a terminal.
-fn write_export(out: &[u8], path: Option<&std::path::Path>, binary: bool) -> anyhow::Result<()> {
+pub(crate) fn write_export(
+    out: &[u8],
+    path: Option<&std::path::Path>,
+    binary: bool,
+) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     if let Some(path) = path {
         return std::fs::write(path, out).with_context(|| format!("writing {}", path.display()));
@@ -330,6 +371,25 @@ fn write_export(out: &[u8], path: Option<&std::path::Path>, binary: bool) -> any
         .write_all(out)
         .context("writing to standard output")?;
     stdout.flush().context("writing to standard output")
+}
+
+/// Numbers `r`'s paragraphs against the last version named in the store, if
+/// any (a paragraph inserted since is OP3bis). A local command may take as
+/// long as the replay of that version needs, so the history's tail limits
+/// are lifted.
+async fn label_against_last_version(
+    store: Arc<dyn Store>,
+    name: &str,
+    r: &mut Resolution,
+) -> anyhow::Result<()> {
+    let history = plenary_history::History::new(store).with_max_tail(u64::MAX, u64::MAX);
+    let last = history.last_seq(name).await?;
+    let base = history
+        .base_order_at(name, last)
+        .await
+        .context("reading the last named version")?;
+    plenary_doc::numbering::number_paragraphs(&mut r.paragraphs, base.as_ref());
+    Ok(())
 }
 
 /// Reads a stored document's current state (snapshot + log).

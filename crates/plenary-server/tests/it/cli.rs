@@ -190,3 +190,199 @@ fn diff_reports_cross_kind_moves_footnotes_and_header_changes() {
         "{html}"
     );
 }
+
+/// `plenary check` on a text file: the circulated draft passes (exit 0); the same draft with
+/// OP2's closing semicolon lost gets one finding naming OP2 in plain words (exit 1), in text
+/// and JSON; an unreadable file is a failure (exit 2), not a finding.
+#[test]
+fn check_reports_findings_by_label_and_exits_non_zero() {
+    let clean = plenary(&["check", &fixture_path()]);
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(clean.stdout).unwrap(),
+        "No findings in 13 paragraphs.\n"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.txt");
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
+    let cut = text.replacen("for reintegration;\n", "for reintegration\n", 1);
+    assert_ne!(cut, text, "the fixture's OP2 ends as expected");
+    std::fs::write(&broken, cut).unwrap();
+    let out = plenary(&["check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "OP2 does not end as it should: an operative paragraph ends with a semicolon.\n\
+         1 finding in 13 paragraphs.\n"
+    );
+    let json = plenary(&["check", "--json", "--from", broken.to_str().unwrap()]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["label"], "OP2");
+    assert_eq!(v[0]["rule"], "ending");
+    assert!(
+        v[0]["sentence"]
+            .as_str()
+            .unwrap()
+            .starts_with("OP2 does not end")
+    );
+
+    let missing = plenary(&["check", "/nonexistent/draft.txt"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("reading /nonexistent/draft.txt"));
+    let help = plenary(&["check", "--help"]);
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("1 when there are findings"),
+        "{}",
+        String::from_utf8_lossy(&help.stdout)
+    );
+}
+
+/// `plenary compile` and `plenary check` on a stored document: after Rev.1 is named, Japan
+/// proposes a new OP2 and the chair adds a preambular paragraph without an italic opening over
+/// the WebSocket; the server stops. Read from its data directory, the compilation shows the
+/// proposal bracketed under OP2 and attributed to Japan (text, HTML, JSON), and the check
+/// cites the new paragraph as the editor does, PP1bis.
+#[tokio::test(flavor = "multi_thread")]
+async fn compile_shows_a_stored_documents_pending_proposals() {
+    use plenary_doc::{ParagraphKind, Position, Proposal, ProposalAction, ProposalStatus, Run};
+
+    const DOC: &str = "cli-compile";
+    let mut server = server();
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
+    let body = serde_json::json!({ "name": DOC, "text": text }).to_string();
+    assert_eq!(
+        server.post_json("/api/docs", &body, &Who::chair().token()),
+        201
+    );
+    assert_eq!(
+        server.post_json(
+            &format!("/api/docs/{DOC}/versions"),
+            r#"{"name":"Rev.1"}"#,
+            &Who::chair().token()
+        ),
+        201
+    );
+    let chair = connect(&server, DOC, &Who::chair()).await;
+    let jpn = connect(&server, DOC, &Who::delegate("JPN")).await;
+    let ids: Vec<String> = plenary_doc::ResolutionDoc::from_update(&state_of(jpn.doc()))
+        .unwrap()
+        .resolution()
+        .paragraphs
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    let (pp1, op2) = (ids[0].clone(), ids[6].clone());
+    as_client(&chair, |d| {
+        d.insert_paragraph(
+            Position::After(pp1.clone()),
+            ParagraphKind::Preambular,
+            0,
+            &[Run::plain("Noting the report of the Secretary-General,")],
+        )
+        .unwrap()
+        .1
+    });
+    as_client(&jpn, |d| {
+        d.add_proposal(&Proposal {
+            id: String::new(),
+            paragraph_id: Some(op2.clone()),
+            after: None,
+            action: ProposalAction::Replace,
+            text: "Also encourages Member States to promote rehabilitative prisons;".into(),
+            delegation: "JPN".into(),
+            on_behalf_of: None,
+            supporters: vec![],
+            author: "Delegate of JPN".into(),
+            created_at: 0,
+            status: ProposalStatus::Pending,
+            decided_by: None,
+        })
+        .unwrap()
+    });
+    // The chair sees both only once they are in the log.
+    chair
+        .wait_until(WAIT, |d| {
+            plenary_doc::ResolutionDoc::from_update(&state_of(d)).is_ok_and(|r| {
+                let r = r.resolution();
+                !r.proposals.is_empty() && r.paragraphs.len() == 14
+            })
+        })
+        .await
+        .unwrap();
+    drop((chair, jpn));
+    server.kill();
+    let data = server.data_dir().to_str().unwrap().to_owned();
+
+    let run = |format: &str| {
+        let out = plenary(&[
+            "compile",
+            "--doc",
+            DOC,
+            "--data-dir",
+            &data,
+            "--format",
+            format,
+        ]);
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("text");
+    let op2_block = text
+        .split("\n\n")
+        .find(|b| b.starts_with("OP2 "))
+        .unwrap_or_else(|| panic!("no OP2 in {text}"));
+    assert!(
+        op2_block.starts_with("OP2 Also encourages Member States to promote a rehabilitative")
+            && op2_block.ends_with(
+                "for reintegration; [JPN: Also encourages Member States to promote rehabilitative prisons;]"
+            ),
+        "{op2_block}"
+    );
+    assert!(text.starts_with("PP1 "), "{text}");
+    assert!(
+        text.contains("\n\nPP1bis Noting the report of the Secretary-General,\n\nPP2 "),
+        "{text}"
+    );
+    let html = run("html");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains(r#"[<span class="by">JPN</span>: Also encourages Member States to promote rehabilitative prisons;]"#),
+        "{html}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let op2_json = json["paragraphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["label"] == "OP2")
+        .unwrap();
+    assert_eq!(op2_json["alternatives"][0]["attribution"], "JPN");
+
+    let check = plenary(&["check", "--doc", DOC, "--data-dir", &data]);
+    assert_eq!(
+        check.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(check.stdout).unwrap(),
+        "PP1bis does not open in italics: a preambular paragraph opens with an italic participle.\n\
+         1 finding in 14 paragraphs.\n"
+    );
+    let none = plenary(&["compile", "--doc", "nope", "--data-dir", &data]);
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no document named nope"));
+}

@@ -30,6 +30,10 @@ const TESTED: &[&str] = &[
     "/api/docs/{doc}/proposals",
     // Exercised in sessions.rs (tickets: issued, used once, expired, refused).
     "/api/tickets",
+    // Exercised in exports.rs (checks_compilation_and_tracked_word_over_the_api).
+    "/api/docs/{doc}/checks",
+    "/api/docs/{doc}/compilation",
+    "/api/docs/{doc}/tracked",
 ];
 
 /// A minimal HTTP/1.1 request (the tests need no client library): status and body.
