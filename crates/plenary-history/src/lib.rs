@@ -31,7 +31,7 @@ pub use error::HistoryError;
 pub use replay::{
     ATTRIBUTION_CHECKPOINT_DISTANCE, ATTRIBUTION_KIND, DEFAULT_CHECKPOINT_DISTANCE,
     DEFAULT_MAX_ATTRIBUTION_TAIL, DEFAULT_MAX_MATERIALIZE_TAIL, History, Materialized, Point,
-    TimelineEntry,
+    TimelineEntry, TrackedInputs,
 };
 pub use similarity::{MatchedParagraph, TextDiff, diff_texts};
 pub use words::{WordOp, WordOpKind, plain_text, word_diff};

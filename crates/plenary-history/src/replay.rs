@@ -84,6 +84,16 @@ impl Drop for BuildSlot {
 /// How many entries after a snapshot are checked for having leaked into it.
 const VERIFY_WINDOW: usize = 256;
 
+/// The inputs of a tracked-changes export ([`History::tracked_since`]).
+#[derive(Debug)]
+pub struct TrackedInputs {
+    pub base_seq: u64,
+    pub seq: u64,
+    pub old: plenary_doc::Resolution,
+    pub new: plenary_doc::Resolution,
+    pub authors: plenary_doc::TrackedAuthors,
+}
+
 /// A point in a document's history, as users name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Point {
@@ -562,6 +572,41 @@ impl History {
         let base = self.base_order_at(doc, seq).await?;
         numbering::number_paragraphs(&mut r.paragraphs, base.as_ref());
         Ok(r)
+    }
+
+    /// What a tracked-changes export of `doc` against `base` needs: the state at the base
+    /// and now, and who wrote what in between (attribution of the current text, and the
+    /// writer of the last change to each paragraph among at most `max_entries` timeline
+    /// entries before now — older changes since the base are credited to the exporter).
+    /// Bounded like every history read: one materialisation per state, one attribution,
+    /// `max_entries` log entries.
+    pub async fn tracked_since(
+        &self,
+        doc: &str,
+        base: &Point,
+        max_entries: u64,
+    ) -> Result<TrackedInputs, HistoryError> {
+        const PAGE: usize = 1_000;
+        let base_seq = self.resolve(doc, base).await?;
+        let seq = self.resolve(doc, &Point::Current).await?;
+        let old = self.resolution_at(doc, base_seq).await?;
+        let new = self.resolution_at(doc, seq).await?;
+        let attribution = self.attribution(doc, seq).await?;
+        let mut entries = Vec::new();
+        let mut after = base_seq.max(seq.saturating_sub(max_entries));
+        while after < seq {
+            let page = self.timeline(doc, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            entries.extend(page);
+        }
+        Ok(TrackedInputs {
+            base_seq,
+            seq,
+            old,
+            new,
+            authors: crate::compare::tracked_authors(&attribution, &entries),
+        })
     }
 
     /// The document's named versions, by position.

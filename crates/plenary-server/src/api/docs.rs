@@ -728,7 +728,7 @@ pub(crate) async fn tracked(
 ) -> Result<Response, ApiError> {
     use plenary_doc::pairing::PairBy;
     use plenary_doc::{TrackedOptions, export_docx_tracked_with};
-    use plenary_history::{iso8601, tracked_authors};
+    use plenary_history::iso8601;
     let p = principal(&api, q.token, &headers, Some(&doc))?;
     let base = t
         .base
@@ -743,20 +743,10 @@ pub(crate) async fn tracked(
         .to_owned();
     let _slot = api.gate.enter(&doc)?;
     // Resolved as /compare resolves its `from`: a number is a log position, else a version.
-    let base_seq = api.history.resolve(&doc, &Point::parse(&base)).await?;
-    let seq = api.history.resolve(&doc, &Point::Current).await?;
-    let old = api.history.resolution_at(&doc, base_seq).await?;
-    let new = api.history.resolution_at(&doc, seq).await?;
-    let attribution = api.history.attribution(&doc, seq).await?;
-    let mut entries = Vec::new();
-    let mut after = base_seq.max(seq.saturating_sub(MAX_TRACKED_ENTRIES));
-    while after < seq {
-        let page = api.history.timeline(&doc, after, MAX_TIMELINE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        entries.extend(page);
-    }
-    let authors = tracked_authors(&attribution, &entries);
+    let inputs = api
+        .history
+        .tracked_since(&doc, &Point::parse(&base), MAX_TRACKED_ENTRIES)
+        .await?;
     let author = match &p.delegation {
         Some(d) if !d.is_empty() => format!("{} ({d})", p.name),
         _ => p.name.clone(),
@@ -765,13 +755,13 @@ pub(crate) async fn tracked(
     // The word diffs are CPU work: off the async workers, still inside this request's slot.
     let written = tokio::task::spawn_blocking(move || {
         export_docx_tracked_with(
-            &old,
-            &new,
+            &inputs.old,
+            &inputs.new,
             &TrackedOptions {
                 author: &author,
                 date: &date,
                 pair_by: PairBy::Id,
-                authors: Some(&authors),
+                authors: Some(&inputs.authors),
             },
         )
     })

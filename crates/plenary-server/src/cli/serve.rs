@@ -265,6 +265,11 @@ pub(crate) struct ExportArgs {
     /// is written to standard output only when that is not a terminal).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With `--doc` and `--format docx`: Word with tracked changes against this named
+    /// version (`Rev.1`) or log position, each change attributed to whoever made it (as
+    /// `GET /api/docs/{doc}/tracked?base=` gives it).
+    #[arg(long, requires = "doc")]
+    pub tracked_against: Option<String>,
     #[arg(long, env = "PLENARY_REDIS")]
     pub redis: Option<String>,
     #[command(flatten)]
@@ -319,6 +324,13 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
     if args.doc.is_none() && args.from.is_none() {
         bail!("give --doc <name> or --from <file>");
     }
+    if let (Some(base), Some(name)) = (&args.tracked_against, &args.doc) {
+        if !matches!(args.format.as_str(), "docx" | "word") {
+            bail!("--tracked-against makes a Word file: give --format docx");
+        }
+        let out = tracked_docx(name, base, args.redis.as_deref(), &args.common)?;
+        return write_export(&out, args.out.as_deref(), true);
+    }
     let resolution = read_resolution(
         args.doc.as_deref(),
         args.from.as_deref(),
@@ -350,6 +362,47 @@ pub(crate) fn export(args: ExportArgs) -> anyhow::Result<()> {
         args.out.as_deref(),
         args.format == "docx" || args.format == "word",
     )
+}
+
+/// Word with tracked changes of stored document `name` against `base` (a version name or a
+/// log position). Changes the history cannot attribute are credited to the operator
+/// (`$USER`, else "Plenary").
+fn tracked_docx(
+    name: &str,
+    base: &str,
+    redis: Option<&str>,
+    common: &CommonArgs,
+) -> anyhow::Result<Vec<u8>> {
+    let file = FileConfig::load(common.config.as_deref())?;
+    let dir = data_dir(common, &file);
+    let inputs = runtime()?.block_on(async {
+        let store = open_store(redis, &dir).await?;
+        if !store.doc_exists(name).await? {
+            bail!("no document named {name}");
+        }
+        // A local command may replay as far as it needs.
+        let history = plenary_history::History::new(store).with_max_tail(u64::MAX, u64::MAX);
+        history
+            .tracked_since(name, &plenary_history::Point::parse(base), u64::MAX)
+            .await
+            .with_context(|| format!("reading {name} at {base} and now"))
+    })?;
+    let author = std::env::var("USER").unwrap_or_else(|_| "Plenary".to_owned());
+    let date = plenary_history::iso8601(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+    );
+    Ok(plenary_doc::export_docx_tracked_with(
+        &inputs.old,
+        &inputs.new,
+        &plenary_doc::TrackedOptions {
+            author: &author,
+            date: &date,
+            pair_by: plenary_doc::pairing::PairBy::Id,
+            authors: Some(&inputs.authors),
+        },
+    )?)
 }
 
 /// Writes an export to `path`, or to standard output; a binary one is not

@@ -385,4 +385,53 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
     let none = plenary(&["compile", "--doc", "nope", "--data-dir", &data]);
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stderr).contains("no document named nope"));
+
+    // Word with tracked changes against Rev.1 from the command line: the chair's new
+    // paragraph is one insertion credited to the chair (from the history, not the operator).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tracked.docx");
+    let o = plenary(&[
+        "export",
+        "--doc",
+        DOC,
+        "--data-dir",
+        &data,
+        "--format",
+        "docx",
+        "--tracked-against",
+        "Rev.1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("word/document.xml").unwrap(), &mut xml)
+        .unwrap();
+    let ins = xml
+        .split("<w:ins ")
+        .skip(1)
+        .find(|chunk| {
+            chunk
+                .split("</w:ins>")
+                .next()
+                .is_some_and(|c| c.contains("Noting the report"))
+        })
+        .unwrap_or_else(|| panic!("the new paragraph is not a tracked insertion: {xml}"));
+    // Credited to the chair (the log keeps the token's subject), not to the operator.
+    assert!(ins.contains(r#"w:author="chair:"#), "{ins}");
+    let unknown = plenary(&[
+        "export",
+        "--doc",
+        DOC,
+        "--data-dir",
+        &data,
+        "--format",
+        "docx",
+        "--tracked-against",
+        "Rev.9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!unknown.status.success());
 }
