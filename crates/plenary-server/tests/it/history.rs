@@ -168,6 +168,11 @@ fn proposal(action: ProposalAction, pid: &str, text: &str, d: &str) -> Proposal 
         created_at: 0,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     }
 }
 

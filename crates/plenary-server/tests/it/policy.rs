@@ -365,6 +365,11 @@ async fn proposals_delegates_propose_the_chair_decides() {
         created_at: 0,
         status: plenary_doc::ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     };
     let mut pid = String::new();
     via_mirror(&jpn, |m| {
@@ -539,6 +544,11 @@ async fn footnotes_sponsors_support_and_withdrawal() {
                 created_at: 1,
                 status: plenary_doc::ProposalStatus::Pending,
                 decided_by: None,
+                decided_at: None,
+                base_text: None,
+                base_seq: None,
+                kind: None,
+                level: None,
             })
             .unwrap();
         pid = id;
