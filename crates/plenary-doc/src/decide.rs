@@ -180,6 +180,12 @@ impl ResolutionDoc {
         m.insert(txn, "status", enum_name(&status));
         m.insert(txn, "decidedBy", decided_by);
         m.insert(txn, "decidedAt", Any::from(at_ms));
+        // A document that keeps deleted content for reverts (the server's)
+        // collects what its own decision deleted in the same step.
+        let deleted = txn.delete_set().clone();
+        if !deleted.is_empty() {
+            txn.gc(Some(&deleted));
+        }
         if let Some(pid) = p.paragraph_id.clone().filter(|p| !touched.contains(p)) {
             touched.push(pid);
         }

@@ -315,6 +315,18 @@ impl ResolutionDoc {
             .filter(|l| !l.is_empty())
     }
 
+    /// The id of the paragraph right before `id` (`Some(None)` when it is
+    /// the first), or `None` when there is no such paragraph. O(paragraphs).
+    pub fn paragraph_before(&self, id: &str) -> Option<Option<String>> {
+        let txn = self.doc.transact();
+        let (i, _) = self.find_paragraph(&txn, id)?;
+        if i == 0 {
+            return Some(None);
+        }
+        let maps = self.roots.paragraph_maps(&txn);
+        Some(maps.get(i as usize - 1).and_then(|m| str_of(&txn, m, "id")))
+    }
+
     /// A proposal by id: O(1) lookup.
     pub fn proposal(&self, id: &str) -> Option<Proposal> {
         let txn = self.doc.transact();

@@ -10,6 +10,7 @@ mod docs;
 mod error;
 mod gate;
 mod openapi;
+mod proposals;
 mod session;
 
 use std::sync::Arc;
@@ -54,6 +55,10 @@ pub(crate) fn router(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/api/docs/{doc}/compare", get(docs::compare))
         .route("/api/docs/{doc}/attribution", get(docs::attribution))
         .route("/api/docs/{doc}/proposals", get(docs::proposals))
+        .route(
+            "/api/docs/{doc}/proposals/{id}/decision",
+            post(proposals::decide),
+        )
         .route("/api/tickets", post(session::ticket))
         .route("/api/dev/token", post(session::dev_token))
         .with_state(api)

@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::docs;
 use super::error::ErrorBody;
+use super::proposals;
 use super::session;
 
 struct BearerAuth;
@@ -31,7 +32,7 @@ impl Modify for BearerAuth {
     info(title = "Plenary API", description = "Documents, history, versions, compare and attribution of Plenary resolutions. Every route takes the WebSocket's JWT (Authorization: Bearer, or ?token=)."),
     paths(docs::list, docs::create, docs::get_doc, docs::timeline, docs::state_at, docs::versions,
         docs::name_version, docs::compare, docs::attribution, docs::proposals,
-        session::ticket),
+        session::ticket, proposals::decide),
     components(schemas(ErrorBody, docs::DocSummary, docs::DocView, docs::CreateDoc, docs::VersionView,
         docs::NameVersion, docs::CompareView, docs::AttributionView,
         plenary_history::TimelineEntry, plenary_history::Comparison, plenary_history::ParagraphRef,
@@ -39,7 +40,8 @@ impl Modify for BearerAuth {
         plenary_history::FootnoteChange, plenary_history::FootnoteChangeKind, plenary_history::MetaChange,
         plenary_history::WordOp, plenary_history::WordOpKind, plenary_history::ParagraphAttribution,
         plenary_history::AttributedRun,
-        session::TicketRequest, session::TicketView)),
+        session::TicketRequest, session::TicketView,
+        proposals::DecisionBody, proposals::DecisionKind, proposals::StaleBody)),
     modifiers(&BearerAuth)
 )]
 pub(crate) struct ApiDoc;
