@@ -316,7 +316,7 @@ impl ResolutionDoc {
                 let current = plain(&read_runs(txn, &t));
                 let changed = p.base_text.as_ref().is_some_and(|b| *b != current);
                 let confirmed = seen.is_some_and(|s| s == seen_token(p, &current));
-                if (changed && !confirmed) || (seen.is_some() && !confirmed) {
+                if !confirmed && (changed || seen.is_some()) {
                     let conflicts = vec![Conflict {
                         base: 0..p.base_text.as_ref().map_or(0, String::len),
                         current: 0..current.len(),
