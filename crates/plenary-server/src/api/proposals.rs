@@ -126,6 +126,7 @@ fn principal(
     responses((status = 200, body = Object, description = "The proposal as decided (SPEC §2)"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody, description = "The chair's text is over the paragraph limit"),
         (status = 409, body = StaleBody, description = "Stale: the three texts and a `seen` token; or the proposal is no longer pending, or its paragraph is gone (the error shape)"),
         (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -147,6 +148,18 @@ pub(crate) async fn decide(
     }
     if !valid_doc_name(&doc) || doc.contains('/') {
         return Err(ApiError::not_found(format!("no document {doc}")));
+    }
+    let cap = api.state.config.limits.max_paragraph_chars;
+    if let Some(text) = &body.text
+        && text.encode_utf16().count() > cap
+    {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "this text would be {} characters; the limit is {cap} [limits.paragraph-chars]",
+                text.encode_utf16().count()
+            ),
+        ));
     }
     let decision = match body.decision {
         DecisionKind::Reject if body.text.is_some() => {

@@ -112,6 +112,22 @@ async fn propose(c: &Client, witness: &Client, delegation: &str, text: &str) -> 
     id
 }
 
+/// A raw write of a proposal's `status`, as any Yjs client could send it.
+fn set_status(c: &Client, id: &str, status: &str) {
+    let d = c.doc();
+    let proposals = d.get_or_insert_array("proposals");
+    let mut txn = d.transact_mut();
+    let q = proposals
+        .iter(&txn)
+        .filter_map(|v| match v {
+            Out::YMap(m) => Some(m),
+            _ => None,
+        })
+        .find(|m| matches!(m.get(&txn, "id"), Some(Out::Any(Any::String(s))) if s.as_ref() == id))
+        .unwrap();
+    q.insert(&mut txn, "status", status);
+}
+
 /// `words` with the word at `i` replaced by `with`.
 fn replace_word(text: &str, i: usize, with: &str) -> String {
     let mut w: Vec<&str> = text.split(' ').collect();
@@ -193,6 +209,12 @@ async fn two_proposals_on_different_words_give_the_same_text_in_either_order() {
         let q = proposal_of(&fresh, &ids[0]).unwrap();
         assert_eq!(q.status, ProposalStatus::Accepted);
         assert_eq!(q.decided_by.as_deref(), Some("Chair"));
+
+        // The record stays: its owner cannot withdraw an accepted proposal.
+        expect_denial(&jpn, "proposals.decided-record", |c| {
+            set_status(c, &ids[0], "withdrawn")
+        })
+        .await;
 
         // Deciding again is refused; a delegate may not decide at all.
         let (status, body) = decide(&server, doc, &ids[0], json!({"decision": "reject"})).await;
@@ -288,6 +310,27 @@ async fn an_overlapping_proposal_is_stale_until_the_chair_has_seen_it() {
     let q = proposal_of(&fresh, &third).unwrap();
     assert_eq!(q.status, ProposalStatus::Rejected);
     assert!(q.decided_at.unwrap_or(0) > 0);
+
+    // Edit: the chair's own text needs the token of what the chair saw.
+    let fourth = propose(&jpn, &chair, "JPN", &replace_word(&want, 5, "DELTA")).await;
+    let edited = replace_word(&want, 5, "EPSILON");
+    let (status, shown) = decide(
+        &server,
+        doc,
+        &fourth,
+        json!({"decision": "accept", "text": edited}),
+    )
+    .await;
+    assert_eq!(status, 409, "{shown}");
+    let (status, body) = decide(
+        &server,
+        doc,
+        &fourth,
+        json!({"decision": "accept", "text": edited, "seen": shown["seen"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    wait_text(&[&chair, &jpn, &fra], PID, &edited).await;
 }
 
 /// Empty, no-op and dangling proposals are refused by the server, with reasons.
