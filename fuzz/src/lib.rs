@@ -57,6 +57,11 @@ pub fn seed_doc() -> ResolutionDoc {
         created_at: 1_621_000_000_000,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     })
     .expect("proposal");
     d.add_sponsor(&Sponsor {
@@ -142,6 +147,11 @@ pub fn seed_updates() -> Vec<(&'static str, Vec<u8>)> {
                 created_at: 1_621_000_000_001,
                 status: ProposalStatus::Pending,
                 decided_by: None,
+                decided_at: None,
+                base_text: None,
+                base_seq: None,
+                kind: None,
+                level: None,
             })
             .map(|(_, u)| u),
     );

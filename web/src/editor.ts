@@ -259,11 +259,16 @@ class ParagraphView {
           e.preventDefault();
           const a = action.value as ProposalView['action'];
           const c = this.ed.session.claims;
+          const words = a === 'delete' ? '' : text.value.trim();
+          const base = pText(this.map)?.toString() ?? '';
+          if (a !== 'delete' && !words) return this.ed.notify('refused', 'A proposal needs some text.');
+          if (a === 'replace' && words === base) return this.ed.notify('refused', 'This proposal would change nothing.');
           propose(this.ed.doc, this.ed.roots, {
             action: a,
             paragraphId: a === 'insert' ? undefined : this.id,
             after: a === 'insert' ? this.id : undefined,
-            text: a === 'delete' ? '' : text.value.trim(),
+            text: words,
+            baseText: a === 'insert' ? undefined : base,
             delegation: attribution(c),
             author: c.name,
           });
@@ -290,6 +295,8 @@ class ParagraphView {
 export class Editor {
   conn!: Connection;
   readonly auth: Auth;
+  /** A stale proposal's comparison, by proposal id. */
+  private readonly staleEls = new Map<string, HTMLElement>();
   doc!: Y.Doc;
   roots!: Roots;
   awareness!: Awareness;
@@ -521,9 +528,12 @@ export class Editor {
     const c = this.session.claims;
     const mine = attribution(c) === p.delegation;
     const buttons: HTMLElement[] = [];
+    // Kept across re-renders (any change re-renders the list), so the chair's comparison stays.
+    const staleEl = this.staleEls.get(p.id) ?? h('div.proposal-stale');
+    this.staleEls.set(p.id, staleEl);
     if (mayDecide(c)) {
-      buttons.push(h('button.accept', { type: 'button', onclick: () => decide(this.doc, this.roots, p, true, c.name) }, 'Accept'));
-      buttons.push(h('button.reject', { type: 'button', onclick: () => decide(this.doc, this.roots, p, false, c.name) }, 'Reject'));
+      buttons.push(h('button.accept', { type: 'button', onclick: () => void this.decideOn(p, { decision: 'accept' }, staleEl) }, 'Accept'));
+      buttons.push(h('button.reject', { type: 'button', onclick: () => void this.decideOn(p, { decision: 'reject' }, staleEl) }, 'Reject'));
     }
     if (c.role === 'delegate' && !mine) {
       const on = p.supporters.includes(attribution(c));
@@ -539,6 +549,35 @@ export class Editor {
       h('div.proposal-head', h('strong', p.delegation), ` proposes to ${what}`, p.supporters.length ? ` · supported by ${p.supporters.join(', ')}` : '', h('span.when', ` ${timeOf(p.createdAt)}`)),
       p.text ? h('div.proposal-text', `[${p.text}]`) : null,
       buttons.length ? h('div.proposal-actions', ...buttons) : null,
+      staleEl,
+    );
+  }
+
+  /** Sends the chair's decision to the server; a stale proposal shows the three texts to decide on. */
+  private async decideOn(p: ProposalView, body: { decision: 'accept' | 'reject'; seen?: string; text?: string }, staleEl: HTMLElement): Promise<void> {
+    const r = await decide(this.auth, this.session.doc, p.id, body);
+    if (r.ok) return void staleEl.replaceChildren();
+    if ('error' in r) return this.notify('refused', `The decision was not taken: ${r.error}.`);
+    const s = r.stale;
+    const edit = h('textarea.stale-edit', { rows: 4 }) as HTMLTextAreaElement;
+    edit.value = s.proposed;
+    const editRow = h('div.stale-edit-row', edit, h('button.stale-edit-accept', { type: 'button', onclick: () => void this.decideOn(p, { decision: 'accept', seen: s.seen, text: edit.value }, staleEl) }, 'Accept this text'));
+    editRow.hidden = true;
+    staleEl.replaceChildren(
+      h('div.stale-note', 'The words this proposal changes were changed since it was made. Compare, then decide.'),
+      h(
+        'div.stale-texts',
+        h('div.stale-col', h('div.stale-head', 'When proposed'), h('div.stale-base', s.base ?? '(not recorded)')),
+        h('div.stale-col', h('div.stale-head', 'Now'), h('div.stale-current', s.current)),
+        h('div.stale-col', h('div.stale-head', 'Proposal'), h('div.stale-proposed', s.proposed)),
+      ),
+      h(
+        'div.proposal-actions',
+        h('button.accept-anyway', { type: 'button', onclick: () => void this.decideOn(p, { decision: 'accept', seen: s.seen }, staleEl) }, 'Accept anyway'),
+        h('button.stale-edit-open', { type: 'button', onclick: () => { editRow.hidden = false; edit.focus(); } }, 'Edit'),
+        h('button.reject', { type: 'button', onclick: () => void this.decideOn(p, { decision: 'reject' }, staleEl) }, 'Reject'),
+      ),
+      editRow,
     );
   }
 

@@ -4,6 +4,7 @@
 
 import * as Y from 'yjs';
 import type { Mode, Status } from './policy';
+import type { Auth } from './auth';
 
 export const META = 'meta';
 export const PARAGRAPHS = 'paragraphs';
@@ -119,6 +120,8 @@ export interface ProposalView {
   after?: string;
   action: 'replace' | 'insert' | 'delete' | 'move';
   text: string;
+  /** The paragraph's plain text when proposed (absent on older proposals). */
+  baseText?: string;
   delegation: string;
   onBehalfOf?: string;
   supporters: string[];
@@ -126,6 +129,7 @@ export interface ProposalView {
   createdAt: number;
   status: 'pending' | 'accepted' | 'rejected' | 'withdrawn';
   decidedBy?: string;
+  decidedAt?: number;
 }
 
 export function readProposal(m: Y.Map<unknown>): ProposalView {
@@ -139,6 +143,7 @@ export function readProposal(m: Y.Map<unknown>): ProposalView {
     after: str(m, 'after'),
     action: a === 'insert' || a === 'delete' || a === 'move' ? a : 'replace',
     text: str(m, 'text') ?? '',
+    baseText: str(m, 'baseText'),
     delegation: str(m, 'delegation') ?? '',
     onBehalfOf: str(m, 'onBehalfOf'),
     supporters: sup instanceof Y.Array ? sup.toArray().filter((x): x is string => typeof x === 'string') : [],
@@ -146,6 +151,7 @@ export function readProposal(m: Y.Map<unknown>): ProposalView {
     createdAt: typeof m.get('createdAt') === 'number' ? (m.get('createdAt') as number) : 0,
     status: s === 'accepted' || s === 'rejected' || s === 'withdrawn' ? s : 'pending',
     decidedBy: str(m, 'decidedBy'),
+    decidedAt: typeof m.get('decidedAt') === 'number' ? (m.get('decidedAt') as number) : undefined,
   };
 }
 
@@ -153,7 +159,16 @@ export function readProposal(m: Y.Map<unknown>): ProposalView {
 export function propose(
   doc: Y.Doc,
   r: Roots,
-  p: { paragraphId?: string; after?: string; action: ProposalView['action']; text: string; delegation: string; author: string },
+  p: {
+    paragraphId?: string;
+    after?: string;
+    action: ProposalView['action'];
+    text: string;
+    baseText?: string;
+    baseSeq?: number;
+    delegation: string;
+    author: string;
+  },
 ): string {
   const id = newId(doc, 'pr');
   doc.transact(() => {
@@ -164,6 +179,8 @@ export function propose(
     m.set('after', p.after ?? null);
     m.set('action', p.action);
     m.set('text', p.text);
+    if (p.baseText !== undefined) m.set('baseText', p.baseText);
+    if (p.baseSeq !== undefined) m.set('baseSeq', p.baseSeq);
     m.set('delegation', p.delegation);
     m.set('onBehalfOf', null);
     m.set('supporters', new Y.Array<string>());
@@ -175,79 +192,52 @@ export function propose(
   return id;
 }
 
-function paragraphIndex(r: Roots, id: string | undefined): number {
-  if (!id) return -1;
-  return r.paragraphs.toArray().findIndex((m) => pId(m) === id);
+/** What the server said to a stale proposal (409): the three texts and the token to decide anyway. */
+export interface StaleAnswer {
+  proposal: string;
+  base?: string | null;
+  current: string;
+  proposed: string;
+  seen: string;
 }
 
-/** Replaces a Y.Text's content with `next` by its smallest differing span, so unchanged italics stay. */
-export function replaceText(t: Y.Text, next: string): void {
-  const before = t.toString();
-  let prefix = 0;
-  while (prefix < before.length && prefix < next.length && before[prefix] === next[prefix]) prefix++;
-  let suffix = 0;
-  while (
-    suffix < before.length - prefix &&
-    suffix < next.length - prefix &&
-    before[before.length - 1 - suffix] === next[next.length - 1 - suffix]
-  )
-    suffix++;
-  const del = before.length - prefix - suffix;
-  if (del > 0) t.delete(prefix, del);
-  const ins = next.slice(prefix, next.length - suffix);
-  if (ins) t.insert(prefix, ins, { italic: null, footnote: null });
-}
+export type DecideResult = { ok: true } | { ok: false; stale: StaleAnswer } | { ok: false; error: string };
 
-function copyParagraph(src: Y.Map<unknown>): Y.Map<unknown> {
-  const m = new Y.Map<unknown>();
-  for (const k of ['id', 'kind', 'level', 'status']) m.set(k, src.get(k));
-  const t = new Y.Text();
-  const old = pText(src);
-  if (old) t.applyDelta(old.toDelta());
-  m.set('text', t);
-  return m;
-}
-
-/** The chair's decision: marks the proposal and, when accepted, applies it to the text. */
-export function decide(doc: Y.Doc, r: Roots, p: ProposalView, accept: boolean, by: string): void {
-  doc.transact(() => {
-    p.map.set('status', accept ? 'accepted' : 'rejected');
-    p.map.set('decidedBy', by);
-    if (!accept) return;
-    const at = paragraphIndex(r, p.paragraphId);
-    switch (p.action) {
-      case 'replace': {
-        const t = at >= 0 ? pText(r.paragraphs.get(at)) : undefined;
-        if (t) replaceText(t, p.text);
-        break;
-      }
-      case 'delete':
-        if (at >= 0) r.paragraphs.delete(at, 1);
-        break;
-      case 'insert': {
-        const after = paragraphIndex(r, p.after);
-        const ref = after >= 0 ? r.paragraphs.get(after) : undefined;
-        const m = new Y.Map<unknown>();
-        r.paragraphs.insert(after + 1, [m]);
-        m.set('id', newId(doc, 'p'));
-        m.set('kind', ref ? pKind(ref) : 'operative');
-        m.set('level', ref ? pLevel(ref) : 0);
-        m.set('status', 'open');
-        const t = new Y.Text();
-        m.set('text', t);
-        t.insert(0, p.text, { italic: null, footnote: null });
-        break;
-      }
-      case 'move': {
-        if (at < 0) break;
-        const copy = copyParagraph(r.paragraphs.get(at));
-        r.paragraphs.delete(at, 1);
-        const after = paragraphIndex(r, p.after);
-        r.paragraphs.insert(after + 1, [copy]);
-        break;
-      }
+/**
+ * The chair's decision, taken by the server (`POST /api/docs/{doc}/proposals/{id}/decision`):
+ * it merges the proposal onto the paragraph as it is now and everyone gets the result over the
+ * WebSocket. A client never writes a decision itself (the server refuses it).
+ */
+export async function decide(
+  auth: Auth,
+  doc: string,
+  id: string,
+  body: { decision: 'accept' | 'reject'; seen?: string; text?: string },
+): Promise<DecideResult> {
+  const url = `/api/docs/${encodeURIComponent(doc)}/proposals/${encodeURIComponent(id)}/decision`;
+  for (let attempt = 0; ; attempt++) {
+    const token = auth.token;
+    let r: Response;
+    try {
+      r = await fetch(url, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return { ok: false, error: 'the server cannot be reached' };
     }
-  });
+    if (r.ok) return { ok: true };
+    if (r.status === 401 && attempt === 0) {
+      await auth.renew(token);
+      continue;
+    }
+    const j = (await r.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    if (r.status === 409 && j && typeof j.seen === 'string' && typeof j.current === 'string') {
+      return { ok: false, stale: j as unknown as StaleAnswer };
+    }
+    return { ok: false, error: j && typeof j.detail === 'string' ? j.detail : `HTTP ${r.status}` };
+  }
 }
 
 export function toggleSupport(doc: Y.Doc, p: ProposalView, delegation: string): void {

@@ -20,12 +20,11 @@ use yrs::{
 use crate::ancestry::{IdIndex, UpdateView};
 use crate::effect::{Effect, EffectError, resolution_effect};
 use crate::model::{
-    Mode, Paragraph, ParagraphKind, Proposal, ProposalAction, ProposalStatus, Resolution, Run,
-    Sponsor, Status,
+    Mode, Paragraph, ParagraphKind, Proposal, ProposalStatus, Resolution, Run, Sponsor, Status,
 };
 use crate::numbering::BaseOrder;
 use crate::schema::{
-    self, META_KEYS, Roots, enum_name, read_paragraph, read_proposal, read_runs, run_attrs, str_of,
+    self, META_KEYS, Roots, enum_name, read_paragraph, read_proposal, run_attrs, str_of,
     superscript, text_of, write_paragraph, write_proposal, write_runs, write_sponsor,
 };
 
@@ -316,6 +315,18 @@ impl ResolutionDoc {
             .filter(|l| !l.is_empty())
     }
 
+    /// The id of the paragraph right before `id` (`Some(None)` when it is
+    /// the first), or `None` when there is no such paragraph. O(paragraphs).
+    pub fn paragraph_before(&self, id: &str) -> Option<Option<String>> {
+        let txn = self.doc.transact();
+        let (i, _) = self.find_paragraph(&txn, id)?;
+        if i == 0 {
+            return Some(None);
+        }
+        let maps = self.roots.paragraph_maps(&txn);
+        Some(maps.get(i as usize - 1).and_then(|m| str_of(&txn, m, "id")))
+    }
+
     /// A proposal by id: O(1) lookup.
     pub fn proposal(&self, id: &str) -> Option<Proposal> {
         let txn = self.doc.transact();
@@ -417,7 +428,7 @@ impl ResolutionDoc {
     // ---- editing -------------------------------------------------------
 
     /// Runs `f` in one transaction; returns its result and the update.
-    fn edit<R>(
+    pub(crate) fn edit<R>(
         &self,
         f: impl FnOnce(&mut TransactionMut, &Roots) -> Result<R, EditError>,
     ) -> Result<(R, Vec<u8>), EditError> {
@@ -430,7 +441,7 @@ impl ResolutionDoc {
         Ok((r, update))
     }
 
-    fn new_id(&self, txn: &TransactionMut, prefix: &str) -> String {
+    pub(crate) fn new_id(&self, txn: &TransactionMut, prefix: &str) -> String {
         let client = self.doc.client_id();
         let clock = txn.state_vector().get(&client);
         format!("{prefix}{:x}-{clock}", client.get())
@@ -472,7 +483,7 @@ impl ResolutionDoc {
         self.roots.meta.clone()
     }
 
-    fn find_paragraph<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<(u32, MapRef)> {
+    pub(crate) fn find_paragraph<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<(u32, MapRef)> {
         self.roots
             .paragraph_maps(txn)
             .into_iter()
@@ -778,139 +789,42 @@ impl ResolutionDoc {
         Ok(m)
     }
 
-    /// Accepts or rejects a pending proposal. Accepting applies it, in the
-    /// same transaction: `replace` sets the paragraph's text (see
-    /// [`proposal_runs`] for italics), `insert` adds a paragraph after
-    /// `after` (or first), `delete` removes the paragraph, `move` moves it
-    /// after `after`.
+    /// Accepts or rejects a pending proposal, for tools and tests: an
+    /// acceptance is an "accept anyway" (the proposal's change wins over
+    /// whatever changed since; see [`decide`](Self::decide), which the
+    /// server uses) and `decidedAt` is 0.
     pub fn decide_proposal(
         &mut self,
         id: &str,
         accept: bool,
         decided_by: &str,
     ) -> Result<Vec<u8>, EditError> {
-        self.edit(|txn, roots| {
-            let m = self.pending_proposal(txn, id)?;
-            let p = read_proposal(txn, &m).ok_or_else(|| EditError::ProposalIncomplete {
-                id: id.to_owned(),
-                why: "unreadable".into(),
-            })?;
-            if accept {
-                // validate before writing anything: yrs has no rollback
-                self.check_applicable(txn, &p)?;
-            }
-            let status = if accept {
-                ProposalStatus::Accepted
-            } else {
-                ProposalStatus::Rejected
-            };
-            m.insert(txn, "status", enum_name(&status));
-            m.insert(txn, "decidedBy", decided_by);
-            if accept {
-                self.apply_proposal(txn, roots, &p)?;
-            }
-            Ok(())
-        })
-        .map(|(_, u)| u)
-    }
-
-    fn check_applicable<T: ReadTxn>(&self, txn: &T, p: &Proposal) -> Result<(), EditError> {
-        let exists = |id: &str| {
-            self.find_paragraph(txn, id)
-                .map(|_| ())
-                .ok_or_else(|| EditError::NoParagraph(id.to_owned()))
-        };
-        let target = p
-            .paragraph_id
-            .as_deref()
-            .ok_or_else(|| EditError::ProposalIncomplete {
-                id: p.id.clone(),
-                why: "no paragraphId".into(),
+        use crate::decide::{DecideError, Decision, seen_token};
+        let decision = if accept {
+            let seen = self.proposal(id).map(|p| {
+                let current: String = p
+                    .paragraph_id
+                    .as_deref()
+                    .and_then(|pid| self.paragraph(pid))
+                    .map(|x| x.text.iter().map(|r| r.text.as_str()).collect())
+                    .unwrap_or_default();
+                seen_token(&p, &current)
             });
-        match p.action {
-            ProposalAction::Replace | ProposalAction::Delete => exists(target?),
-            ProposalAction::Insert => p.after.as_deref().map_or(Ok(()), exists),
-            ProposalAction::Move => {
-                exists(target?)?;
-                p.after.as_deref().map_or(Ok(()), exists)
-            }
-        }
-    }
-
-    fn apply_proposal(
-        &self,
-        txn: &mut TransactionMut,
-        roots: &Roots,
-        p: &Proposal,
-    ) -> Result<(), EditError> {
-        let incomplete = |why: &str| EditError::ProposalIncomplete {
-            id: p.id.clone(),
-            why: why.to_owned(),
+            Decision::Accept { seen, text: None }
+        } else {
+            Decision::Reject
         };
-        let target = || {
-            p.paragraph_id
-                .clone()
-                .ok_or_else(|| incomplete("no paragraphId"))
-        };
-        match p.action {
-            ProposalAction::Replace => {
-                let pid = target()?;
-                let t = self.paragraph_text(txn, &pid)?;
-                let old = read_runs(txn, &t);
-                let len = t.len(txn);
-                if len > 0 {
-                    t.remove_range(txn, 0, len);
-                }
-                write_runs(txn, &t, 0, &proposal_runs(&p.text, &old));
-            }
-            ProposalAction::Insert => {
-                let (index, kind, level) = match &p.after {
-                    Some(a) => {
-                        let (i, m) = self
-                            .find_paragraph(txn, a)
-                            .ok_or_else(|| EditError::NoParagraph(a.clone()))?;
-                        let anchor = read_paragraph(txn, &m);
-                        (
-                            i + 1,
-                            anchor.as_ref().map_or(ParagraphKind::Operative, |x| x.kind),
-                            anchor.map_or(0, |x| x.level),
-                        )
-                    }
-                    None => (0, ParagraphKind::Preambular, 0),
-                };
-                let nid = self.new_id(txn, "p");
-                let map = roots.paragraphs.insert(txn, index, MapPrelim::default());
-                write_paragraph(
-                    txn,
-                    &map,
-                    &Paragraph {
-                        id: nid,
-                        kind,
-                        level,
-                        status: Status::Open,
-                        text: proposal_runs(&p.text, &[]),
-                        number: String::new(),
-                        label: String::new(),
-                    },
-                );
-            }
-            ProposalAction::Delete => {
-                let pid = target()?;
-                let (i, _) = self
-                    .find_paragraph(txn, &pid)
-                    .ok_or_else(|| EditError::NoParagraph(pid.clone()))?;
-                roots.paragraphs.remove(txn, i);
-            }
-            ProposalAction::Move => {
-                let pid = target()?;
-                let to = match &p.after {
-                    Some(a) => Position::After(a.clone()),
-                    None => Position::Start,
-                };
-                move_in(self, txn, roots, &pid, &to)?;
-            }
-        }
-        Ok(())
+        self.decide(id, &decision, decided_by, 0)
+            .map(|d| d.update)
+            .map_err(|e| match e {
+                DecideError::UnknownProposal(id) => EditError::NoProposal(id),
+                DecideError::NotPending { id, .. } => EditError::ProposalNotPending(id),
+                DecideError::ParagraphGone { paragraph, .. } => EditError::NoParagraph(paragraph),
+                other => EditError::ProposalIncomplete {
+                    id: id.to_owned(),
+                    why: other.to_string(),
+                },
+            })
     }
 
     /// Sets (or with `None` removes) a meta key other than `mode`.
@@ -951,7 +865,7 @@ impl ResolutionDoc {
     }
 }
 
-fn move_in(
+pub(crate) fn move_in(
     d: &ResolutionDoc,
     txn: &mut TransactionMut,
     roots: &Roots,

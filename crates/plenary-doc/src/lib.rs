@@ -18,10 +18,12 @@ pub mod checks;
 mod comments;
 mod compensate;
 pub mod compilation;
+mod decide;
 mod document;
 mod effect;
 mod export;
 mod import;
+pub mod merge;
 mod model;
 pub mod numbering;
 pub mod pairing;
@@ -35,6 +37,7 @@ pub use comments::{
     Comment, CommentEffect, CommentTarget, CommentsDoc, CommentsEffect, NewComment, NewReply, Reply,
 };
 pub use compensate::{IntegrateError, Integration};
+pub use decide::{DecideError, Decided, Decision, Stale, seen_token};
 pub use document::{EditError, Position, ResolutionDoc, proposal_runs};
 pub use effect::{
     Effect, EffectError, FieldChange, FootnoteEffect, Footprint, ParagraphEffect, ProposalEffect,

@@ -148,6 +148,20 @@ pub struct Proposal {
     pub after: Option<String>,
     pub action: ProposalAction,
     pub text: String,
+    /// `replace` (and `delete`): the paragraph's plain text the proposal was made against;
+    /// accepting applies the change `baseText → text` to the paragraph as it is then (a
+    /// three-way merge, `merge`). Absent in documents older than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_text: Option<String>,
+    /// The log position the proposal was made at, when the proposer's page knew it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_seq: Option<u64>,
+    /// `insert`: the new paragraph's kind, when not that of the paragraph it follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ParagraphKind>,
+    /// `insert`: the new paragraph's level, when not that of the paragraph it follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
     pub delegation: String,
     pub on_behalf_of: Option<String>,
     pub supporters: Vec<String>,
@@ -156,6 +170,9 @@ pub struct Proposal {
     pub created_at: i64,
     pub status: ProposalStatus,
     pub decided_by: Option<String>,
+    /// When the decision was taken, milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

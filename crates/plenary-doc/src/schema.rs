@@ -244,6 +244,18 @@ pub(crate) fn write_proposal(txn: &mut TransactionMut, map: &MapRef, p: &Proposa
     map.insert(txn, "after", opt_any(&p.after));
     map.insert(txn, "action", enum_name(&p.action));
     map.insert(txn, "text", p.text.as_str());
+    if let Some(base) = &p.base_text {
+        map.insert(txn, "baseText", base.as_str());
+    }
+    if let Some(seq) = p.base_seq {
+        map.insert(txn, "baseSeq", Any::from(seq as f64));
+    }
+    if let Some(kind) = &p.kind {
+        map.insert(txn, "kind", enum_name(kind));
+    }
+    if let Some(level) = p.level {
+        map.insert(txn, "level", Any::from(level as i64));
+    }
     map.insert(txn, "delegation", p.delegation.as_str());
     map.insert(txn, "onBehalfOf", opt_any(&p.on_behalf_of));
     let sup: Vec<Any> = p
@@ -256,6 +268,9 @@ pub(crate) fn write_proposal(txn: &mut TransactionMut, map: &MapRef, p: &Proposa
     map.insert(txn, "createdAt", Any::from(p.created_at));
     map.insert(txn, "status", enum_name(&p.status));
     map.insert(txn, "decidedBy", opt_any(&p.decided_by));
+    if let Some(at) = p.decided_at {
+        map.insert(txn, "decidedAt", Any::from(at));
+    }
 }
 
 pub(crate) fn read_proposal<T: ReadTxn>(txn: &T, map: &MapRef) -> Option<Proposal> {
@@ -265,6 +280,12 @@ pub(crate) fn read_proposal<T: ReadTxn>(txn: &T, map: &MapRef) -> Option<Proposa
         after: str_of(txn, map, "after"),
         action: str_of(txn, map, "action").and_then(|s| parse_enum::<ProposalAction>(&s))?,
         text: str_of(txn, map, "text").unwrap_or_default(),
+        base_text: str_of(txn, map, "baseText"),
+        base_seq: num_of(txn, map, "baseSeq")
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .map(|n| n as u64),
+        kind: str_of(txn, map, "kind").and_then(|s| parse_enum(&s)),
+        level: num_of(txn, map, "level").map(|n| n.clamp(0.0, 2.0) as u8),
         delegation: str_of(txn, map, "delegation").unwrap_or_default(),
         on_behalf_of: str_of(txn, map, "onBehalfOf"),
         supporters: match map.get(txn, "supporters") {
@@ -283,6 +304,7 @@ pub(crate) fn read_proposal<T: ReadTxn>(txn: &T, map: &MapRef) -> Option<Proposa
             .and_then(|s| parse_enum::<ProposalStatus>(&s))
             .unwrap_or_default(),
         decided_by: str_of(txn, map, "decidedBy"),
+        decided_at: num_of(txn, map, "decidedAt").map(|n| n as i64),
     })
 }
 

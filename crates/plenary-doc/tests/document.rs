@@ -171,6 +171,11 @@ fn proposal(
         created_at: 1,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     }
 }
 

@@ -140,6 +140,11 @@ fn proposals_report_their_author_and_decisions() {
             created_at: 7,
             status: ProposalStatus::Pending,
             decided_by: None,
+            decided_at: None,
+            base_text: None,
+            base_seq: None,
+            kind: None,
+            level: None,
         })
         .unwrap();
     let e = s.apply(&u).unwrap();

@@ -300,6 +300,11 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
                 created_at: n as i64,
                 status: ProposalStatus::Pending,
                 decided_by: None,
+                decided_at: None,
+                base_text: None,
+                base_seq: None,
+                kind: None,
+                level: None,
             })
             .map(|(_, u)| u),
         _ => {

@@ -28,6 +28,11 @@ fn proposal(
         created_at: 0,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     }
 }
 

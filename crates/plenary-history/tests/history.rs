@@ -135,6 +135,11 @@ async fn negotiated() -> Session {
         created_at: 0,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     };
     let op2 = ids[6].clone();
     let (eu, u) = s

@@ -29,8 +29,8 @@ use plenary_auth::{
     Action, CommentScope, Decision, DocContext, DocMode, ParagraphStatus, Principal, authorize,
 };
 use plenary_doc::{
-    CommentTarget, CommentsDoc, CommentsEffect, Effect, Footprint, META_KEYS, Mode, ResolutionDoc,
-    SponsorChange, Status, Target, TextKind,
+    CommentTarget, CommentsDoc, CommentsEffect, Effect, Footprint, META_KEYS, Mode, ProposalAction,
+    ProposalStatus, ResolutionDoc, SponsorChange, Status, Target, TextKind,
 };
 use serde_json::Value;
 
@@ -310,6 +310,7 @@ fn judge_resolution(
         })
         .collect();
     size_caps(doc, effect, caps, &mut verdicts, &name);
+    forged_decisions(doc, effect, &mut verdicts, &name);
     for (target, fp, verdict) in verdicts {
         if verdict.is_ok() {
             match target {
@@ -336,6 +337,79 @@ fn judge_resolution(
         j.record(target, verdict, fp);
     }
     j.finish()
+}
+
+/// A text write dressed as an acceptance: when an update writes a
+/// decision into a proposal (refused: [`DECIDED_ON_SERVER`]), its edits of
+/// the paragraph that proposal names are refused with it, whoever sends it
+/// (the chair's client too): an acceptance's text comes from the server.
+fn forged_decisions(
+    doc: &ResolutionDoc,
+    effect: &Effect,
+    verdicts: &mut [(&Target, &Footprint, Result<(), String>)],
+    name: &dyn Fn(&str) -> String,
+) {
+    let forged: BTreeSet<String> = verdicts
+        .iter()
+        .filter_map(|(t, _, v)| match (t, v) {
+            (Target::Proposal(qid), Err(_))
+                if effect.proposals.get(qid).is_some_and(writes_decision) =>
+            {
+                Some(qid)
+            }
+            _ => None,
+        })
+        .filter_map(|qid| {
+            effect
+                .proposals
+                .get(qid)
+                .and_then(|q| q.inserted.as_ref())
+                .and_then(|f| f.get("paragraphId"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| doc.proposal(qid).and_then(|x| x.paragraph_id))
+        })
+        .collect();
+    if forged.is_empty() {
+        return;
+    }
+    for (target, _, verdict) in verdicts.iter_mut() {
+        let pid = match target {
+            Target::ParagraphText(pid)
+            | Target::ParagraphMarks(pid)
+            | Target::Paragraph(pid)
+            | Target::ParagraphField(pid, _) => pid,
+            _ => continue,
+        };
+        if verdict.is_ok() && forged.contains(pid) {
+            *verdict = refuse(
+                &name(pid),
+                DECIDED_ON_SERVER,
+                "this edit came with a decision on a proposal written by the client; \
+                 an accepted proposal's text is written by the server",
+            );
+        }
+    }
+}
+
+/// Whether a proposal's change writes a decision: a status other than
+/// pending or withdrawn, or `decidedBy` / `decidedAt`.
+fn writes_decision(q: &plenary_doc::ProposalEffect) -> bool {
+    let decided = |v: &Value| !matches!(v.as_str(), Some("pending" | "withdrawn"));
+    let fields = q.fields.iter().any(|(k, c)| match k.as_str() {
+        "status" => c
+            .values
+            .iter()
+            .any(|v| decided(v) || v.as_str() == Some("pending")),
+        "decidedBy" | "decidedAt" => true,
+        _ => false,
+    });
+    let inserted = q.inserted.as_ref().is_some_and(|f| {
+        f.get("status").is_some_and(|v| !v.is_null() && decided(v))
+            || !is_null(f.get("decidedBy"))
+            || !is_null(f.get("decidedAt"))
+    });
+    fields || inserted
 }
 
 // ---------------------------------------------------------------- size caps
@@ -883,6 +957,97 @@ fn judge_meta(p: &Principal, ctx: &DocContext, effect: &Effect, key: &str) -> Re
     }
 }
 
+/// The rule that keeps decisions on the server: a client never writes a
+/// proposal's `accepted`/`rejected` status, `decidedBy` or `decidedAt`
+/// (the chair decides through `POST /api/docs/{doc}/proposals/{id}/decision`,
+/// which the room applies in its turn).
+pub(crate) const DECIDED_ON_SERVER: &str = "proposals.decided-on-server";
+const DECIDED_ON_SERVER_WHY: &str = "proposals are accepted or rejected by the server, when the chair decides \
+     (the Accept and Reject buttons), never by a client writing the outcome";
+const EMPTY_WHY: &str = "a proposal to replace or insert text must have some text";
+
+/// A new proposal says something: its paragraphs exist, it is not empty, and
+/// it changes something. O(one paragraph), and O(paragraphs) for a move.
+fn proposal_content(
+    doc: &ResolutionDoc,
+    target: &str,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    let s = |k: &str| fields.get(k).and_then(Value::as_str);
+    let action = s("action");
+    let text = s("text").unwrap_or("");
+    let unknown = |id: &str| {
+        refuse(
+            target,
+            "proposals.paragraph",
+            format!("paragraph {id} is not in the document"),
+        )
+    };
+    let pid = match action {
+        Some("replace" | "delete" | "move") => {
+            let Some(pid) = s("paragraphId") else {
+                return refuse(
+                    target,
+                    "proposals.paragraph",
+                    "a replace, delete or move proposal names its paragraph (paragraphId)",
+                );
+            };
+            if !doc.has_paragraph(pid) {
+                return unknown(pid);
+            }
+            Some(pid)
+        }
+        Some("insert") => None,
+        _ => {
+            return refuse(
+                target,
+                "schema.value",
+                "a proposal's action is replace, insert, delete or move",
+            );
+        }
+    };
+    let after = s("after");
+    if let Some(a) = after
+        && !doc.has_paragraph(a)
+    {
+        return unknown(a);
+    }
+    if matches!(action, Some("replace" | "insert")) && text.trim().is_empty() {
+        return refuse(target, "proposals.empty", EMPTY_WHY);
+    }
+    if action == Some("replace")
+        && let Some(pid) = pid
+    {
+        let same = match s("baseText") {
+            Some(base) => base == text,
+            None => doc.paragraph(pid).is_some_and(|x| {
+                x.text.iter().map(|r| r.text.as_str()).collect::<String>() == text
+            }),
+        };
+        if same {
+            return refuse(
+                target,
+                "proposals.no-op",
+                "this proposal would change nothing: its text is the paragraph's text",
+            );
+        }
+    }
+    if action == Some("move")
+        && let Some(pid) = pid
+        && (after == Some(pid)
+            || doc
+                .paragraph_before(pid)
+                .is_some_and(|before| before.as_deref() == after))
+    {
+        return refuse(
+            target,
+            "proposals.no-op",
+            "this proposal would move the paragraph to where it already is",
+        );
+    }
+    Ok(())
+}
+
 fn judge_proposal(
     doc: &ResolutionDoc,
     p: &Principal,
@@ -983,6 +1148,33 @@ fn judge_proposal(
                 "decidedBy is set by the chair who decides, when deciding",
             )?;
         }
+        if status != "pending"
+            || !is_null(fields.get("decidedBy"))
+            || !is_null(fields.get("decidedAt"))
+        {
+            refuse(&target, DECIDED_ON_SERVER, DECIDED_ON_SERVER_WHY)?;
+        }
+        proposal_content(doc, &target, fields)?;
+    }
+    if let Some(x) = existing
+        .as_ref()
+        .filter(|x| x.status != ProposalStatus::Pending)
+        && (qe.deleted
+            || !qe.fields.is_empty()
+            || !qe.supporters_added.is_empty()
+            || !qe.supporters_removed.is_empty())
+    {
+        return refuse(
+            &target,
+            "proposals.decided-record",
+            format!(
+                "this proposal is {}; a decided or withdrawn proposal stays as it is, as the record",
+                serde_json::to_value(x.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        );
     }
     if qe.deleted && qe.inserted.is_none() {
         require(p, Action::DecideProposal, ctx, &target)?;
@@ -1030,10 +1222,10 @@ fn judge_proposal(
                             ctx,
                             &t,
                         )?,
-                        Some("accepted" | "rejected") => {
-                            require(p, Action::DecideProposal, ctx, &t)?
+                        Some("accepted" | "rejected" | "pending") => {
+                            require(p, Action::DecideProposal, ctx, &t)?;
+                            refuse(&t, DECIDED_ON_SERVER, DECIDED_ON_SERVER_WHY)?
                         }
-                        Some("pending") => require(p, Action::DecideProposal, ctx, &t)?,
                         _ => refuse(&t, "schema.value", format!("invalid status {v}"))?,
                     }
                 }
@@ -1046,6 +1238,28 @@ fn judge_proposal(
                         "proposals.identity",
                         "decidedBy is the deciding chair's own name",
                     )?;
+                }
+                refuse(&t, DECIDED_ON_SERVER, DECIDED_ON_SERVER_WHY)?;
+            }
+            "text" => {
+                require(
+                    p,
+                    Action::EditProposal {
+                        proposal_delegation: owner.clone(),
+                    },
+                    ctx,
+                    &t,
+                )?;
+                let replaces_words = existing.as_ref().is_some_and(|x| {
+                    matches!(x.action, ProposalAction::Replace | ProposalAction::Insert)
+                });
+                if replaces_words
+                    && change
+                        .values
+                        .iter()
+                        .any(|v| v.as_str().is_none_or(|s| s.trim().is_empty()))
+                {
+                    refuse(&t, "proposals.empty", EMPTY_WHY)?;
                 }
             }
             "id" | "delegation" | "author" | "createdAt" => refuse(

@@ -89,6 +89,29 @@ pub(crate) enum RoomCmd {
         conn: ConnId,
         msg: Incoming,
     },
+    /// The chair's decision on a proposal (`POST …/proposals/{id}/decision`),
+    /// applied in the room's turn like any update.
+    Decide {
+        request: DecideRequest,
+        reply: oneshot::Sender<Result<plenary_doc::Proposal, DecideFailure>>,
+    },
+}
+
+/// A decision to apply: the proposal, what was decided, and who decided
+/// (already checked to be the chair).
+pub(crate) struct DecideRequest {
+    pub proposal: String,
+    pub decision: plenary_doc::Decision,
+    pub principal: plenary_auth::Principal,
+}
+
+/// Why a decision was not applied.
+#[derive(Debug)]
+pub(crate) enum DecideFailure {
+    /// The document said no (unknown, not pending, stale …).
+    Refused(plenary_doc::DecideError),
+    /// The room or the store could not take it now; nothing was applied.
+    Unavailable(&'static str),
 }
 
 struct Peer {
@@ -114,6 +137,8 @@ pub(crate) struct Room {
     queued: Vec<Pending>,
     /// The deltas of the group commit in flight, by sender.
     committing: Option<Vec<Fanout>>,
+    /// The answers to decisions in the commit in flight.
+    replies: Vec<DecisionReply>,
     /// Where the commit task reports.
     commit_done: mpsc::Sender<Result<usize, PersistError>>,
     /// Sync step 2 answers encoded while updates were waiting for the store,
@@ -190,7 +215,14 @@ struct Pending {
     except: Option<ConnId>,
     entry: LogEntry,
     net: Vec<u8>,
+    /// A decision's answer, sent once the entry is durable.
+    reply: Option<DecisionReply>,
 }
+
+type DecisionReply = (
+    oneshot::Sender<Result<plenary_doc::Proposal, DecideFailure>>,
+    plenary_doc::Proposal,
+);
 
 /// Updates handled in one group commit at most.
 const MAX_BATCH: usize = 256;
@@ -306,6 +338,7 @@ impl Room {
                 let _ = ready.send(Ok(()));
             }
             RoomCmd::Leave { conn } => self.drop_peer(conn, None),
+            RoomCmd::Decide { request, reply } => self.decide(request, reply),
             RoomCmd::Message { conn, msg } => {
                 if !self.peers.contains_key(&conn) {
                     return;
@@ -586,8 +619,72 @@ impl Room {
                 except: (!reverted).then_some(conn),
                 entry,
                 net,
+                reply: None,
             });
         }
+        self.start_commit();
+    }
+
+    /// Applies the chair's decision on a proposal: one transaction of the
+    /// server's own (`ResolutionDoc::decide`), logged as the chair's with
+    /// the paragraphs it touched, broadcast to everyone once durable; the
+    /// answer goes back after the commit. Taken in the room's turn, so two
+    /// chairs racing, or a chair and someone typing, are put in one order:
+    /// the second decision finds the proposal decided, or the text changed.
+    fn decide(
+        &mut self,
+        request: DecideRequest,
+        reply: oneshot::Sender<Result<plenary_doc::Proposal, DecideFailure>>,
+    ) {
+        if self.poisoned {
+            let _ = reply.send(Err(DecideFailure::Unavailable("document reloading; retry")));
+            return;
+        }
+        let LiveDoc::Resolution(doc) = &mut self.doc else {
+            let _ = reply.send(Err(DecideFailure::Unavailable("not a resolution")));
+            return;
+        };
+        let at = crate::persistence::now_ms();
+        let by = request.principal.name.clone();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            doc.decide(&request.proposal, &request.decision, &by, at)
+        }));
+        let decided = match outcome {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => {
+                let _ = reply.send(Err(DecideFailure::Refused(e)));
+                return;
+            }
+            Err(_) => {
+                tracing::error!(doc = %self.name, proposal = %request.proposal, "deciding a proposal panicked; room reloading");
+                let _ = reply.send(Err(DecideFailure::Unavailable("document reloading; retry")));
+                self.poisoned = true;
+                self.queued.clear();
+                for id in self.peers.keys().copied().collect::<Vec<_>>() {
+                    self.drop_peer(
+                        id,
+                        Some(CloseReason::new(1012, "document reloading; reconnect")),
+                    );
+                }
+                return;
+            }
+        };
+        tracing::info!(doc = %self.name, user = %request.principal.sub, proposal = %request.proposal,
+            status = ?decided.proposal.status, "proposal decided");
+        let session = Session {
+            principal: request.principal,
+            doc: self.name.clone(),
+        };
+        let entry = self
+            .persistence
+            .entry(&session, &decided.update, decided.paragraphs);
+        self.size.integrated(decided.update.len(), true);
+        self.queued.push(Pending {
+            except: None,
+            entry,
+            net: decided.update,
+            reply: Some((reply, decided.proposal)),
+        });
         self.start_commit();
     }
 
@@ -598,11 +695,16 @@ impl Room {
             return;
         }
         let batch = std::mem::take(&mut self.queued);
+        let mut replies = Vec::new();
         let (entries, fanout): (Vec<LogEntry>, Vec<Fanout>) = batch
             .into_iter()
-            .map(|p| (p.entry, (p.except, p.net)))
+            .map(|p| {
+                replies.extend(p.reply);
+                (p.entry, (p.except, p.net))
+            })
             .unzip();
         self.committing = Some(fanout);
+        self.replies = replies;
         self.commits_started += 1;
         let commit = self.persistence.commit(&self.name, entries);
         let done = self.commit_done.clone();
@@ -617,7 +719,13 @@ impl Room {
         let Some(fanout) = self.committing.take() else {
             return;
         };
+        let replies = std::mem::take(&mut self.replies);
         if let Err(e) = result {
+            for (reply, _) in replies {
+                let _ = reply.send(Err(DecideFailure::Unavailable(
+                    "store unavailable: the decision was not saved; try again",
+                )));
+            }
             tracing::warn!(doc = %self.name, error = %e, "store unavailable; updates refused, room unloading");
             self.poisoned = true;
             for id in self.peers.keys().copied().collect::<Vec<_>>() {
@@ -637,6 +745,9 @@ impl Room {
         for (except, net) in fanout {
             self.fan_out(net, except);
             self.state.metrics.updates_accepted.inc();
+        }
+        for (reply, proposal) in replies {
+            let _ = reply.send(Ok(proposal));
         }
         let done = self.commits_finished;
         let (ready, held): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_step2)
@@ -907,6 +1018,7 @@ async fn run(
         poisoned: false,
         queued: Vec::new(),
         committing: None,
+        replies: Vec::new(),
         commit_done,
         held_step2: Vec::new(),
         commits_started: 0,

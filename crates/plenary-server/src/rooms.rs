@@ -76,6 +76,28 @@ impl Rooms {
         Err(JoinError("document busy; try again".into()))
     }
 
+    /// Sends a command to `doc`'s room (loading it if needed; the caller
+    /// has checked that the document exists), retrying past a room that is
+    /// going away. Gives the command back when no room would take it.
+    pub(crate) async fn command(
+        &self,
+        state: &Arc<ServerState>,
+        doc: &str,
+        mut cmd: RoomCmd,
+    ) -> Result<(), RoomCmd> {
+        for _ in 0..8 {
+            let (tx, generation) = self.get_or_spawn(state, doc);
+            match tx.send(cmd).await {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendError(back)) => {
+                    self.forget(doc, generation);
+                    cmd = back;
+                }
+            }
+        }
+        Err(cmd)
+    }
+
     /// Removes the registration of `doc` if it is still this generation's.
     pub(crate) fn forget(&self, doc: &str, generation: u64) {
         let mut map = self.lock();

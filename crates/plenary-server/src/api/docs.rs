@@ -28,7 +28,7 @@ pub(crate) struct TokenQuery {
 }
 
 /// Verifies the request's token and, for a document route, that it opens the document.
-fn principal(
+pub(super) fn principal(
     api: &Api,
     token: Option<String>,
     headers: &HeaderMap,

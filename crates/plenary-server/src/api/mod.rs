@@ -11,6 +11,7 @@ mod docs;
 mod error;
 mod gate;
 mod openapi;
+mod proposals;
 mod session;
 
 use std::sync::Arc;
@@ -58,6 +59,10 @@ pub(crate) fn router(state: &Arc<ServerState>) -> Router<Arc<ServerState>> {
         .route("/api/docs/{doc}/checks", get(docs::checks))
         .route("/api/docs/{doc}/compilation", get(docs::compilation))
         .route("/api/docs/{doc}/tracked", get(docs::tracked))
+        .route(
+            "/api/docs/{doc}/proposals/{id}/decision",
+            post(proposals::decide),
+        )
         .route("/api/tickets", post(session::ticket))
         .route("/api/dev/token", post(session::dev_token))
         .with_state(api)

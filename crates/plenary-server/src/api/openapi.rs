@@ -6,6 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::docs;
 use super::error::ErrorBody;
+use super::proposals;
 use super::session;
 
 struct BearerAuth;
@@ -32,7 +33,7 @@ impl Modify for BearerAuth {
     paths(docs::list, docs::create, docs::get_doc, docs::timeline, docs::state_at, docs::versions,
         docs::name_version, docs::compare, docs::attribution, docs::proposals,
         docs::checks, docs::compilation, docs::tracked,
-        session::ticket),
+        session::ticket, proposals::decide),
     components(schemas(ErrorBody, docs::DocSummary, docs::DocView, docs::CreateDoc, docs::VersionView,
         docs::NameVersion, docs::CompareView, docs::AttributionView,
         docs::ChecksView, docs::FindingView, docs::CompilationView,
@@ -41,7 +42,8 @@ impl Modify for BearerAuth {
         plenary_history::FootnoteChange, plenary_history::FootnoteChangeKind, plenary_history::MetaChange,
         plenary_history::WordOp, plenary_history::WordOpKind, plenary_history::ParagraphAttribution,
         plenary_history::AttributedRun,
-        session::TicketRequest, session::TicketView)),
+        session::TicketRequest, session::TicketView,
+        proposals::DecisionBody, proposals::DecisionKind, proposals::StaleBody)),
     modifiers(&BearerAuth)
 )]
 pub(crate) struct ApiDoc;

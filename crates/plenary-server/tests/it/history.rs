@@ -28,6 +28,7 @@ const TESTED: &[&str] = &[
     "/api/docs/{doc}/compare",
     "/api/docs/{doc}/attribution",
     "/api/docs/{doc}/proposals",
+    "/api/docs/{doc}/proposals/{id}/decision",
     // Exercised in sessions.rs (tickets: issued, used once, expired, refused).
     "/api/tickets",
     // Exercised in exports.rs (checks_compilation_and_tracked_word_over_the_api).
@@ -172,6 +173,11 @@ fn proposal(action: ProposalAction, pid: &str, text: &str, d: &str) -> Proposal 
         created_at: 0,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     }
 }
 
@@ -348,13 +354,22 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     });
     settle(&server, &all, 5).await;
     // proposals: EU's replacement accepted, MEX's deletion rejected
+    let op2_text: String = view(&c_eu)
+        .paragraphs
+        .iter()
+        .find(|p| p.id == op2)
+        .map(|p| p.text.iter().map(|r| r.text.as_str()).collect())
+        .unwrap();
     let eu_p = as_client(&c_eu, |d| {
-        d.add_proposal(&proposal(
-            ProposalAction::Replace,
-            &op2,
-            "*Also encourages* Member States to promote rehabilitative environments in prisons;",
-            "EU",
-        ))
+        d.add_proposal(&Proposal {
+            base_text: Some(op2_text.clone()),
+            ..proposal(
+                ProposalAction::Replace,
+                &op2,
+                "Also encourages Member States to promote rehabilitative environments in prisons;",
+                "EU",
+            )
+        })
         .unwrap()
         .0
     });
@@ -365,13 +380,26 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
             .0
     });
     settle(&server, &all, 7).await;
-    as_client(&c_chair, |d| {
-        d.decide_proposal(&eu_p, true, "Chair").unwrap()
-    });
+    // the chair decides through the server (a client's own decision is refused)
+    let (s, b) = http(
+        &server,
+        "POST",
+        &format!("/api/docs/{DOC}/proposals/{eu_p}/decision"),
+        Some(&chair),
+        Some(json!({"decision": "accept"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
     settle(&server, &all, 8).await;
-    as_client(&c_chair, |d| {
-        d.decide_proposal(&mex_p, false, "Chair").unwrap()
-    });
+    let (s, b) = http(
+        &server,
+        "POST",
+        &format!("/api/docs/{DOC}/proposals/{mex_p}/decision"),
+        Some(&chair),
+        Some(json!({"decision": "reject"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
     settle(&server, &all, 9).await;
     // secretariat rewords a footnote
     let fid = view(&c_sec).footnotes[0].id.clone();

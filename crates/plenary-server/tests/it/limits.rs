@@ -285,6 +285,11 @@ fn proposal(text: &str) -> Proposal {
         created_at: 1,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
     }
 }
 

@@ -19,6 +19,7 @@ mod interop;
 mod limits;
 mod persistence;
 mod policy;
+mod proposals;
 mod refusals;
 mod sessions;
 mod support;

@@ -365,6 +365,15 @@ async fn proposals_delegates_propose_the_chair_decides() {
         created_at: 0,
         status: plenary_doc::ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
+        base_text: mirror_of(&jpn).paragraphs[5]
+            .text
+            .iter()
+            .map(|r| r.text.clone())
+            .reduce(|a, b| a + &b),
+        base_seq: None,
+        kind: None,
+        level: None,
     };
     let mut pid = String::new();
     via_mirror(&jpn, |m| {
@@ -417,10 +426,28 @@ async fn proposals_delegates_propose_the_chair_decides() {
         mirror_of(&chair_client).proposals
     );
 
-    // The chair's decision goes through and changes the text.
-    via_mirror(&chair_client, |m| {
-        m.decide_proposal(&pid, true, "Chair").unwrap()
-    });
+    // Even the chair's client may not write a decision: decisions go through the server.
+    expect_denial(&chair_client, "proposals.decided-on-server", |c| {
+        via_mirror(c, |m| m.decide_proposal(&pid, true, "Chair").unwrap())
+    })
+    .await;
+    converged(&fra, &chair_client).await;
+    assert_eq!(
+        mirror_of(&chair_client)
+            .proposals
+            .iter()
+            .find(|p| p.id == pid)
+            .map(|p| p.status),
+        Some(plenary_doc::ProposalStatus::Pending)
+    );
+
+    // The chair's decision through the server goes through and changes the text.
+    let status = server.post_json(
+        &format!("/api/docs/prop/proposals/{pid}/decision"),
+        r#"{"decision":"accept"}"#,
+        &Who::chair().token(),
+    );
+    assert_eq!(status, 200);
     jpn.wait_until(WAIT, |d| {
         text_of(d, 5) == "Encourages Member States to adopt national strategies;"
     })
@@ -539,6 +566,11 @@ async fn footnotes_sponsors_support_and_withdrawal() {
                 created_at: 1,
                 status: plenary_doc::ProposalStatus::Pending,
                 decided_by: None,
+                decided_at: None,
+                base_text: None,
+                base_seq: None,
+                kind: None,
+                level: None,
             })
             .unwrap();
         pid = id;

@@ -619,6 +619,11 @@ async fn jpn_proposal(server: &TestServer, doc: &str, witness: &Client) -> (Clie
             created_at: 1,
             status: ProposalStatus::Pending,
             decided_by: None,
+            decided_at: None,
+            base_text: None,
+            base_seq: None,
+            kind: None,
+            level: None,
         })
         .expect("a proposal")
         .0
