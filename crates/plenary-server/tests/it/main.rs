@@ -20,6 +20,7 @@ mod limits;
 mod persistence;
 mod policy;
 mod refusals;
+mod revision;
 mod sessions;
 mod support;
 mod sync;
