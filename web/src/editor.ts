@@ -134,7 +134,10 @@ class ParagraphView {
     const locked = this.refusal() !== null;
     this.row.dataset.id = this.id;
     this.row.dataset.status = status;
+    // Flags set by the proposal and comment renderers survive a change of the paragraph's fields.
+    const flags = ['proposed-delete', 'has-proposals', 'has-comments'].filter((f) => this.row.classList.contains(f));
     this.row.className = `row ${kind} level-${level} status-${status}${locked ? ' locked' : ''}`;
+    this.row.classList.add(...flags);
     this.textEl.contentEditable = locked ? 'false' : 'true';
     this.textEl.title = locked ? `Locked for you: ${this.refusal()}` : '';
     this.badgeEl.textContent = STATUS_LABEL[status] + (locked ? ' · locked' : '');

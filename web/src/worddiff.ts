@@ -60,7 +60,16 @@ function merge(ops: DiffOp[]): DiffOp[] {
 export function wordDiff(from: string, to: string): DiffOp[] {
   const a = tokens(from);
   const b = tokens(to);
-  return merge(tokenOps(a, b).map((o) => (o.op === 'ins' ? { op: 'ins', text: b[o.b] } : { op: o.op, text: a[o.a] })));
+  return delFirst(merge(tokenOps(a, b).map((o) => (o.op === 'ins' ? { op: 'ins', text: b[o.b] } : { op: o.op, text: a[o.a] }))));
+}
+
+/** A deletion before the insertion that replaces it, as Word shows it. */
+function delFirst(ops: DiffOp[]): DiffOp[] {
+  const out = [...ops];
+  for (let k = 0; k + 1 < out.length; k++) {
+    if (out[k].op === 'ins' && out[k + 1].op === 'del') [out[k], out[k + 1]] = [out[k + 1], out[k]];
+  }
+  return merge(out);
 }
 
 /**
@@ -122,12 +131,7 @@ export function layOn(base: string, text: string, current: string): { ops: DiffO
     if (ins) ops.push({ op: 'ins', text: ins.join('') });
     if (i < ct.length) ops.push({ op: struck.has(i) ? 'del' : 'eq', text: ct[i] });
   }
-  // Put a deletion before the insertion that replaces it, as Word shows it.
-  const merged = merge(ops);
-  for (let k = 0; k + 1 < merged.length; k++) {
-    if (merged[k].op === 'ins' && merged[k + 1].op === 'del') [merged[k], merged[k + 1]] = [merged[k + 1], merged[k]];
-  }
-  return { ops: merge(merged), stale: false };
+  return { ops: delFirst(merge(ops)), stale: false };
 }
 
 /** The result of applying ops: the text with deletions dropped and insertions kept. */
