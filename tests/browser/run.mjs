@@ -502,6 +502,156 @@ async function main() {
     const [docx] = await Promise.all([jpn.waitForEvent('download'), jpn.locator('#tracked-download').click()]);
     if (docx.suggestedFilename() !== `${DOC}-tracked-against-Rev.2.docx`) throw new Error(`tracked .docx saved as ${docx.suggestedFilename()}`);
   });
+
+  // ---- issue 14: suggestions, compilation text, the chair's restructuring, provisional labels, sponsors ----
+  // Three delegations (JPN, FRA of the EU group, MEX) and the chair. Labels count against Rev.2, named above.
+  const mex = await open('mex', `${base}/?doc=${DOC}&token=${token('delegate', 'Delegate of Mexico', ['--delegation', 'MEX'])}`);
+  await mex.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+  const everyone = [jpn, fra, mex, chair];
+  // The chair left the history view open above: back to the draft.
+  if (await chair.locator('body.history-open').count()) await chair.locator('#toggle-history').click();
+  const prop6 = (p) => p.locator('.row[data-label="OP6"] .proposal[data-delegation="FRA"]');
+
+  await check('suggestions: a replace proposal is shown with struck and inserted words; empty and no-op proposals are refused in the form', async () => {
+    const current = await textOf(fra, 'OP6');
+    const words = current.split(' ');
+    const old = words[2];
+    const proposed = [...words.slice(0, 2), 'carefully', 'reviewed', ...words.slice(3)].join(' ');
+    await fra.locator('.row[data-label="OP6"] .propose-btn').click();
+    const form = fra.locator('.row[data-label="OP6"] .propose-form');
+    await form.locator('textarea').fill('   ');
+    await form.locator('.submit-proposal').click();
+    if (!/empty/.test(await form.locator('.form-problem').innerText())) throw new Error('an empty proposal was not refused by the form');
+    await form.locator('textarea').fill(current);
+    await form.locator('.submit-proposal').click();
+    if (!/does not change/.test(await form.locator('.form-problem').innerText())) throw new Error('a no-op proposal was not refused by the form');
+    await form.locator('.propose-behalf').selectOption('EU');
+    await form.locator('textarea').fill(proposed);
+    await form.locator('.submit-proposal').click();
+    for (const p of everyone) {
+      await until('the suggestion on every page', async () => (await prop6(p).count()) === 1);
+      const del = await prop6(p).locator('.sugg-del').allInnerTexts();
+      const ins = (await prop6(p).locator('.sugg-ins').allInnerTexts()).join('');
+      if (del.join('').trim() !== old || !/carefully reviewed/.test(ins)) throw new Error(`marked up as struck ${JSON.stringify(del)} / inserted ${JSON.stringify(ins)}`);
+      const head = await prop6(p).locator('.proposal-head').innerText();
+      if (!/FRA on behalf of EU proposes to change OP6/.test(head)) throw new Error(`head reads ${head}`);
+    }
+    if ((await fra.locator('.row[data-label="OP6"] .proposal').count()) !== 1) throw new Error('the refused empty or no-op proposal was sent');
+    await prop6(mex).scrollIntoViewIfNeeded();
+    await shot(mex, 'suggestion-inline');
+  });
+
+  await check('support: two delegations support; every page shows the supporters', async () => {
+    await prop6(jpn).locator('.support').click();
+    await until('JPN supporting on MEX page', async () => /supported by JPN/.test(await prop6(mex).locator('.supporters').innerText()));
+    await prop6(mex).locator('.support').click();
+    for (const p of everyone) await until('both supporters', async () => /supported by JPN, MEX/.test(await prop6(p).locator('.supporters').innerText()));
+    if ((await prop6(fra).locator('.support').count()) !== 0) throw new Error('the proposer is offered to support its own proposal');
+  });
+
+  await check('compilation text: the open alternative with its delegation and supporters, updated live', async () => {
+    await mex.locator('#toggle-compilation').click();
+    const alt = mex.locator('.compilation-view .comp-alt[data-delegation="FRA"]');
+    await until('alternative listed', async () => (await alt.count()) === 1);
+    const t = await alt.innerText();
+    if (!t.startsWith('OP6 Alt 1 (FRA on behalf of EU; supported by JPN, MEX): [') || !t.includes('carefully reviewed')) throw new Error(`compilation reads ${t}`);
+    await alt.scrollIntoViewIfNeeded();
+    await shot(mex, 'compilation-view');
+    await prop6(jpn).locator('.support').click(); // JPN withdraws its support
+    await until('compilation updated live', async () => /\(FRA on behalf of EU; supported by MEX\)/.test(await alt.innerText()));
+    await mex.locator('#toggle-compilation').click();
+  });
+
+  await check('proposal kinds where they apply; decided proposals stay listed with who and when', async () => {
+    await jpn.locator('.row[data-label="OP1"] .propose-btn').click();
+    const form = jpn.locator('.row[data-label="OP1"] .propose-form');
+    await form.locator('.propose-action').selectOption('delete');
+    await form.locator('.submit-proposal').click();
+    await until('OP1 struck on the chair page', async () => (await chair.locator('.row[data-label="OP1"].proposed-delete').count()) === 1);
+    await mex.locator('.row[data-label="OP1"] .propose-btn').click();
+    const f2 = mex.locator('.row[data-label="OP1"] .propose-form');
+    await f2.locator('.propose-action').selectOption('insert');
+    await f2.locator('textarea').fill('Invites Member States to report;');
+    await f2.locator('.submit-proposal').click();
+    await until('ghost paragraph on the FRA page', async () => /Invites Member States to report;/.test(await fra.locator('.row[data-label="OP1"] .ghost-para').innerText().catch(() => '')));
+    await chair.locator('.row[data-label="OP1"] .proposal[data-action="delete"] .reject').click();
+    await prop6(fra).locator('.withdraw').click();
+    for (const p of [jpn, chair]) {
+      await until('the rejection recorded', async () => {
+        const d = p.locator('.row[data-label="OP1"] details.decided');
+        if (!(await d.count())) return false;
+        await d.evaluate((el) => (el.open = true));
+        return /delete — rejected by Chair \(Ms\. Ortiz\)/.test(await d.innerText());
+      });
+      await until('the withdrawal recorded', async () => {
+        const d = p.locator('.row[data-label="OP6"] details.decided');
+        if (!(await d.count())) return false;
+        await d.evaluate((el) => (el.open = true));
+        return /withdrawn by FRA/.test(await d.innerText());
+      });
+    }
+    if ((await chair.locator('.row[data-label="OP1"].proposed-delete').count()) !== 0) throw new Error('OP1 still struck after the rejection');
+    await chair.locator('.row[data-label="OP1"] details.decided').scrollIntoViewIfNeeded();
+    await shot(chair, 'decided-proposals');
+  });
+
+  await check('the chair inserts a paragraph between OP2 and OP3: every page shows OP2bis with its italic opening', async () => {
+    const op3 = await textOf(chair, 'OP3');
+    await chair.locator('.row[data-label="OP2"] .insert-after').click();
+    const form = chair.locator('.row[data-label="OP2"] .insert-form');
+    await form.locator('.insert-opening-pick').selectOption('Urges');
+    await form.locator('.insert-text').fill('Member States to share good practices;');
+    await form.locator('.submit-insert').click();
+    for (const p of everyone) {
+      await until('OP2bis on every page', async () => (await p.locator('.row[data-label="OP2bis"]').count()) === 1);
+      if ((await textOf(p, 'OP2bis')) !== 'Urges Member States to share good practices;') throw new Error(`OP2bis reads ${await textOf(p, 'OP2bis')}`);
+      if ((await p.locator('.row[data-label="OP2bis"] .ptext em').innerText()).trim() !== 'Urges') throw new Error('no italic opening');
+      if ((await p.locator('.row[data-label="OP2bis"] .num').innerText()).trim() !== '2bis.') throw new Error('OP2bis not numbered 2bis.');
+      if ((await textOf(p, 'OP3')) !== op3) throw new Error('OP3 was renumbered before a version was named');
+    }
+    await jpn.locator('.row[data-label="OP2bis"]').scrollIntoViewIfNeeded();
+    await shot(jpn, 'provisional-op2bis');
+  });
+
+  await check('naming a version renumbers on every page: OP2bis becomes OP3', async () => {
+    const r = await fetch(`${base}/api/docs/${DOC}/versions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokens.chair}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Rev.3' }),
+    });
+    if (r.status !== 201) throw new Error(`naming Rev.3: HTTP ${r.status}`);
+    for (const p of everyone) {
+      await until('renumbered', async () => (await p.locator('.row[data-label="OP2bis"]').count()) === 0 && (await textOf(p, 'OP3')) === 'Urges Member States to share good practices;');
+      if (!/Labels since Rev\.3/.test(await p.locator('.revision').innerText())) throw new Error('the page does not say which version it counts from');
+    }
+    await fra.locator('.row[data-label="OP3"]').scrollIntoViewIfNeeded();
+    await shot(fra, 'renumbered-after-rev3');
+  });
+
+  await check('the chair moves a paragraph and deletes it; every page agrees', async () => {
+    const order = (p) => p.$$eval('.paragraphs .row', (rows) => rows.map((r) => `${r.dataset.label}|${r.querySelector('.ptext').textContent}`));
+    await chair.locator('.row[data-label="OP3"] .move-down').click();
+    await until('moved on every page', async () => {
+      const all = await Promise.all(everyone.map(order));
+      const i = all[0].findIndex((l) => l.startsWith('OP3|Urges'));
+      return i > 0 && all[0][i - 1].startsWith('OP4|') && all.every((o) => JSON.stringify(o) === JSON.stringify(all[0]));
+    });
+    await chair.locator('.row[data-label="OP3"] .delete-para').click();
+    await until('deleted on every page', async () => {
+      const all = await Promise.all(everyone.map(order));
+      return !all[0].some((l) => l.includes('share good practices')) && all.every((o) => JSON.stringify(o) === JSON.stringify(all[0]));
+    });
+  });
+
+  await check('sponsors: delegations co-sponsor and withdraw; the header lists them on every page', async () => {
+    await mex.locator('.cosponsor').click();
+    await jpn.locator('.cosponsor').click();
+    for (const p of everyone) await until('co-sponsors listed', async () => /MEX/.test(await p.locator('.sponsors-list').innerText()) && /JPN/.test(await p.locator('.sponsors-list').innerText()));
+    await mex.locator('.withdraw-sponsor').click();
+    for (const p of everyone) await until('MEX withdrawn', async () => !/MEX/.test(await p.locator('.sponsors-list').innerText()) && /JPN/.test(await p.locator('.sponsors-list').innerText()));
+    await chair.locator('.un-sponsors').scrollIntoViewIfNeeded();
+    await shot(chair, 'sponsors-header');
+  });
 }
 
 let code = 0;

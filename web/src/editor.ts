@@ -9,12 +9,26 @@ import { CommentsHub, type Comment } from './comments';
 import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
 import { colourOf, h, timeOf } from './dom';
-import { exportMenu } from './exports';
+import { apiGet, exportMenu } from './exports';
 import { HistoryView } from './history';
+import { attributionLine, renderCompilation } from './compilation';
+import { labels, type BaseParagraph } from './labels';
+import { layOn } from './worddiff';
 import {
+  cosponsor,
   decide,
+  deleteParagraph,
   docMode,
-  numbering,
+  insertParagraph,
+  moveParagraph,
+  OPERATIVE_OPENINGS,
+  PREAMBULAR_OPENINGS,
+  proposalProblem,
+  readSponsors,
+  withdraw,
+  withdrawSponsorship,
+  type Kind,
+  type Numbered,
   pId,
   pKind,
   pLevel,
@@ -32,7 +46,9 @@ import {
   editRefusal,
   mayDecide,
   mayPropose,
+  mayCosponsor,
   mayResolveAny,
+  mayRestructure,
   maySetMode,
   maySetStatus,
   STATUS_LABEL,
@@ -118,7 +134,10 @@ class ParagraphView {
     const locked = this.refusal() !== null;
     this.row.dataset.id = this.id;
     this.row.dataset.status = status;
+    // Flags set by the proposal and comment renderers survive a change of the paragraph's fields.
+    const flags = ['proposed-delete', 'has-proposals', 'has-comments'].filter((f) => this.row.classList.contains(f));
     this.row.className = `row ${kind} level-${level} status-${status}${locked ? ' locked' : ''}`;
+    this.row.classList.add(...flags);
     this.textEl.contentEditable = locked ? 'false' : 'true';
     this.textEl.title = locked ? `Locked for you: ${this.refusal()}` : '';
     this.badgeEl.textContent = STATUS_LABEL[status] + (locked ? ' · locked' : '');
@@ -132,6 +151,20 @@ class ParagraphView {
         ...STATUSES.map((s) => h('option', { value: s, selected: s === status }, STATUS_LABEL[s])),
       );
       tools.push(sel);
+    }
+    if (mayRestructure(c)) {
+      // The chair may restructure in open and in negotiation mode (enforcement.rs: structure.chair-only).
+      tools.push(
+        h('select.kind-select', { 'aria-label': 'Preambular or operative', onchange: (e: Event) => this.map.set('kind', (e.target as HTMLSelectElement).value) },
+          h('option', { value: 'preambular', selected: kind === 'preambular' }, 'PP'),
+          h('option', { value: 'operative', selected: kind === 'operative' }, 'OP')),
+        h('select.level-select', { 'aria-label': 'Level', onchange: (e: Event) => this.map.set('level', Number((e.target as HTMLSelectElement).value)) },
+          ...[0, 1, 2].map((l) => h('option', { value: l, selected: l === level }, ['paragraph', 'sub (a)', 'sub-sub (i)'][l]))),
+        h('button.move-up', { type: 'button', title: 'Move up', 'aria-label': `Move ${this.label} up`, onclick: () => moveParagraph(this.ed.doc, this.ed.roots, this.id, -1) }, '↑'),
+        h('button.move-down', { type: 'button', title: 'Move down', 'aria-label': `Move ${this.label} down`, onclick: () => moveParagraph(this.ed.doc, this.ed.roots, this.id, 1) }, '↓'),
+        h('button.insert-after', { type: 'button', onclick: () => this.openInsertForm() }, 'Insert after'),
+        h('button.delete-para', { type: 'button', onclick: () => { if (window.confirm(`Delete ${this.label}?`)) deleteParagraph(this.ed.roots, this.id); } }, 'Delete'),
+      );
     }
     if (mayPropose(c)) tools.push(h('button.propose-btn', { type: 'button', onclick: () => this.openProposeForm() }, 'Propose'));
     tools.push(h('button.comment-btn', { type: 'button', onclick: () => this.ed.openCommentForm(this) }, 'Comment'));
@@ -246,6 +279,14 @@ class ParagraphView {
       h('option', { value: 'delete' }, 'Delete the paragraph'),
     ) as HTMLSelectElement;
     const text = h('textarea.propose-text', { rows: 4 }) as HTMLTextAreaElement;
+    const groups = this.ed.session.claims.groups;
+    const behalf = h(
+      'select.propose-behalf',
+      { 'aria-label': 'On behalf of' },
+      h('option', { value: '' }, `${attribution(this.ed.session.claims)} alone`),
+      ...groups.map((g) => h('option', { value: g }, `on behalf of ${g}`)),
+    ) as HTMLSelectElement;
+    const problem = h('div.form-problem', { role: 'alert' });
     const replaceWith = prefill?.text ?? current;
     text.value = replaceWith;
     action.addEventListener('change', () => {
@@ -259,18 +300,21 @@ class ParagraphView {
           e.preventDefault();
           const a = action.value as ProposalView['action'];
           const c = this.ed.session.claims;
-          const words = a === 'delete' ? '' : text.value.trim();
-          const base = pText(this.map)?.toString() ?? '';
-          if (a !== 'delete' && !words) return this.ed.notify('refused', 'A proposal needs some text.');
-          if (a === 'replace' && words === base) return this.ed.notify('refused', 'This proposal would change nothing.');
+          const now = pText(this.map)?.toString() ?? '';
+          const why = proposalProblem(a, text.value, now);
+          if (why) {
+            problem.textContent = why;
+            return;
+          }
           propose(this.ed.doc, this.ed.roots, {
             action: a,
             paragraphId: a === 'insert' ? undefined : this.id,
             after: a === 'insert' ? this.id : undefined,
-            text: words,
-            baseText: a === 'insert' ? undefined : base,
+            text: a === 'delete' ? '' : text.value.trim(),
             delegation: attribution(c),
-            author: c.name,
+            author: c.sub,
+            onBehalfOf: behalf.value || undefined,
+            baseText: a === 'replace' || a === 'delete' ? now : undefined,
           });
           this.formEl.replaceChildren();
           prefill?.onSubmitted();
@@ -278,11 +322,55 @@ class ParagraphView {
       },
       h('div.form-title', prefill?.title ?? `Proposal of ${attribution(this.ed.session.claims)} on ${this.label}`),
       action,
+      groups.length ? behalf : null,
       text,
+      problem,
       h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
     );
     this.formEl.replaceChildren(form);
     text.focus();
+  }
+
+  /** The chair's form for a new paragraph after this one: kind, level, the italic opening (from the list or typed) and the text. */
+  openInsertForm(): void {
+    const kind = h('select.insert-kind', { 'aria-label': 'Kind' }, h('option', { value: 'operative' }, 'Operative'), h('option', { value: 'preambular' }, 'Preambular')) as HTMLSelectElement;
+    kind.value = pKind(this.map);
+    const level = h('select.insert-level', { 'aria-label': 'Level' }, ...[0, 1, 2].map((l) => h('option', { value: l }, ['Paragraph', 'Sub-paragraph (a)', 'Sub-sub-paragraph (i)'][l]))) as HTMLSelectElement;
+    level.value = String(pLevel(this.map));
+    const pick = h('select.insert-opening-pick', { 'aria-label': 'Opening from the list' }) as HTMLSelectElement;
+    const opening = h('input.insert-opening', { 'aria-label': 'Opening (italic)', placeholder: 'Opening, e.g. Decides' }) as HTMLInputElement;
+    const fill = () => {
+      const list = (kind.value as Kind) === 'preambular' ? PREAMBULAR_OPENINGS : OPERATIVE_OPENINGS;
+      pick.replaceChildren(h('option', { value: '' }, 'Choose an opening…'), ...list.map((o) => h('option', { value: o }, o)));
+    };
+    fill();
+    kind.addEventListener('change', fill);
+    pick.addEventListener('change', () => {
+      if (pick.value) opening.value = pick.value;
+    });
+    const rest = h('textarea.insert-text', { rows: 3, 'aria-label': 'Text after the opening', placeholder: 'the rest of the paragraph' }) as HTMLTextAreaElement;
+    const problem = h('div.form-problem', { role: 'alert' });
+    const form = h(
+      'form.insert-form',
+      {
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          if (!opening.value.trim() && !rest.value.trim()) {
+            problem.textContent = 'A new paragraph needs an opening or some text.';
+            return;
+          }
+          insertParagraph(this.ed.doc, this.ed.roots, this.id, { kind: kind.value as Kind, level: Number(level.value), opening: opening.value, rest: rest.value });
+          this.formEl.replaceChildren();
+        },
+      },
+      h('div.form-title', `New paragraph after ${this.label}`),
+      h('div.insert-row', kind, level, pick, opening),
+      rest,
+      problem,
+      h('div.form-actions', h('button.submit-insert', { type: 'submit' }, 'Insert paragraph'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
+    );
+    this.formEl.replaceChildren(form);
+    opening.focus();
   }
 
   destroy(): void {
@@ -315,6 +403,14 @@ export class Editor {
   private readonly docEl = h('article.un-doc');
   private readonly editorEl = h('main.workspace');
   private readonly historyEl = h('section.history-view', { hidden: true });
+  private readonly compilationEl = h('article.un-doc.compilation-view', { hidden: true });
+  private readonly sponsorsEl = h('div.un-sponsors');
+  private readonly revisionEl = h('span.revision');
+  /** The paragraph order at the last named version (provisional labels are computed against it). */
+  private base: BaseParagraph[] | null = null;
+  private baseFor: string | undefined;
+  private labelById = new Map<string, Numbered>();
+  private rerender = 0;
   private history?: HistoryView;
   private commentForm?: { paragraphId: string; el: HTMLElement };
   private noticeTimer: number | undefined;
@@ -333,16 +429,17 @@ export class Editor {
     const me = h('span.me', h('span.dot', { style: `background:${colourOf(c.sub)}` }), `${c.name} · ${attribution(c)} · ${c.role}`);
     const commentsToggle = h('button#toggle-comments', { type: 'button', 'aria-pressed': 'true', onclick: () => this.toggleComments() }, 'Comments');
     const historyBtn = h('button#toggle-history', { type: 'button', onclick: () => this.toggleHistory() }, 'History');
+    const compilationBtn = h('button#toggle-compilation', { type: 'button', 'aria-pressed': 'false', onclick: () => this.toggleCompilation() }, 'Compilation text');
     const exports = exportMenu(session.doc, () => this.auth, (m) => this.notify('refused', m));
     const out = h('button', { type: 'button', onclick: () => { signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
     root.replaceChildren(
-      h('div.topbar', h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presenceEl, h('span.spacer'), commentsToggle, historyBtn, exports, me, out),
+      h('div.topbar', h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presenceEl, this.revisionEl, h('span.spacer'), commentsToggle, compilationBtn, historyBtn, exports, me, out),
       this.noticeEl,
       this.editorEl,
       this.historyEl,
     );
     this.docEl.append(this.headerEl, this.titleEl, this.paragraphsEl, this.closingEl, this.footnotesEl);
-    this.editorEl.append(this.docEl);
+    this.editorEl.append(this.docEl, this.compilationEl);
     document.body.classList.add('comments-open');
 
     // One session for the document and every comment scope: an expired token is renewed once.
@@ -361,6 +458,7 @@ export class Editor {
       onSynced: () => {
         document.body.dataset.synced = 'true';
         this.renderAll();
+        void this.loadBase();
       },
     });
     this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub) });
@@ -375,10 +473,20 @@ export class Editor {
     this.doc = doc;
     this.roots = roots(doc);
     this.awareness = awareness;
-    this.roots.meta.observe(() => this.renderMeta());
+    this.roots.meta.observe((e) => {
+      this.renderMeta();
+      // The server writes `revision` when a version is named: learn its base order, renumber.
+      if (e.keysChanged.has('revision')) void this.loadBase();
+    });
     this.roots.paragraphs.observe(() => this.renderParagraphs());
+    // Text edits move a suggestion's marked-up words and the compilation text.
+    this.roots.paragraphs.observeDeep(() => this.scheduleRerender());
     this.roots.footnotes.observeDeep(() => this.renderFootnotes());
-    this.roots.proposals.observeDeep(() => this.renderProposals());
+    this.roots.proposals.observeDeep(() => {
+      this.renderProposals();
+      this.renderCompilation();
+    });
+    this.roots.sponsors.observeDeep(() => this.renderSponsors());
     awareness.on('change', () => this.renderPresence());
     this.renderAll();
   }
@@ -464,13 +572,68 @@ export class Editor {
       h('div.un-agenda', g('agendaItem')),
       h('div.un-agenda-title', g('agendaTitle')),
       h('div.un-submitted', g('submittedBy')),
+      this.sponsorsEl,
       h('div.un-report', g('report')),
       h('div.un-intro', g('introduction')),
     );
     const number = g('number');
     this.titleEl.replaceChildren(h('h1.un-res-title', number ? `${number}. ${g('title')}` : g('title')), h('div.un-acting', g('actingBody')));
     this.closingEl.replaceChildren(...g('closing').split('\n').filter((l) => l).map((l) => h('div.un-closing-line', l)));
+    this.renderSponsors();
     for (const v of this.views.values()) v.update();
+  }
+
+  /** The co-sponsors under the submitted-by line, and the delegate's own sign-on. */
+  private renderSponsors(): void {
+    if (!this.roots) return;
+    const c = this.session.claims;
+    const list = readSponsors(this.roots);
+    const mine = c.delegation ? list.some((s) => s.delegation === c.delegation) : false;
+    this.sponsorsEl.replaceChildren(
+      h('span.sponsors-title', 'Co-sponsors: '),
+      list.length ? h('span.sponsors-list', list.map((s) => s.delegation).join(', ')) : h('span.sponsors-none', 'none yet'),
+      mayCosponsor(c)
+        ? mine
+          ? h('button.withdraw-sponsor', { type: 'button', onclick: () => withdrawSponsorship(this.doc, this.roots, c.delegation!) }, `Withdraw ${c.delegation}'s co-sponsorship`)
+          : h('button.cosponsor', { type: 'button', onclick: () => cosponsor(this.doc, this.roots, c.delegation!, c.sub) }, `Co-sponsor for ${c.delegation}`)
+        : '',
+    );
+  }
+
+  /** The label of a paragraph as the page shows it (provisional between versions). */
+  labelOf(id: string): string {
+    return this.labelById.get(id)?.label ?? id;
+  }
+
+  /** Fetches the last named version's base order (and retries a busy server a few times). */
+  private async loadBase(): Promise<void> {
+    const want = str(this.roots.meta, 'revision') ?? '';
+    for (let attempt = 0; attempt < 6; attempt++) {
+      try {
+        const r = await apiGet(`/api/docs/${encodeURIComponent(this.session.doc)}/versions`, this.auth);
+        const vs = (await r.json()) as { name?: string; base_order?: { paragraphs?: BaseParagraph[] } }[];
+        const last = vs[vs.length - 1];
+        // A page that heard of a version before the list shows it asks again.
+        if (want && last?.name !== want && attempt < 5) throw new Error('HTTP 503 version not listed yet');
+        this.base = last?.base_order?.paragraphs ?? null;
+        this.baseFor = last?.name;
+        this.revisionEl.textContent = this.baseFor ? `Labels since ${this.baseFor}` : '';
+        this.renderParagraphs();
+        return;
+      } catch (e) {
+        if (!/HTTP (429|503)/.test((e as Error).message)) return;
+        await new Promise((res) => window.setTimeout(res, 250 * (attempt + 1)));
+      }
+    }
+  }
+
+  private scheduleRerender(): void {
+    if (this.rerender) return;
+    this.rerender = window.requestAnimationFrame(() => {
+      this.rerender = 0;
+      this.renderProposals();
+      this.renderCompilation();
+    });
   }
 
   private renderParagraphs(): void {
@@ -482,7 +645,8 @@ export class Editor {
         this.views.delete(m);
       }
     }
-    const nums = numbering(maps.map((m) => ({ kind: pKind(m), level: pLevel(m) })));
+    const nums = labels(maps.map((m) => ({ id: pId(m), kind: pKind(m), level: pLevel(m) })), this.base);
+    this.labelById = new Map(maps.map((m, i) => [pId(m), nums[i]]));
     let prev: HTMLElement | null = null;
     maps.forEach((m, i) => {
       let v = this.views.get(m);
@@ -504,6 +668,7 @@ export class Editor {
     this.renderProposals();
     this.renderPresence();
     this.renderComments();
+    this.renderCompilation();
   }
 
   private renderFootnotes(): void {
@@ -524,7 +689,8 @@ export class Editor {
     );
   }
 
-  private proposalEl(p: ProposalView): HTMLElement {
+  /** A pending proposal as a suggestion: the change marked up in the proposer's colour, who, supporters, when, the buttons. */
+  private proposalEl(p: ProposalView, v: ParagraphView | undefined): HTMLElement {
     const c = this.session.claims;
     const mine = attribution(c) === p.delegation;
     const buttons: HTMLElement[] = [];
@@ -540,14 +706,43 @@ export class Editor {
       buttons.push(h('button.support', { type: 'button', onclick: () => toggleSupport(this.doc, p, attribution(c)) }, on ? 'Withdraw support' : 'Support'));
     }
     if (mine && c.role !== 'observer') {
-      buttons.push(h('button.withdraw', { type: 'button', onclick: () => p.map.set('status', 'withdrawn') }, 'Withdraw'));
+      buttons.push(h('button.withdraw', { type: 'button', onclick: () => withdraw(p) }, 'Withdraw'));
     }
-    const what = p.action === 'replace' ? 'replace with' : p.action === 'insert' ? 'insert after this paragraph' : p.action === 'delete' ? 'delete this paragraph' : 'move';
+    const label = v?.label ?? '';
+    const target = p.after ? this.labelOf(p.after) : 'the start';
+    const what =
+      p.action === 'replace'
+        ? `proposes to change ${label}`
+        : p.action === 'insert'
+          ? `proposes a new paragraph after ${label}`
+          : p.action === 'delete'
+            ? `proposes to delete ${label}`
+            : `proposes to move ${label} after ${target}`;
+    let body: HTMLElement | null = null;
+    if (p.action === 'replace') {
+      const current = v ? pText(v.map)?.toString() ?? '' : '';
+      const { ops, stale } = layOn(p.baseText ?? current, p.text, current);
+      body = h(
+        'div.suggestion',
+        ...ops.map((o) => (o.op === 'del' ? h('del.sugg-del', o.text) : o.op === 'ins' ? h('ins.sugg-ins', o.text) : document.createTextNode(o.text))),
+        stale ? h('div.sugg-stale', 'Proposed against an earlier text: words it changes were changed since.') : null,
+      );
+    } else if (p.action === 'insert') {
+      body = h('div.ghost-para', h('span.ghost-label', 'new paragraph'), h('ins.sugg-ins', p.text));
+    }
     return h(
       'div.proposal',
-      { 'data-id': p.id, 'data-delegation': p.delegation },
-      h('div.proposal-head', h('strong', p.delegation), ` proposes to ${what}`, p.supporters.length ? ` · supported by ${p.supporters.join(', ')}` : '', h('span.when', ` ${timeOf(p.createdAt)}`)),
-      p.text ? h('div.proposal-text', `[${p.text}]`) : null,
+      { 'data-id': p.id, 'data-delegation': p.delegation, 'data-action': p.action, style: `--who:${colourOf(p.delegation)}` },
+      h(
+        'div.proposal-head',
+        h('span.dot', { style: `background:${colourOf(p.delegation)}` }),
+        h('strong.proposal-who', p.delegation),
+        p.onBehalfOf ? h('span.behalf', ` on behalf of ${p.onBehalfOf}`) : null,
+        ` ${what}`,
+        h('span.supporters', p.supporters.length ? ` · supported by ${p.supporters.join(', ')}` : ''),
+        h('span.when', ` ${timeOf(p.createdAt)}`),
+      ),
+      body,
       buttons.length ? h('div.proposal-actions', ...buttons) : null,
       staleEl,
     );
@@ -581,19 +776,50 @@ export class Editor {
     );
   }
 
+  /** A decided (or withdrawn) proposal, for the record under its paragraph. */
+  private decidedEl(p: ProposalView): HTMLElement {
+    const verb = p.status === 'withdrawn' ? 'withdrawn' : p.status;
+    const by = p.status === 'withdrawn' ? p.delegation : p.decidedBy || '?';
+    return h(
+      'li.decided-item',
+      { 'data-id': p.id, 'data-status': p.status },
+      h('span.dot', { style: `background:${colourOf(p.delegation)}` }),
+      `${attributionLine(p)} · ${p.action}${p.text ? `: “${p.text}”` : ''} — `,
+      h(`strong.decided-status.status-${p.status}`, verb),
+      ` by ${by}${p.decidedAt ? `, ${timeOf(p.decidedAt)}` : ''}`,
+    );
+  }
+
   private renderProposals(): void {
+    if (!this.roots) return;
     const byPara = new Map<string, ProposalView[]>();
+    const decided = new Map<string, ProposalView[]>();
     for (const m of this.roots.proposals.toArray()) {
       if (!(m instanceof Y.Map)) continue;
       const p = readProposal(m);
-      if (p.status !== 'pending') continue;
       const key = p.action === 'insert' ? p.after : p.paragraphId;
       if (!key) continue;
-      byPara.set(key, [...(byPara.get(key) ?? []), p]);
+      const into = p.status === 'pending' ? byPara : decided;
+      into.set(key, [...(into.get(key) ?? []), p]);
     }
     for (const v of this.views.values()) {
       const list = byPara.get(v.id) ?? [];
-      v.proposalsEl.replaceChildren(...list.map((p) => this.proposalEl(p)));
+      const done = decided.get(v.id) ?? [];
+      v.row.classList.toggle('proposed-delete', list.some((p) => p.action === 'delete'));
+      v.row.classList.toggle('has-proposals', list.length > 0);
+      // Keep a record the user opened open across re-renders.
+      const wasOpen = (v.proposalsEl.querySelector('details.decided') as HTMLDetailsElement | null)?.open ?? false;
+      v.proposalsEl.replaceChildren(
+        ...list.map((p) => this.proposalEl(p, v)),
+        done.length
+          ? h(
+              'details.decided',
+              { open: wasOpen },
+              h('summary', `${done.length} decided proposal${done.length === 1 ? '' : 's'}`),
+              h('ul.decided-list', ...done.map((p) => this.decidedEl(p))),
+            )
+          : '',
+      );
     }
   }
 
@@ -686,7 +912,7 @@ export class Editor {
     return h(
       `div.comment.scope-${scopeClass}${cm.resolved ? '.resolved' : ''}`,
       { 'data-id': cm.id, 'data-scope': cm.scope.key },
-      h('div.comment-head', h('span.scope-tag', cm.scope.label), h('strong', cm.authorName || cm.author), ` · ${cm.delegation}`, h('span.when', ` ${timeOf(cm.createdAt)}`)),
+      h('div.comment-head', h('span.comment-label', this.labelOf(cm.paragraphId)), ' ', h('span.scope-tag', cm.scope.label), h('strong', cm.authorName || cm.author), ` · ${cm.delegation}`, h('span.when', ` ${timeOf(cm.createdAt)}`)),
       h('div.comment-body', cm.text),
       ...cm.replies.map((r) => h('div.reply', h('strong', r.authorName || r.author), ` · ${r.delegation}: `, r.text)),
       cm.resolved
@@ -724,6 +950,21 @@ export class Editor {
     }
   }
 
+  // ---- compilation text ----
+
+  private toggleCompilation(): void {
+    const showing = !this.compilationEl.hidden;
+    this.compilationEl.hidden = showing;
+    this.docEl.hidden = !showing;
+    document.getElementById('toggle-compilation')?.setAttribute('aria-pressed', String(!showing));
+    this.renderCompilation();
+  }
+
+  private renderCompilation(): void {
+    if (this.compilationEl.hidden || !this.roots) return;
+    this.compilationEl.replaceChildren(renderCompilation(this.roots, (id) => this.labelById.get(id)));
+  }
+
   // ---- history ----
 
   private toggleHistory(): void {
@@ -732,7 +973,7 @@ export class Editor {
     this.editorEl.hidden = !showing;
     document.body.classList.toggle('history-open', !showing);
     if (!showing) {
-      this.history ??= new HistoryView(this.historyEl, this.session);
+      this.history ??= new HistoryView(this.historyEl, this.session, (id) => this.labelById.get(id)?.label);
       void this.history.open();
     }
   }

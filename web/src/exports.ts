@@ -25,7 +25,7 @@ function fileName(r: Response, doc: string, ext: string): string {
 }
 
 /** GETs an API path with the Bearer token, renewing an expired token once; throws on an error status with the server's `detail`. */
-async function apiGet(path: string, auth: Auth): Promise<Response> {
+export async function apiGet(path: string, auth: Auth): Promise<Response> {
   const get = (token: string) => fetch(path, { headers: { Authorization: `Bearer ${token}` } });
   let token = auth.token;
   let r = await get(token);

@@ -77,6 +77,8 @@ export class HistoryView {
   constructor(
     private readonly root: HTMLElement,
     private readonly session: Session,
+    /** The label the editor shows for a paragraph id (provisional labels included). */
+    private readonly labelOf: (id: string) => string | undefined = () => undefined,
   ) {
     this.sliderEl.addEventListener('input', () => this.show(Number(this.sliderEl.value)));
     root.replaceChildren(
@@ -91,7 +93,12 @@ export class HistoryView {
   }
 
   private async getJson(path: string): Promise<unknown> {
-    const r = await this.api(path);
+    let r = await this.api(path);
+    // A busy document (429: other history requests, e.g. every page fetching the new base order) frees quickly.
+    for (let i = 1; r.status === 429 && i <= 4; i++) {
+      await new Promise((res) => window.setTimeout(res, 250 * i));
+      r = await this.api(path);
+    }
     if (!r.ok) throw new Error(`${path.split('?')[0]}: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
     return r.json();
   }
@@ -117,7 +124,7 @@ export class HistoryView {
           { 'data-seq': s.seq, onclick: () => { this.sliderEl.value = String(i); this.show(i); } },
           h('span.dot', { style: `background:${colourOf(s.user)}` }),
           `#${s.seq} ${s.user}${s.delegation ? ` (${s.delegation})` : ''}`,
-          s.paragraphs.length ? h('span.touched', ` · ${s.paragraphs.slice(0, 4).join(', ')}${s.paragraphs.length > 4 ? '…' : ''}`) : null,
+          s.paragraphs.length ? h('span.touched', ` · ${s.paragraphs.slice(0, 4).map((p) => this.labelOf(p) ?? p).join(', ')}${s.paragraphs.length > 4 ? '…' : ''}`) : null,
         ),
       ),
     );
@@ -132,7 +139,7 @@ export class HistoryView {
       h('div.step-seq', `Step ${i + 1} of ${this.steps.length} · log position ${s.seq}`),
       h('div.step-author', h('span.dot', { style: `background:${colourOf(s.user)}` }), `${s.user}${s.delegation ? ` · ${s.delegation}` : ''}`),
       h('div.step-time', timeOf(s.at)),
-      s.paragraphs.length ? h('div.step-paras', `Touched: ${s.paragraphs.join(', ')}`) : '',
+      s.paragraphs.length ? h('div.step-paras', `Touched: ${s.paragraphs.map((p) => this.labelOf(p) ?? p).join(', ')}`) : '',
     );
     this.stepsEl.querySelectorAll('.step').forEach((el, j) => el.classList.toggle('current', j === i));
     window.clearTimeout(this.stateTimer);

@@ -168,6 +168,7 @@ export function propose(
     baseSeq?: number;
     delegation: string;
     author: string;
+    onBehalfOf?: string;
   },
 ): string {
   const id = newId(doc, 'pr');
@@ -182,7 +183,7 @@ export function propose(
     if (p.baseText !== undefined) m.set('baseText', p.baseText);
     if (p.baseSeq !== undefined) m.set('baseSeq', p.baseSeq);
     m.set('delegation', p.delegation);
-    m.set('onBehalfOf', null);
+    m.set('onBehalfOf', p.onBehalfOf ?? null);
     m.set('supporters', new Y.Array<string>());
     m.set('author', p.author);
     m.set('createdAt', Date.now());
@@ -202,6 +203,21 @@ export interface StaleAnswer {
 }
 
 export type DecideResult = { ok: true } | { ok: false; stale: StaleAnswer } | { ok: false; error: string };
+
+function paragraphIndex(r: Roots, id: string | undefined): number {
+  if (!id) return -1;
+  return r.paragraphs.toArray().findIndex((m) => pId(m) === id);
+}
+
+export function copyParagraph(src: Y.Map<unknown>): Y.Map<unknown> {
+  const m = new Y.Map<unknown>();
+  for (const k of ['id', 'kind', 'level', 'status']) m.set(k, src.get(k));
+  const t = new Y.Text();
+  const old = pText(src);
+  if (old) t.applyDelta(old.toDelta());
+  m.set('text', t);
+  return m;
+}
 
 /**
  * The chair's decision, taken by the server (`POST /api/docs/{doc}/proposals/{id}/decision`):
@@ -251,5 +267,112 @@ export function toggleSupport(doc: Y.Doc, p: ProposalView, delegation: string): 
     const i = arr.toArray().indexOf(delegation);
     if (i >= 0) arr.delete(i, 1);
     else arr.push([delegation]);
+  });
+}
+
+/** A delegation withdraws its own proposal (the server refuses it for anyone else). */
+export function withdraw(p: ProposalView): void {
+  p.map.set('status', 'withdrawn');
+}
+
+/** Why a proposal's text may not be sent, or null: empty, or the paragraph's text unchanged. */
+export function proposalProblem(action: ProposalView['action'], text: string, current: string): string | null {
+  if (action === 'delete' || action === 'move') return null;
+  if (!text.trim()) return 'The proposal is empty: write the words you propose.';
+  if (action === 'replace' && text.trim() === current.trim()) return 'The proposal does not change the paragraph: edit its words first.';
+  return null;
+}
+
+// ---- the chair restructures the draft ----
+
+/** Openings of preambular paragraphs (participles), printed in italics. */
+export const PREAMBULAR_OPENINGS = [
+  'Recalling', 'Reaffirming', 'Noting', 'Noting with concern', 'Welcoming', 'Recognizing', 'Stressing',
+  'Emphasizing', 'Bearing in mind', 'Deeply concerned', 'Acknowledging', 'Expressing concern', 'Mindful',
+  'Taking note', 'Convinced', 'Determined', 'Guided by', 'Underlining',
+];
+/** Openings of operative paragraphs (verbs), printed in italics. */
+export const OPERATIVE_OPENINGS = [
+  'Decides', 'Requests', 'Encourages', 'Calls upon', 'Urges', 'Invites', 'Welcomes', 'Takes note',
+  'Reaffirms', 'Recommends', 'Emphasizes', 'Stresses', 'Also requests', 'Further invites', 'Notes with appreciation',
+];
+
+/** Inserts a paragraph after `afterId` (at the start when absent): its opening in italics, then the rest. */
+export function insertParagraph(
+  doc: Y.Doc,
+  r: Roots,
+  afterId: string | undefined,
+  p: { kind: Kind; level: number; opening: string; rest: string },
+): string {
+  const id = newId(doc, 'p');
+  doc.transact(() => {
+    const at = paragraphIndex(r, afterId) + 1;
+    const m = new Y.Map<unknown>();
+    m.set('id', id);
+    m.set('kind', p.kind);
+    m.set('level', p.level);
+    m.set('status', 'open');
+    const t = new Y.Text();
+    const opening = p.opening.trim();
+    const rest = p.rest.trim();
+    const delta: { insert: string; attributes?: Record<string, unknown> }[] = [];
+    if (opening) delta.push({ insert: opening, attributes: { italic: true } });
+    if (rest) delta.push({ insert: (opening ? ' ' : '') + rest });
+    if (delta.length) t.applyDelta(delta);
+    m.set('text', t);
+    r.paragraphs.insert(at, [m]);
+  });
+  return id;
+}
+
+/** Moves a paragraph one place up (-1) or down (+1): a delete and a re-insert of a copy with the same id. */
+export function moveParagraph(doc: Y.Doc, r: Roots, id: string, by: -1 | 1): boolean {
+  const at = paragraphIndex(r, id);
+  const to = at + by;
+  if (at < 0 || to < 0 || to >= r.paragraphs.length) return false;
+  doc.transact(() => {
+    const copy = copyParagraph(r.paragraphs.get(at));
+    r.paragraphs.delete(at, 1);
+    r.paragraphs.insert(to, [copy]);
+  });
+  return true;
+}
+
+export function deleteParagraph(r: Roots, id: string): void {
+  const at = paragraphIndex(r, id);
+  if (at >= 0) r.paragraphs.delete(at, 1);
+}
+
+// ---- sponsors ----
+
+export interface SponsorView {
+  delegation: string;
+  signedBy: string;
+  at: number;
+}
+
+export function readSponsors(r: Roots): SponsorView[] {
+  return r.sponsors
+    .toArray()
+    .filter((m): m is Y.Map<unknown> => m instanceof Y.Map)
+    .map((m) => ({ delegation: str(m, 'delegation') ?? '', signedBy: str(m, 'signedBy') ?? '', at: typeof m.get('at') === 'number' ? (m.get('at') as number) : 0 }))
+    .filter((s) => s.delegation);
+}
+
+/** The delegation co-sponsors, signed with the signer's own id (the server checks both against the token). */
+export function cosponsor(doc: Y.Doc, r: Roots, delegation: string, signedBy: string): void {
+  doc.transact(() => {
+    const m = new Y.Map<unknown>();
+    m.set('delegation', delegation);
+    m.set('signedBy', signedBy);
+    m.set('at', Date.now());
+    r.sponsors.push([m]);
+  });
+}
+
+export function withdrawSponsorship(doc: Y.Doc, r: Roots, delegation: string): void {
+  doc.transact(() => {
+    const arr = r.sponsors.toArray();
+    for (let i = arr.length - 1; i >= 0; i--) if (arr[i] instanceof Y.Map && str(arr[i], 'delegation') === delegation) r.sponsors.delete(i, 1);
   });
 }

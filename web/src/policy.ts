@@ -27,6 +27,10 @@ export function editRefusal(c: Claims, mode: Mode, status: Status): string | nul
 
 export const mayPropose = (c: Claims): boolean => c.role === 'delegate' || c.role === 'chair';
 export const mayDecide = (c: Claims): boolean => c.role === 'chair';
+/** Insert, move, delete paragraphs, change kind and level: the chair, in either mode (enforcement.rs). */
+export const mayRestructure = (c: Claims): boolean => c.role === 'chair';
+/** Co-sponsor (and withdraw) for one's own delegation (plenary-auth `Cosponsor`). */
+export const mayCosponsor = (c: Claims): boolean => (c.role === 'delegate' || c.role === 'chair') && !!c.delegation;
 export const maySetStatus = (c: Claims): boolean => c.role === 'chair';
 export const maySetMode = (c: Claims): boolean => c.role === 'chair';
 export const mayNameVersion = (c: Claims): boolean => c.role === 'chair' || c.role === 'secretariat';

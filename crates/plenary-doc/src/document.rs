@@ -24,7 +24,7 @@ use crate::model::{
 };
 use crate::numbering::BaseOrder;
 use crate::schema::{
-    self, META_KEYS, Roots, enum_name, read_paragraph, read_proposal, run_attrs, str_of,
+    self, META_KEYS, REVISION, Roots, enum_name, read_paragraph, read_proposal, run_attrs, str_of,
     superscript, text_of, write_paragraph, write_proposal, write_runs, write_sponsor,
 };
 
@@ -825,6 +825,20 @@ impl ResolutionDoc {
                     why: other.to_string(),
                 },
             })
+    }
+
+    /// The server's record, in the document, that a version was named: meta
+    /// [`REVISION`] set to the version's name. Only the server writes it
+    /// (`plenary-server`'s judge refuses it from any client); open pages
+    /// observe it and fetch the new base order, so provisional labels renumber
+    /// live. Collects what it overwrote (a document with manual GC keeps
+    /// deleted content otherwise). Returns the update (v1).
+    pub fn write_revision(&self, name: &str) -> Vec<u8> {
+        let mut txn = self.doc.transact_mut();
+        self.roots.meta.insert(&mut txn, REVISION, name);
+        let deleted = txn.delete_set().clone();
+        txn.gc(Some(&deleted));
+        txn.encode_update_v1()
     }
 
     /// Sets (or with `None` removes) a meta key other than `mode`.

@@ -52,6 +52,8 @@ pub use import::{ImportError, ImportWarning, Imported, import_text};
 pub use model::*;
 pub use numbering::{BaseOrder, BaseParagraph, ParagraphLabel, labels};
 pub use redact::redact_v1;
-pub use schema::{FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, SPONSORS, superscript};
+pub use schema::{
+    FOOTNOTES, META, META_KEYS, PARAGRAPHS, PROPOSALS, REVISION, SPONSORS, superscript,
+};
 pub use settle::ValuesBefore;
 pub use size::{TextKind, TextSize};

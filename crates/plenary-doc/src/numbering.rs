@@ -21,6 +21,10 @@
 //! - past `decies` the suffix is numeric: `OP3-11`.
 //!
 //! Naming the next version stores a new base order, which renumbers.
+//!
+//! The web editor computes the same labels in the page (`web/src/labels.ts`, a port of
+//! [`labels`] with the base order from `GET /api/docs/{doc}/versions`): keep the two in
+//! step, and change both together.
 
 use std::collections::{HashMap, HashSet};
 

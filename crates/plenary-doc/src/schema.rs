@@ -25,6 +25,11 @@ pub const FOOTNOTES: &str = "footnotes";
 pub const PROPOSALS: &str = "proposals";
 pub const SPONSORS: &str = "sponsors";
 
+/// The meta key the server writes, and only the server, when a version is named: the
+/// version's name (`ResolutionDoc::write_revision`). Not a field of SPEC §2's `Meta`: pages
+/// observe it to learn the new base order of their provisional labels.
+pub const REVISION: &str = "revision";
+
 pub(crate) const ITALIC: &str = "italic";
 pub(crate) const FOOTNOTE: &str = "footnote";
 

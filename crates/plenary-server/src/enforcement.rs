@@ -30,7 +30,7 @@ use plenary_auth::{
 };
 use plenary_doc::{
     CommentTarget, CommentsDoc, CommentsEffect, Effect, Footprint, META_KEYS, Mode, ProposalAction,
-    ProposalStatus, ResolutionDoc, SponsorChange, Status, Target, TextKind,
+    ProposalStatus, REVISION, ResolutionDoc, SponsorChange, Status, Target, TextKind,
 };
 use serde_json::Value;
 
@@ -934,6 +934,14 @@ fn judge_meta(p: &Principal, ctx: &DocContext, effect: &Effect, key: &str) -> Re
             return refuse(&target, "schema.value", "the mode is open or negotiation");
         }
         return Ok(());
+    }
+    if key == REVISION {
+        // Written by the server alone, as the namer's change, when a version is named.
+        return refuse(
+            &target,
+            "meta.revision",
+            "the revision is written by the server when a version is named",
+        );
     }
     if !META_KEYS.contains(&key) {
         return refuse(

@@ -39,6 +39,7 @@ use crate::persistence::{PersistError, Persistence};
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
 use crate::state::ServerState;
+use plenary_auth::Principal;
 use plenary_doc::{Integration, ValuesBefore};
 use plenary_store::LogEntry;
 
@@ -94,6 +95,13 @@ pub(crate) enum RoomCmd {
     Decide {
         request: DecideRequest,
         reply: oneshot::Sender<Result<plenary_doc::Proposal, DecideFailure>>,
+    },
+    /// A version was named: the server writes meta `revision` (its name) as
+    /// `by`'s change, so every open page learns it and renumbers.
+    Revision {
+        by: Principal,
+        name: String,
+        done: oneshot::Sender<Result<(), String>>,
     },
 }
 
@@ -339,6 +347,9 @@ impl Room {
             }
             RoomCmd::Leave { conn } => self.drop_peer(conn, None),
             RoomCmd::Decide { request, reply } => self.decide(request, reply),
+            RoomCmd::Revision { by, name, done } => {
+                let _ = done.send(self.write_revision(by, &name));
+            }
             RoomCmd::Message { conn, msg } => {
                 if !self.peers.contains_key(&conn) {
                     return;
@@ -686,6 +697,33 @@ impl Room {
             reply: Some((reply, decided.proposal)),
         });
         self.start_commit();
+    }
+
+    /// The server's own change recording a named version (meta `revision`),
+    /// logged as `by`'s and sent to everyone once durable. No client may
+    /// write that key (`enforcement`), so it is only ever this.
+    fn write_revision(&mut self, by: Principal, name: &str) -> Result<(), String> {
+        if self.poisoned {
+            return Err("room unloading; retry".into());
+        }
+        let LiveDoc::Resolution(d) = &self.doc else {
+            return Err("not a resolution".into());
+        };
+        let net = d.write_revision(name);
+        self.size.integrated(net.len(), true);
+        let session = Session {
+            principal: by,
+            doc: self.name.clone(),
+        };
+        let entry = self.persistence.entry(&session, &net, Vec::new());
+        self.queued.push(Pending {
+            except: None,
+            entry,
+            net,
+            reply: None,
+        });
+        self.start_commit();
+        Ok(())
     }
 
     /// Starts committing what is queued, unless a commit is in flight (one

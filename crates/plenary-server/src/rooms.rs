@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use plenary_auth::Principal;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::room::{ConnHandle, Room, RoomCmd};
@@ -96,6 +97,40 @@ impl Rooms {
             }
         }
         Err(cmd)
+    }
+
+    /// Has `doc`'s room (loading it if needed) write meta `revision` = `name`
+    /// as `by`'s change: a version was named (see `Room::write_revision`).
+    pub(crate) async fn write_revision(
+        &self,
+        state: &Arc<ServerState>,
+        doc: &str,
+        by: &Principal,
+        name: &str,
+    ) -> Result<(), JoinError> {
+        for _ in 0..8 {
+            let (tx, generation) = self.get_or_spawn(state, doc);
+            let (done, answer) = oneshot::channel();
+            let cmd = RoomCmd::Revision {
+                by: by.clone(),
+                name: name.to_owned(),
+                done,
+            };
+            if tx.send(cmd).await.is_err() {
+                self.forget(doc, generation);
+                continue;
+            }
+            match answer.await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) if e.ends_with("retry") => continue,
+                Ok(Err(e)) => return Err(JoinError(e)),
+                Err(_) => {
+                    self.forget(doc, generation);
+                    continue;
+                }
+            }
+        }
+        Err(JoinError("document busy; try again".into()))
     }
 
     /// Removes the registration of `doc` if it is still this generation's.

@@ -42,7 +42,7 @@ pub fn export_akn_with(resolution: &Resolution, options: &AknOptions<'_>) -> Str
         numbering: Numbering::of(resolution),
         written: Cell::new(0),
     };
-    let meta = &resolution.meta;
+    let meta = &super::sponsored_meta(resolution);
     let mut out = String::new();
     let _ = write!(
         out,

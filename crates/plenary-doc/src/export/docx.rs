@@ -51,7 +51,7 @@ const FOOTNOTE_REF_PLACEHOLDER: &str = "\u{e000}plenary-footnote-ref\u{e000}";
 /// Renders a resolution as a Word document.
 pub fn export_docx(resolution: &Resolution) -> Result<Vec<u8>, DocxError> {
     let numbering = Numbering::of(resolution);
-    let mut docx = document(&resolution.meta);
+    let mut docx = document(&super::sponsored_meta(resolution));
     let mut referenced = HashSet::new();
     for (paragraph, number) in resolution.paragraphs.iter().zip(&numbering.paragraphs) {
         let (mut word, number) = frame(paragraph, number);

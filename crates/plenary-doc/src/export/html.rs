@@ -32,7 +32,7 @@ section.footnotes p{margin:.2em 0}
 /// Renders a resolution as a complete HTML5 page (UTF-8, inline style).
 pub fn export_html(resolution: &Resolution) -> String {
     let numbering = Numbering::of(resolution);
-    let meta = &resolution.meta;
+    let meta = &super::sponsored_meta(resolution);
     let mut out = String::new();
     let lang = meta
         .original

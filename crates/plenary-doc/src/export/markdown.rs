@@ -9,7 +9,7 @@ use crate::model::{Meta, ParagraphKind, Resolution, Run};
 /// Renders a resolution as CommonMark with footnotes (GitHub flavour).
 pub fn export_markdown(resolution: &Resolution) -> String {
     let numbering = Numbering::of(resolution);
-    let mut blocks = header_blocks(&resolution.meta);
+    let mut blocks = header_blocks(&super::sponsored_meta(resolution));
     let mut in_operative_item = false;
 
     for (paragraph, number) in resolution.paragraphs.iter().zip(&numbering.paragraphs) {

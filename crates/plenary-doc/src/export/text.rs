@@ -12,7 +12,7 @@ use crate::model::{Meta, Paragraph, ParagraphKind, Resolution, Run};
 /// markers as superscript numbers), and the footnote texts at the end.
 pub fn export_text(resolution: &Resolution) -> String {
     let numbering = Numbering::of(resolution);
-    let mut blocks: Vec<String> = header_blocks(&resolution.meta);
+    let mut blocks: Vec<String> = header_blocks(&super::sponsored_meta(resolution));
 
     for (index, (paragraph, number)) in resolution
         .paragraphs

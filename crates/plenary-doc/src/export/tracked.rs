@@ -184,9 +184,9 @@ pub fn export_docx_tracked_with(
     let new_to_old: HashMap<&str, &str> = old_to_new.iter().map(|(o, n)| (*n, *o)).collect();
     let (old_labels, new_labels) = (labels(&base.paragraphs), labels(&current.paragraphs));
 
-    let mut docx = document(&current.meta);
+    let mut docx = document(&super::sponsored_meta(current));
     let head = docx.document.children.len();
-    let base_head = document(&base.meta).document.children;
+    let base_head = document(&super::sponsored_meta(base)).document.children;
     let tracked_head = tracked_lines(&base_head, &docx.document.children, &default);
     docx.document.children.splice(0..head, tracked_head);
 

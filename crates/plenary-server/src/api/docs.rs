@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use plenary_auth::{Action, DocContext, DocMode, Principal, Role, authorize};
-use plenary_doc::{Mode, ProposalStatus, Resolution, ResolutionDoc, import_text};
+use plenary_doc::{BaseOrder, Mode, ProposalStatus, Resolution, ResolutionDoc, import_text};
 use plenary_history::{
     Comparison, ParagraphAttribution, Point, TimelineEntry, compare as compare_states,
 };
@@ -344,6 +344,11 @@ pub(crate) struct VersionView {
     pub seq: u64,
     pub at_ms: i64,
     pub by: String,
+    /// On the last version only: its paragraph order (`{"paragraphs": [{"id", "kind",
+    /// "level"}]}`), the base the provisional labels (OP3bis) are computed against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub base_order: Option<BaseOrder>,
 }
 
 impl From<Version> for VersionView {
@@ -353,6 +358,7 @@ impl From<Version> for VersionView {
             seq: v.seq,
             at_ms: v.at_ms,
             by: v.by,
+            base_order: None,
         }
     }
 }
@@ -376,7 +382,13 @@ pub(crate) async fn versions(
 ) -> Result<Json<Vec<VersionView>>, ApiError> {
     principal(&api, q.token, &headers, Some(&doc))?;
     let vs = api.history.versions(&doc).await?;
-    Ok(Json(vs.into_iter().map(VersionView::from).collect()))
+    let mut out: Vec<VersionView> = vs.into_iter().map(VersionView::from).collect();
+    if let Some(last) = out.last_mut() {
+        // Materializes the state at the last version once (History caches base orders).
+        let _slot = api.gate.enter(&doc)?;
+        last.base_order = api.history.base_order_at(&doc, last.seq).await?;
+    }
+    Ok(Json(out))
 }
 
 fn doc_context(r: &Resolution) -> DocContext {
@@ -421,6 +433,15 @@ pub(crate) async fn name_version(
         by: p.sub.clone(),
     };
     api.state.store.name_version(&doc, &v).await?;
+    // Every open page learns it live: the server writes meta `revision` as the namer's change.
+    if let Err(e) = api
+        .state
+        .rooms
+        .write_revision(&api.state, &doc, &p, &v.name)
+        .await
+    {
+        tracing::warn!(doc = %doc, error = %e, "version named; open pages not told");
+    }
     Ok((StatusCode::CREATED, Json(v.into())))
 }
 

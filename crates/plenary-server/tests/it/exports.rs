@@ -325,6 +325,8 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         ),
         201
     );
+    // Naming Rev.1 wrote its name into the document (meta `revision`): entry 2.
+    log_at(&server, 2).await;
     // The fixture passes every check.
     let checks = get_json(&server, &format!("/api/docs/{DOC}/checks"), &reader, 200).await;
     assert_eq!(checks["findings"], serde_json::json!([]), "{checks}");
@@ -356,7 +358,7 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         .unwrap()
         .0
     });
-    log_at(&server, 2).await;
+    log_at(&server, 3).await;
     as_client(&c_jpn, |d| {
         let text: String = d
             .paragraph(&op1)
@@ -368,7 +370,7 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         let at = text.find("offenders").unwrap() as u32;
         d.insert_text(&op1, at, "all ", false).unwrap()
     });
-    log_at(&server, 3).await;
+    log_at(&server, 4).await;
     as_client(&c_jpn, |d| {
         d.add_proposal(&Proposal {
             id: String::new(),
@@ -386,7 +388,7 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         })
         .unwrap()
     });
-    log_at(&server, 4).await;
+    log_at(&server, 5).await;
 
     // Drafting checks: the chair's paragraph, cited as the label everyone sees (inserted since
     // Rev.1, so provisional), in plain words.
@@ -402,7 +404,7 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         .to_owned();
     assert_eq!(label, "PP1bis");
     let checks = get_json(&server, &format!("/api/docs/{DOC}/checks"), &reader, 200).await;
-    assert_eq!(checks["seq"], 4);
+    assert_eq!(checks["seq"], 5);
     let findings = checks["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{checks}");
     assert_eq!(findings[0]["paragraphId"], added.as_str());

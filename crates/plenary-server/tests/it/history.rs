@@ -295,6 +295,8 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     assert_eq!(s, 201, "{b}");
     let v: Value = serde_json::from_str(&b).unwrap();
     assert_eq!(v["seq"], 2);
+    // Naming it wrote its name into the document (meta `revision`, entry 3), as the chair's change.
+    settle(&server, &all, 3).await;
     let (s, b) = http(
         &server,
         "POST",
@@ -332,9 +334,9 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
         d.move_paragraph(&op7, Position::Before(op1.clone()))
             .unwrap()
     });
-    settle(&server, &all, 3).await;
-    as_client(&c_chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
     settle(&server, &all, 4).await;
+    as_client(&c_chair, |d| d.set_status(&op1, Status::Agreed).unwrap());
+    settle(&server, &all, 5).await;
     let new_id = as_client(&c_chair, |d| {
         d.insert_paragraph(
             Position::After(op2.clone()),
@@ -352,7 +354,7 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
         .unwrap()
         .0
     });
-    settle(&server, &all, 5).await;
+    settle(&server, &all, 6).await;
     // proposals: EU's replacement accepted, MEX's deletion rejected
     let op2_text: String = view(&c_eu)
         .paragraphs
@@ -373,13 +375,13 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
         .unwrap()
         .0
     });
-    settle(&server, &all, 6).await;
+    settle(&server, &all, 7).await;
     let mex_p = as_client(&c_mex, |d| {
         d.add_proposal(&proposal(ProposalAction::Delete, &op4, "", "MEX"))
             .unwrap()
             .0
     });
-    settle(&server, &all, 7).await;
+    settle(&server, &all, 8).await;
     // the chair decides through the server (a client's own decision is refused)
     let (s, b) = http(
         &server,
@@ -390,7 +392,7 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     )
     .await;
     assert_eq!(s, 200, "{b}");
-    settle(&server, &all, 8).await;
+    settle(&server, &all, 9).await;
     let (s, b) = http(
         &server,
         "POST",
@@ -400,15 +402,15 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     )
     .await;
     assert_eq!(s, 200, "{b}");
-    settle(&server, &all, 9).await;
+    settle(&server, &all, 10).await;
     // secretariat rewords a footnote
     let fid = view(&c_sec).footnotes[0].id.clone();
     as_client(&c_sec, |d| {
         d.set_footnote_text(&fid, &[Run::plain("A/CONF.234/16, chap. I.")])
             .unwrap()
     });
-    settle(&server, &all, 10).await;
-    seen.push((10, view(&c_sec)));
+    settle(&server, &all, 11).await;
+    seen.push((11, view(&c_sec)));
     let (s, b) = http(
         &server,
         "POST",
@@ -418,6 +420,7 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     )
     .await;
     assert_eq!(s, 201, "{b}");
+    settle(&server, &all, 12).await;
 
     // the state at each version (and position) is what the clients saw then
     for (seq, want) in &seen {
@@ -462,11 +465,12 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
             .unwrap()
             .to_owned()
     };
-    let before = get_json(&server, &format!("/api/docs/{DOC}/state?seq=9"), &jpn).await;
+    let before = get_json(&server, &format!("/api/docs/{DOC}/state?seq=10"), &jpn).await;
     assert_eq!(label(&before, &new_id), "OP2bis");
     assert_eq!(label(&before, &op7), "OP7");
     let current = get_json(&server, &format!("/api/docs/{DOC}"), &jpn).await;
-    assert_eq!(current["seq"], 10);
+    // Naming Rev.2 wrote its name into the document (meta `revision`): one more entry.
+    assert_eq!(current["seq"], 12);
     assert_eq!(label(&current, &op7), "OP1");
     assert_eq!(label(&current, &new_id), "OP4");
 
@@ -479,7 +483,7 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     .await;
     assert_eq!(
         (c["from_seq"].as_u64(), c["to_seq"].as_u64()),
-        (Some(2), Some(10))
+        (Some(2), Some(11))
     );
     let ids_of = |k: &str| {
         c[k].as_array()

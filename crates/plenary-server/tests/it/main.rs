@@ -21,6 +21,7 @@ mod persistence;
 mod policy;
 mod proposals;
 mod refusals;
+mod revision;
 mod sessions;
 mod support;
 mod sync;
