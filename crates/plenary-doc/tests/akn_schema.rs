@@ -222,6 +222,10 @@ fn draft_with_everything() -> Resolution {
         after: None,
         action: ProposalAction::Replace,
         text: "Urges <all> States & \"others\"".to_owned(),
+        base_text: None,
+        base_seq: None,
+        kind: None,
+        level: None,
         delegation: "Norway".to_owned(),
         on_behalf_of: None,
         supporters: vec!["Chile".to_owned()],
@@ -229,6 +233,7 @@ fn draft_with_everything() -> Resolution {
         created_at: 1_700_000_000_000,
         status: ProposalStatus::Pending,
         decided_by: None,
+        decided_at: None,
     });
     r.meta.symbol = None;
     r

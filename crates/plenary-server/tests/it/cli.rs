@@ -297,6 +297,10 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
             after: None,
             action: ProposalAction::Replace,
             text: "Also encourages Member States to promote rehabilitative prisons;".into(),
+            base_text: None,
+            base_seq: None,
+            kind: None,
+            level: None,
             delegation: "JPN".into(),
             on_behalf_of: None,
             supporters: vec![],
@@ -304,6 +308,7 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
             created_at: 0,
             status: ProposalStatus::Pending,
             decided_by: None,
+            decided_at: None,
         })
         .unwrap()
     });

@@ -378,6 +378,10 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
             after: None,
             action: ProposalAction::Replace,
             text: "*Also encourages* Member States to promote rehabilitative prisons;".into(),
+            base_text: None,
+            base_seq: None,
+            kind: None,
+            level: None,
             delegation: "JPN".into(),
             on_behalf_of: None,
             supporters: vec![],
@@ -385,6 +389,7 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
             created_at: 0,
             status: ProposalStatus::Pending,
             decided_by: None,
+            decided_at: None,
         })
         .unwrap()
     });
