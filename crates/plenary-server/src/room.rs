@@ -585,14 +585,21 @@ impl Room {
             )),
         );
         if touched_doc {
-            self.poisoned = true;
-            self.queued.clear();
-            for id in self.peers.keys().copied().collect::<Vec<_>>() {
-                self.drop_peer(
-                    id,
-                    Some(CloseReason::new(1012, "document reloading; reconnect")),
-                );
-            }
+            self.give_up();
+        }
+    }
+
+    /// Gives the room up after a panic inside the document: its in-memory state may hold what
+    /// was never logged, so nothing more is taken or snapshotted, and everyone reconnects
+    /// (1012) to a room loaded again from the log.
+    fn give_up(&mut self) {
+        self.poisoned = true;
+        self.queued.clear();
+        for id in self.peers.keys().copied().collect::<Vec<_>>() {
+            self.drop_peer(
+                id,
+                Some(CloseReason::new(1012, "document reloading; reconnect")),
+            );
         }
     }
 
@@ -669,14 +676,7 @@ impl Room {
             Err(_) => {
                 tracing::error!(doc = %self.name, proposal = %request.proposal, "deciding a proposal panicked; room reloading");
                 let _ = reply.send(Err(DecideFailure::Unavailable("document reloading; retry")));
-                self.poisoned = true;
-                self.queued.clear();
-                for id in self.peers.keys().copied().collect::<Vec<_>>() {
-                    self.drop_peer(
-                        id,
-                        Some(CloseReason::new(1012, "document reloading; reconnect")),
-                    );
-                }
+                self.give_up();
                 return;
             }
         };
