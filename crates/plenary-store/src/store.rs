@@ -96,6 +96,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers now (for readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Takes `key` of `doc` for `ttl`, once across every process sharing the store: `true` when
+    /// this caller holds it now, `false` while another holder's claim lasts. For work a room
+    /// alone cannot order because rooms of other nodes may do it at the same moment (two chairs
+    /// on two nodes deciding one proposal). Keys are any string; a claim that is never released
+    /// lapses after `ttl`, so a crashed holder blocks nothing for long.
+    async fn claim(
+        &self,
+        doc: &str,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a claim back before its `ttl` (the work it guarded did not happen).
+    async fn release(&self, doc: &str, key: &str) -> Result<(), StoreError>;
 }
 
 /// How many watched entries may wait for a slow consumer before the watch stops reading.

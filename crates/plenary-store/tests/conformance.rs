@@ -595,6 +595,42 @@ async fn everything_survives_reopening<H: Harness>(mut h: H) {
 
 // --- one test per behaviour per store -----------------------------------------------------
 
+/// A claim is held once across handles (nodes), per document and key, until it is released or
+/// lapses; keys are any string.
+async fn claims_are_held_once_across_handles_until_released_or_lapsed<H: Harness>(h: H) {
+    let a = h.handle().await;
+    let b = h.handle().await;
+    let long = Duration::from_secs(60);
+    assert!(a.claim("doc", "decision:p1", long).await.unwrap());
+    assert!(
+        !b.claim("doc", "decision:p1", long).await.unwrap(),
+        "claimed twice"
+    );
+    assert!(
+        !a.claim("doc", "decision:p1", long).await.unwrap(),
+        "claimed twice"
+    );
+    // Other keys and other documents are other claims; odd characters do not collide.
+    assert!(b.claim("doc", "decision:p2", long).await.unwrap());
+    assert!(b.claim("other", "decision:p1", long).await.unwrap());
+    assert!(b.claim("doc", "decision:p1:x", long).await.unwrap());
+    // Released, it can be taken again.
+    a.release("doc", "decision:p1").await.unwrap();
+    assert!(b.claim("doc", "decision:p1", long).await.unwrap());
+    // A claim never released lapses after its time.
+    assert!(
+        a.claim("doc", "short", Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
+    assert!(!b.claim("doc", "short", long).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        b.claim("doc", "short", long).await.unwrap(),
+        "the claim did not lapse"
+    );
+}
+
 macro_rules! conformance {
     ($($behaviour:ident),* $(,)?) => {
         mod embedded {
@@ -629,6 +665,7 @@ conformance!(
     large_entries_round_trip,
     concurrent_appends_get_dense_unique_seqs,
     everything_survives_reopening,
+    claims_are_held_once_across_handles_until_released_or_lapsed,
 );
 
 // --- Redis going away and coming back ----------------------------------------------------

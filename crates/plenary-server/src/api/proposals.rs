@@ -159,6 +159,57 @@ pub(crate) async fn decide(
     if !exists {
         return Err(ApiError::not_found(format!("no document {doc}")));
     }
+    // A room orders the decisions of its node; rooms of other nodes may decide the same
+    // proposal at the same moment (two chairs on two nodes), and both would apply it. One claim
+    // per proposal across every node makes the first the only one. It lapses after
+    // DECISION_CLAIM (a node that died mid-decision blocks nothing for long; by then every node
+    // has the decision from the log) and is given back when nothing was decided, so the chair
+    // can decide again (accept anyway after a stale answer, say).
+    let claim = format!("decision:{id}");
+    let store_down = |e: plenary_store::StoreError| {
+        tracing::warn!(doc = %doc, error = %e, "could not claim a decision");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store unavailable; try again",
+        )
+        .retry_after(1)
+    };
+    if !api
+        .state
+        .store
+        .claim(&doc, &claim, DECISION_CLAIM)
+        .await
+        .map_err(store_down)?
+    {
+        return Err(ApiError::conflict(
+            "another decision on this proposal is being applied; reload, and decide again if it is still pending",
+        ));
+    }
+    let outcome = apply_decision(&api, &doc, id, decision, p).await;
+    if !matches!(outcome, Ok(Ok(_))) {
+        if let Err(e) = api.state.store.release(&doc, &claim).await {
+            tracing::warn!(doc = %doc, error = %e, "could not release a decision claim; it lapses");
+        }
+    }
+    match outcome {
+        Ok(Ok(proposal)) => Ok(Json(proposal).into_response()),
+        Ok(Err(e)) => Ok(refused(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// How long a decision's claim holds when it is not given back: longer than a decision takes
+/// to reach every node's log, short enough that a crashed node blocks nothing for long.
+const DECISION_CLAIM: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Has `doc`'s room apply the decision in its turn. `Ok(Err)`: the document said no.
+async fn apply_decision(
+    api: &Api,
+    doc: &str,
+    id: String,
+    decision: Decision,
+    p: plenary_auth::Principal,
+) -> Result<Result<plenary_doc::Proposal, DecideError>, ApiError> {
     let (reply, answer) = oneshot::channel();
     let cmd = RoomCmd::Decide {
         request: DecideRequest {
@@ -175,18 +226,12 @@ pub(crate) async fn decide(
         )
         .retry_after(1)
     };
-    if api
-        .state
-        .rooms
-        .command(&api.state, &doc, cmd)
-        .await
-        .is_err()
-    {
+    if api.state.rooms.command(&api.state, doc, cmd).await.is_err() {
         return Err(busy());
     }
     match answer.await {
-        Ok(Ok(proposal)) => Ok(Json(proposal).into_response()),
-        Ok(Err(DecideFailure::Refused(e))) => Ok(refused(e)),
+        Ok(Ok(proposal)) => Ok(Ok(proposal)),
+        Ok(Err(DecideFailure::Refused(e))) => Ok(Err(e)),
         Ok(Err(DecideFailure::Unavailable(why))) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why).retry_after(1))
         }

@@ -16,17 +16,6 @@ fn covers(a: &StateVector, b: &StateVector) -> bool {
     b.iter().all(|(client, clock)| a.get(client) >= *clock)
 }
 
-fn redis_server(redis: &RedisServer, node: &str) -> TestServer {
-    TestServer::start(
-        bin(),
-        ServerOptions {
-            redis: Some(redis.url()),
-            args: vec!["--node-id".into(), node.into()],
-            demo: false,
-        },
-    )
-}
-
 #[tokio::test]
 async fn sigkill_mid_stream_loses_nothing_any_client_saw() {
     let mut server = server();

@@ -481,3 +481,66 @@ impl PendingCheck for ResolutionDoc {
             .is_some_and(|p| p.status == ProposalStatus::Pending && p.decided_by.is_none())
     }
 }
+
+/// Two chairs on two nodes decide one proposal at the same moment. Each node's room orders its
+/// own decisions only, so without a claim across nodes both would apply it (the new words
+/// twice). Exactly one decision applies; the other chair is told, and every client on both
+/// nodes ends with the words once. While another node holds the claim, a decision is refused
+/// and nothing is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_is_decided_once_when_two_nodes_decide_it_at_once() {
+    use plenary_store::Store;
+    const DOC: &str = "prop-two-nodes";
+    let redis = RedisServer::spawn();
+    let a = redis_server(&redis, "node-a");
+    let b = redis_server(&redis, "node-b");
+    let _chair = seeded(&a, DOC).await;
+    let on_a = connect(&a, DOC, &Who::delegate("JPN")).await;
+    let on_b = connect(&b, DOC, &Who::delegate("FRA")).await;
+    on_b.wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    let base = paragraph_text(&on_a, PID);
+    let proposed = replace_word(&base, 1, "TWICE-CHECKED");
+    let id = propose(&on_a, &on_b, "JPN", &proposed).await;
+
+    // Another node holds the decision's claim: this node refuses, and applies nothing.
+    let store = plenary_store::RedisStore::connect(&redis.url())
+        .await
+        .unwrap();
+    let claim = format!("decision:{id}");
+    assert!(
+        store
+            .claim(DOC, &claim, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    let (status, body) = decide(&b, DOC, &id, json!({"decision": "accept"})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("another decision"), "{body}");
+    store.release(DOC, &claim).await.unwrap();
+    assert_eq!(
+        proposal_of(&on_a, &id).map(|p| p.status),
+        Some(ProposalStatus::Pending)
+    );
+
+    // Both nodes at once: one 200, one 409.
+    let body = json!({"decision": "accept"});
+    let ((sa, ba), (sb, bb)) = tokio::join!(
+        decide(&a, DOC, &id, body.clone()),
+        decide(&b, DOC, &id, body.clone())
+    );
+    let mut statuses = [sa, sb];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "node a: {ba}, node b: {bb}");
+    wait_text(&[&on_a, &on_b], PID, &proposed).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for c in [&on_a, &on_b] {
+        let text = paragraph_text(c, PID);
+        assert_eq!(text.matches("TWICE-CHECKED").count(), 1, "{text}");
+        assert_eq!(
+            proposal_of(c, &id).map(|p| p.status),
+            Some(ProposalStatus::Accepted)
+        );
+    }
+}

@@ -14,6 +14,18 @@ pub fn server() -> TestServer {
     TestServer::start(bin(), ServerOptions::default())
 }
 
+/// A node of a cluster on `redis`, named `node`.
+pub fn redis_server(redis: &RedisServer, node: &str) -> TestServer {
+    TestServer::start(
+        bin(),
+        ServerOptions {
+            redis: Some(redis.url()),
+            args: vec!["--node-id".into(), node.into()],
+            demo: false,
+        },
+    )
+}
+
 pub fn server_with(args: &[&str]) -> TestServer {
     TestServer::start(
         bin(),

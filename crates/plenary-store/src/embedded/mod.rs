@@ -53,6 +53,8 @@ struct Inner {
     /// `None` only while dropping, so the writer thread sees its queue close and ends.
     appends: Option<std_mpsc::Sender<AppendRequest>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Claims ([`Store::claim`]): one process holds the file, so they live in memory.
+    claims: Mutex<std::collections::HashMap<(String, String), std::time::Instant>>,
 }
 
 impl Drop for Inner {
@@ -119,6 +121,7 @@ impl EmbeddedStore {
                 hubs,
                 appends: Some(appends),
                 writer: Mutex::new(Some(writer)),
+                claims: Mutex::default(),
             }),
         })
     }
@@ -554,6 +557,38 @@ impl Store for EmbeddedStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.blocking(|db| db.begin_read().map(|_| ()).map_err(backend))
             .await
+    }
+
+    async fn claim(
+        &self,
+        doc: &str,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let now = std::time::Instant::now();
+        let mut claims = self
+            .inner
+            .claims
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Lapsed claims go first: the map holds only claims that still count.
+        claims.retain(|_, until| *until > now);
+        match claims.entry((doc.to_owned(), key.to_owned())) {
+            std::collections::hash_map::Entry::Occupied(_) => Ok(false),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now + ttl);
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release(&self, doc: &str, key: &str) -> Result<(), StoreError> {
+        self.inner
+            .claims
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&(doc.to_owned(), key.to_owned()));
+        Ok(())
     }
 }
 

@@ -37,3 +37,10 @@ pub(super) fn versions(doc: &str) -> String {
 pub(super) fn awareness(doc: &str) -> String {
     format!("plenary:{{{doc}}}:awareness")
 }
+
+/// A claim ([`crate::Store::claim`]); the key is hex-encoded, so any string is safe and no claim
+/// can meet another key's suffix.
+pub(super) fn claim(doc: &str, key: &str) -> String {
+    let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("plenary:{{{doc}}}:claim:{hex}")
+}

@@ -420,6 +420,40 @@ impl Store for RedisStore {
         let _: String = with_timeout(redis::cmd("PING").query_async(&mut conn)).await?;
         Ok(())
     }
+
+    async fn claim(
+        &self,
+        doc: &str,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        check_doc(doc)?;
+        let mut conn = self.conn.clone();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let set: Option<String> = with_timeout(
+            redis::cmd("SET")
+                .arg(keys::claim(doc, key))
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(ms)
+                .query_async(&mut conn),
+        )
+        .await?;
+        Ok(set.is_some())
+    }
+
+    async fn release(&self, doc: &str, key: &str) -> Result<(), StoreError> {
+        check_doc(doc)?;
+        let mut conn = self.conn.clone();
+        let _: i64 = with_timeout(
+            redis::cmd("DEL")
+                .arg(keys::claim(doc, key))
+                .query_async(&mut conn),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// Runs a Redis call with the operation deadline, mapping failures to [`StoreError`].
