@@ -186,10 +186,10 @@ pub(crate) async fn decide(
         ));
     }
     let outcome = apply_decision(&api, &doc, id, decision, p).await;
-    if !matches!(outcome, Ok(Ok(_))) {
-        if let Err(e) = api.state.store.release(&doc, &claim).await {
-            tracing::warn!(doc = %doc, error = %e, "could not release a decision claim; it lapses");
-        }
+    if !matches!(outcome, Ok(Ok(_)))
+        && let Err(e) = api.state.store.release(&doc, &claim).await
+    {
+        tracing::warn!(doc = %doc, error = %e, "could not release a decision claim; it lapses");
     }
     match outcome {
         Ok(Ok(proposal)) => Ok(Json(proposal).into_response()),
