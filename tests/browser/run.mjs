@@ -12,7 +12,7 @@
 // server has no /api/docs/{doc}/timeline; the skip is printed loudly).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,7 +86,8 @@ async function until(what, fn, ms = 8000) {
   throw new Error(`timed out: ${what}${last instanceof Error ? ` (${last.message})` : ''}`);
 }
 
-const textOf = (page, label) => page.locator(`.row[data-label="${label}"] .ptext`).innerText();
+// The editor's rows only (the history view, once opened, keeps rows with the same labels in the page).
+const textOf = (page, label) => page.locator(`.paragraphs .row[data-label="${label}"] .ptext`).innerText();
 const allTexts = (page) => page.$$eval('.paragraphs .row', (rows) => rows.map((r) => `${r.dataset.label}|${r.querySelector('.ptext').textContent}`));
 
 async function typeAtEnd(page, label, text) {
@@ -651,6 +652,121 @@ async function main() {
     for (const p of everyone) await until('MEX withdrawn', async () => !/MEX/.test(await p.locator('.sponsors-list').innerText()) && /JPN/.test(await p.locator('.sponsors-list').innerText()));
     await chair.locator('.un-sponsors').scrollIntoViewIfNeeded();
     await shot(chair, 'sponsors-header');
+  });
+
+  // ---- decisions on the server: two proposals accepted in either order; a proposed move ----
+  // Two fresh documents made through the API from the same text, each with JPN, FRA and the chair
+  // open on it. The pages of the draft above are closed first (the machine running this is small).
+  for (const who of ['jpn', 'fra', 'mex', 'chair']) {
+    await pages[who].context().close();
+    delete pages[who];
+  }
+  const fixture = readFileSync(join(repo, 'tests/fixtures/reducing-reoffending-2021-rev1.txt'), 'utf8');
+  const orders = { 'both-orders-ab': ['JPN', 'FRA'], 'both-orders-ba': ['FRA', 'JPN'] };
+  const on = {}; // on[doc] = { jpn, fra, chair }
+  const everyPage = () => Object.values(on).flatMap((s) => [s.jpn, s.fra, s.chair]);
+  const decidedText = async (p, label) => {
+    const d = p.locator(`.row[data-label="${label}"] details.decided`);
+    if (!(await d.count())) return '';
+    await d.evaluate((el) => (el.open = true));
+    return d.innerText();
+  };
+
+  await check('accept in both orders: JPN and FRA change different words of OP1; A then B and B then A give the same text on every page', async () => {
+    await Promise.all(Object.keys(orders).map(async (name) => {
+      const r = await fetch(`${base}/api/docs`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${tokens.chair}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name, text: fixture }),
+      });
+      if (r.status !== 201) throw new Error(`creating ${name}: HTTP ${r.status} ${await r.text()}`);
+    }));
+    await Promise.all(Object.keys(orders).flatMap((name) => ['jpn', 'fra', 'chair'].map(async (who) => {
+      const p = await open(`${name}-${who}`, `${base}/?doc=${name}&token=${tokens[who]}`);
+      await p.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+      await until('OP1 rendered', async () => (await p.locator('.row[data-label="OP1"]').count()) === 1, 15000);
+      (on[name] ??= {})[who] = p;
+    })));
+    const original = await textOf(on['both-orders-ab'].jpn, 'OP1');
+    const change = {
+      JPN: ['comprehensive strategies', 'national strategies'],
+      FRA: ['effective interventions', 'evidence-based interventions'],
+    };
+    for (const [from] of Object.values(change)) if (!original.includes(from)) throw new Error(`OP1 of the fixture has no "${from}": ${original}`);
+    const expected = original.replace(...change.JPN).replace(...change.FRA);
+    await Promise.all(Object.entries(orders).map(async ([name, [first, second]]) => {
+      const s = on[name];
+      for (const [p, who] of [[s.jpn, 'JPN'], [s.fra, 'FRA']]) {
+        await p.locator('.row[data-label="OP1"] .propose-btn').click();
+        const form = p.locator('.row[data-label="OP1"] .propose-form');
+        await form.locator('textarea').fill(original.replace(...change[who]));
+        await form.locator('.submit-proposal').click();
+      }
+      const prop = (who) => s.chair.locator(`.row[data-label="OP1"] .proposal[data-delegation="${who}"]`);
+      await until(`the chair of ${name} sees both proposals`, async () => (await prop('JPN').count()) === 1 && (await prop('FRA').count()) === 1);
+      for (const who of [first, second]) {
+        await prop(who).locator('.accept').click();
+        await until(`${who}'s proposal decided on ${name}`, async () => (await prop(who).count()) === 0);
+      }
+    }));
+    let texts = [];
+    await until('every page of both documents shows OP1 with both changes', async () => {
+      texts = await Promise.all(everyPage().map((p) => textOf(p, 'OP1')));
+      return texts.every((t) => t === expected);
+    }).catch((e) => {
+      throw new Error(`${e.message}; the pages read ${JSON.stringify([...new Set(texts)])}, expected ${JSON.stringify(expected)}`);
+    });
+    for (const p of everyPage()) {
+      if ((await p.locator('.row[data-label="OP1"] .ptext em').innerText()).trim() !== 'Encourages') throw new Error('the italic opening of OP1 was lost');
+      await until('both decisions recorded with the chair and the time', async () => {
+        const t = await decidedText(p, 'OP1');
+        return /2 decided proposals/.test(t) && (t.match(/accepted by Chair \(Ms\. Ortiz\), \S/g) ?? []).length === 2 && /JPN/.test(t) && /FRA/.test(t);
+      });
+    }
+    const c = on['both-orders-ba'].chair;
+    await c.locator('.row[data-label="OP1"]').scrollIntoViewIfNeeded();
+    await shot(c, 'accept-both-orders');
+  });
+
+  await check('a delegate proposes to move OP3 after OP5 from the form; the chair accepts; every page shows the new order', async () => {
+    const s = on['both-orders-ab'];
+    const pagesHere = [s.jpn, s.fra, s.chair];
+    const before = await allTexts(s.chair);
+    const body = (label) => before.find((l) => l.startsWith(`${label}|`)).slice(label.length + 1);
+    await s.jpn.locator('.row[data-label="OP3"] .propose-btn').click();
+    const form = s.jpn.locator('.row[data-label="OP3"] .propose-form');
+    await form.locator('.propose-action').selectOption('move');
+    const offered = await form.locator('.propose-after option').allInnerTexts();
+    if (!offered.includes('to the top') || !offered.includes('after OP5') || offered.includes('after OP2') || offered.includes('after OP3')) {
+      throw new Error(`the move offers ${JSON.stringify(offered)}`);
+    }
+    await form.locator('.propose-after').selectOption({ label: 'after OP5' });
+    await form.locator('.submit-proposal').click();
+    for (const p of pagesHere) {
+      const card = p.locator('.row[data-label="OP3"] .proposal[data-action="move"][data-delegation="JPN"]');
+      await until('the move card on every page', async () => (await card.count()) === 1);
+      const said = (await card.locator('.move-summary').innerText()).trim();
+      if (said !== 'Move OP3 after OP5') throw new Error(`the card reads ${said}`);
+      await until('the ghost at OP5', async () => /OP3 would move here · proposed by JPN/.test(await p.locator('.row[data-label="OP5"] .move-ghost').textContent().catch(() => '')));
+    }
+    // The card under OP3 and the ghost under OP5 in one view (below the sticky top bar).
+    await s.chair.locator('.paragraphs .row[data-label="OP3"]').evaluate((el) => { el.scrollIntoView({ block: 'start' }); window.scrollBy(0, -50); });
+    await shot(s.chair, 'move-proposed');
+    await s.chair.locator('.row[data-label="OP3"] .proposal[data-action="move"] .accept').click();
+    const want = before.map((l) => {
+      const label = l.slice(0, l.indexOf('|'));
+      return label === 'OP3' ? `OP3|${body('OP4')}` : label === 'OP4' ? `OP4|${body('OP5')}` : label === 'OP5' ? `OP5|${body('OP3')}` : l;
+    });
+    await until('the new order on every page', async () => {
+      const all = await Promise.all(pagesHere.map(allTexts));
+      return all.every((o) => JSON.stringify(o) === JSON.stringify(want));
+    });
+    for (const p of pagesHere) {
+      if ((await p.locator('.move-ghost').count()) !== 0) throw new Error('a ghost of the decided move stays');
+      await until('the move recorded as accepted', async () => /move after OP4 — accepted by Chair \(Ms\. Ortiz\)/.test(await decidedText(p, 'OP5')));
+    }
+    await s.jpn.locator('.row[data-label="OP5"]').scrollIntoViewIfNeeded();
+    await shot(s.jpn, 'move-accepted');
   });
 }
 

@@ -63,7 +63,7 @@ export function renderCompilation(r: Roots, labelOf: (id: string) => Numbered | 
               ? h('span.comp-bracket', `[${p.text}]`)
               : p.action === 'delete'
                 ? h('span.comp-bracket', `[delete ${label}]`)
-                : h('span.comp-bracket', `[move ${label} after ${p.after ? labelOf(p.after)?.label ?? p.after : 'the start'}]`),
+                : h('span.comp-bracket', `[move ${label} ${p.after ? `after ${labelOf(p.after)?.label ?? p.after}` : 'to the beginning'}]`),
           ),
         ),
       ),

@@ -277,8 +277,20 @@ class ParagraphView {
       h('option', { value: 'replace' }, 'Replace the text with'),
       h('option', { value: 'insert' }, 'Insert a new paragraph after it'),
       h('option', { value: 'delete' }, 'Delete the paragraph'),
+      h('option', { value: 'move' }, 'Move the paragraph'),
     ) as HTMLSelectElement;
     const text = h('textarea.propose-text', { rows: 4 }) as HTMLTextAreaElement;
+    // Where a move may take the paragraph: to the top, or after any other paragraph, except where it already is
+    // (the server refuses such a move as a no-op: enforcement.rs `proposal_content`).
+    const order = this.ed.roots.paragraphs.toArray().filter((m): m is Y.Map<unknown> => m instanceof Y.Map).map(pId);
+    const at = order.indexOf(this.id);
+    const before = at > 0 ? order[at - 1] : '';
+    const after = h(
+      'select.propose-after',
+      { 'aria-label': 'Move it', hidden: true },
+      at > 0 ? h('option', { value: '' }, 'to the top') : null,
+      ...order.filter((id) => id !== this.id && id !== before).map((id) => h('option', { value: id }, `after ${this.ed.labelOf(id)}`)),
+    ) as HTMLSelectElement;
     const groups = this.ed.session.claims.groups;
     const behalf = h(
       'select.propose-behalf',
@@ -291,7 +303,10 @@ class ParagraphView {
     text.value = replaceWith;
     action.addEventListener('change', () => {
       text.value = action.value === 'replace' ? replaceWith : '';
-      text.disabled = action.value === 'delete';
+      text.disabled = action.value === 'delete' || action.value === 'move';
+      text.hidden = action.value === 'move';
+      after.hidden = action.value !== 'move';
+      problem.textContent = '';
     });
     const form = h(
       'form.propose-form',
@@ -306,11 +321,15 @@ class ParagraphView {
             problem.textContent = why;
             return;
           }
+          if (a === 'move' && !after.options.length) {
+            problem.textContent = 'There is nowhere else to move this paragraph.';
+            return;
+          }
           propose(this.ed.doc, this.ed.roots, {
             action: a,
             paragraphId: a === 'insert' ? undefined : this.id,
-            after: a === 'insert' ? this.id : undefined,
-            text: a === 'delete' ? '' : text.value.trim(),
+            after: a === 'insert' ? this.id : a === 'move' ? after.value || undefined : undefined,
+            text: a === 'delete' || a === 'move' ? '' : text.value.trim(),
             delegation: attribution(c),
             author: c.sub,
             onBehalfOf: behalf.value || undefined,
@@ -322,6 +341,7 @@ class ParagraphView {
       },
       h('div.form-title', prefill?.title ?? `Proposal of ${attribution(this.ed.session.claims)} on ${this.label}`),
       action,
+      after,
       groups.length ? behalf : null,
       text,
       problem,
@@ -393,6 +413,8 @@ export class Editor {
   private readonly headerEl = h('header.un-header');
   private readonly titleEl = h('div.un-title');
   private readonly paragraphsEl = h('div.paragraphs');
+  /** Pending moves of a paragraph to the top, shown where it would go. */
+  private readonly moveTopEl = h('div.move-top');
   /** The closing lines after the last operative paragraph (the meeting, its date). */
   private readonly closingEl = h('div.un-closing');
   private readonly footnotesEl = h('footer.footnotes');
@@ -438,7 +460,7 @@ export class Editor {
       this.editorEl,
       this.historyEl,
     );
-    this.docEl.append(this.headerEl, this.titleEl, this.paragraphsEl, this.closingEl, this.footnotesEl);
+    this.docEl.append(this.headerEl, this.titleEl, this.moveTopEl, this.paragraphsEl, this.closingEl, this.footnotesEl);
     this.editorEl.append(this.docEl, this.compilationEl);
     document.body.classList.add('comments-open');
 
@@ -709,7 +731,7 @@ export class Editor {
       buttons.push(h('button.withdraw', { type: 'button', onclick: () => withdraw(p) }, 'Withdraw'));
     }
     const label = v?.label ?? '';
-    const target = p.after ? this.labelOf(p.after) : 'the start';
+    const target = p.after ? `after ${this.labelOf(p.after)}` : 'to the top';
     const what =
       p.action === 'replace'
         ? `proposes to change ${label}`
@@ -717,7 +739,7 @@ export class Editor {
           ? `proposes a new paragraph after ${label}`
           : p.action === 'delete'
             ? `proposes to delete ${label}`
-            : `proposes to move ${label} after ${target}`;
+            : `proposes to move ${label} ${target}`;
     let body: HTMLElement | null = null;
     if (p.action === 'replace') {
       const current = v ? pText(v.map)?.toString() ?? '' : '';
@@ -729,6 +751,8 @@ export class Editor {
       );
     } else if (p.action === 'insert') {
       body = h('div.ghost-para', h('span.ghost-label', 'new paragraph'), h('ins.sugg-ins', p.text));
+    } else if (p.action === 'move') {
+      body = h('div.move-summary', `Move ${label} ${target}`);
     }
     return h(
       'div.proposal',
@@ -776,6 +800,18 @@ export class Editor {
     );
   }
 
+  /** Where a pending move would put its paragraph: a dashed outline of it at the destination. */
+  private moveGhostEl(p: ProposalView): HTMLElement {
+    const moved = [...this.views.values()].find((x) => x.id === p.paragraphId);
+    const label = p.paragraphId ? this.labelOf(p.paragraphId) : '';
+    return h(
+      'div.ghost-para.move-ghost',
+      { 'data-id': p.id, 'data-delegation': p.delegation, style: `--who:${colourOf(p.delegation)}` },
+      h('span.ghost-label', `${label} would move here · proposed by ${p.delegation}`),
+      h('span.ghost-text', moved ? pText(moved.map)?.toString() ?? '' : ''),
+    );
+  }
+
   /** A decided (or withdrawn) proposal, for the record under its paragraph. */
   private decidedEl(p: ProposalView): HTMLElement {
     const verb = p.status === 'withdrawn' ? 'withdrawn' : p.status;
@@ -784,7 +820,7 @@ export class Editor {
       'li.decided-item',
       { 'data-id': p.id, 'data-status': p.status },
       h('span.dot', { style: `background:${colourOf(p.delegation)}` }),
-      `${attributionLine(p)} · ${p.action}${p.text ? `: “${p.text}”` : ''} — `,
+      `${attributionLine(p)} · ${p.action === 'move' ? `move ${p.after ? `after ${this.labelOf(p.after)}` : 'to the top'}` : p.action}${p.text ? `: “${p.text}”` : ''} — `,
       h(`strong.decided-status.status-${p.status}`, verb),
       ` by ${by}${p.decidedAt ? `, ${timeOf(p.decidedAt)}` : ''}`,
     );
@@ -794,6 +830,8 @@ export class Editor {
     if (!this.roots) return;
     const byPara = new Map<string, ProposalView[]>();
     const decided = new Map<string, ProposalView[]>();
+    /** Pending moves by destination: the id of the paragraph they go after, '' for the top. */
+    const arriving = new Map<string, ProposalView[]>();
     for (const m of this.roots.proposals.toArray()) {
       if (!(m instanceof Y.Map)) continue;
       const p = readProposal(m);
@@ -801,7 +839,9 @@ export class Editor {
       if (!key) continue;
       const into = p.status === 'pending' ? byPara : decided;
       into.set(key, [...(into.get(key) ?? []), p]);
+      if (p.action === 'move' && p.status === 'pending') arriving.set(p.after ?? '', [...(arriving.get(p.after ?? '') ?? []), p]);
     }
+    this.moveTopEl.replaceChildren(...(arriving.get('') ?? []).map((p) => this.moveGhostEl(p)));
     for (const v of this.views.values()) {
       const list = byPara.get(v.id) ?? [];
       const done = decided.get(v.id) ?? [];
@@ -811,6 +851,7 @@ export class Editor {
       const wasOpen = (v.proposalsEl.querySelector('details.decided') as HTMLDetailsElement | null)?.open ?? false;
       v.proposalsEl.replaceChildren(
         ...list.map((p) => this.proposalEl(p, v)),
+        ...(arriving.get(v.id) ?? []).map((p) => this.moveGhostEl(p)),
         done.length
           ? h(
               'details.decided',
