@@ -52,8 +52,8 @@ pub(crate) struct DecisionBody {
     pub decision: DecisionKind,
     /// The `seen` token of a 409 answer: accept anyway what was shown.
     pub seen: Option<String>,
-    /// The chair's own text (a replace: the paragraph's new text, with `seen`; an insert: the
-    /// new paragraph's text).
+    /// The chair's own text (a replace: the paragraph's or footnote's new text, with `seen`; an
+    /// insert: the new paragraph's text).
     pub text: Option<String>,
 }
 
@@ -66,7 +66,7 @@ pub(crate) struct StaleBody {
     pub proposal: String,
     /// The text the proposal was made against (absent for a proposal older than `baseText`).
     pub base: Option<String>,
-    /// The paragraph's text now.
+    /// The paragraph's (or, for a footnote amendment, the footnote's) text now.
     pub current: String,
     /// The proposal's text.
     pub proposed: String,
@@ -201,9 +201,9 @@ fn refused(e: DecideError) -> Response {
             return (StatusCode::CONFLICT, Json(StaleBody::new(*s))).into_response();
         }
         DecideError::UnknownProposal(_) => ApiError::not_found(e.to_string()),
-        DecideError::NotPending { .. } | DecideError::ParagraphGone { .. } => {
-            ApiError::conflict(e.to_string())
-        }
+        DecideError::NotPending { .. }
+        | DecideError::ParagraphGone { .. }
+        | DecideError::FootnoteGone { .. } => ApiError::conflict(e.to_string()),
         DecideError::Incomplete { .. } | DecideError::NotEditable { .. } | DecideError::Empty => {
             ApiError::bad_request(e.to_string())
         }

@@ -77,6 +77,7 @@ fn new_proposal(c: &Client, delegation: &str, pid: &str, text: &str) -> Proposal
     Proposal {
         id: String::new(),
         paragraph_id: Some(pid.into()),
+        footnote_id: None,
         after: None,
         action: ProposalAction::Replace,
         text: text.into(),
