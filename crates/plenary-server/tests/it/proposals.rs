@@ -482,3 +482,130 @@ impl PendingCheck for ResolutionDoc {
             .is_some_and(|p| p.status == ProposalStatus::Pending && p.decided_by.is_none())
     }
 }
+
+fn footnote_text(c: &Client, fid: &str) -> Option<String> {
+    mirror(c)
+        .footnote_runs(fid)
+        .map(|r| r.iter().map(|r| r.text.as_str()).collect())
+}
+
+/// A delegate amends a footnote (a replace naming `footnoteId`); an empty,
+/// no-op or dangling amendment is refused by the server; the compilation
+/// text shows the open amendment under its footnote; the chair accepts it
+/// through the route and every client, and a fresh one, has the new
+/// footnote text with the paragraphs untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_footnote_amendment_is_accepted_and_everyone_sees_the_new_footnote() {
+    let server = server();
+    let doc = "prop-footnote";
+    let chair = seeded(&server, doc).await;
+    let jpn = connect(&server, doc, &Who::delegate("JPN")).await;
+    let fra = connect(&server, doc, &Who::delegate("FRA")).await;
+    for c in [&jpn, &fra] {
+        c.wait_until(WAIT, |d| paragraph_count(d) == 13)
+            .await
+            .unwrap();
+    }
+    let before = mirror(&jpn).resolution();
+    let note = before
+        .footnotes
+        .iter()
+        .max_by_key(|f| {
+            f.text
+                .iter()
+                .map(|r| r.text.split(' ').count())
+                .sum::<usize>()
+        })
+        .expect("the fixture has footnotes");
+    let fid = note.id.clone();
+    let base: String = note.text.iter().map(|r| r.text.as_str()).collect();
+    assert!(base.split(' ').count() > 2, "the longest footnote: {base}");
+    let amended = replace_word(&base, 1, "AMENDED");
+    let amendment = |text: &str| Proposal {
+        paragraph_id: None,
+        footnote_id: Some(fid.clone()),
+        base_text: Some(base.clone()),
+        ..new_proposal(&jpn, "JPN", PID, text)
+    };
+
+    let refused = [
+        ("proposals.empty", amendment("  ")),
+        ("proposals.no-op", amendment(&base)),
+        (
+            "proposals.paragraph",
+            Proposal {
+                footnote_id: Some("f-none".into()),
+                ..amendment(&amended)
+            },
+        ),
+    ];
+    for (rule, p) in refused {
+        expect_denial(&jpn, rule, |c| {
+            as_client(c, |d| d.add_proposal(&p).unwrap());
+        })
+        .await;
+    }
+
+    let p = amendment(&amended);
+    let id = as_client(&jpn, |d| d.add_proposal(&p).unwrap().0);
+    let want = id.clone();
+    chair
+        .wait_until(WAIT, move |d| {
+            ResolutionDoc::from_update(&state_of(d))
+                .ok()
+                .and_then(|r| r.proposal(&want))
+                .is_some()
+        })
+        .await
+        .unwrap();
+    let list = listed(&server, doc).await;
+    assert_eq!(list.len(), 1, "only the amendment was kept: {list:?}");
+    assert_eq!(list[0]["footnoteId"], fid.as_str());
+
+    // The compilation text shows it under its footnote.
+    let (status, text) = http_get(
+        &server,
+        &format!("/api/docs/{doc}/compilation?format=text"),
+        &Who::chair(),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let block = text
+        .split("\n\n")
+        .find(|b| b.starts_with(&format!("Footnote {} ", note.marker)))
+        .unwrap_or_else(|| panic!("no footnote block in {text}"));
+    assert!(block.ends_with(&format!("[JPN: {amended}]")), "{block}");
+
+    let (status, body) = decide(&server, doc, &id, json!({"decision": "accept"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(body["footnoteId"], fid.as_str());
+    for c in [&chair, &jpn, &fra] {
+        let (note, want) = (fid.clone(), amended.clone());
+        let got = c
+            .wait_until(WAIT, move |d| {
+                ResolutionDoc::from_update(&state_of(d))
+                    .ok()
+                    .and_then(|r| r.footnote_runs(&note))
+                    .map(|r| r.iter().map(|r| r.text.as_str()).collect::<String>())
+                    .as_deref()
+                    == Some(want.as_str())
+            })
+            .await;
+        assert!(
+            got.is_ok(),
+            "a client never got {amended:?}; it has {:?}",
+            footnote_text(c, &fid)
+        );
+    }
+    let fresh = connect(&server, doc, &Who::observer()).await;
+    assert_eq!(
+        footnote_text(&fresh, &fid).as_deref(),
+        Some(amended.as_str())
+    );
+    let after = mirror(&fresh).resolution();
+    assert_eq!(after.paragraphs, before.paragraphs, "no paragraph changed");
+    let q = proposal_of(&fresh, &id).unwrap();
+    assert_eq!(q.status, ProposalStatus::Accepted);
+    assert_eq!(q.decided_by.as_deref(), Some("Chair"));
+}
