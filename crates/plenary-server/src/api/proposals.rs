@@ -102,7 +102,7 @@ impl StaleBody {
     responses((status = 200, body = Object, description = "The proposal as decided (SPEC §2)"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody, description = "The chair's text is over the paragraph limit"),
+        (status = 413, body = ErrorBody, description = "The chair's text is over the paragraph (or, for a footnote amendment, the footnote) limit"),
         (status = 409, body = StaleBody, description = "Stale: the three texts and a `seen` token; or the proposal is no longer pending, or its paragraph is gone (the error shape)"),
         (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -187,6 +187,9 @@ pub(crate) async fn decide(
     match answer.await {
         Ok(Ok(proposal)) => Ok(Json(proposal).into_response()),
         Ok(Err(DecideFailure::Refused(e))) => Ok(refused(e)),
+        Ok(Err(DecideFailure::TooLarge(why))) => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, why))
+        }
         Ok(Err(DecideFailure::Unavailable(why))) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why).retry_after(1))
         }

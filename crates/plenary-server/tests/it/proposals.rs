@@ -576,6 +576,66 @@ async fn a_footnote_amendment_is_accepted_and_everyone_sees_the_new_footnote() {
         .unwrap_or_else(|| panic!("no footnote block in {text}"));
     assert!(block.ends_with(&format!("[JPN: {amended}]")), "{block}");
 
+    // A chair client's raw "acceptance" with the footnote text written by the client: both
+    // refused, the footnote stays as it was.
+    let mut events = chair.events();
+    {
+        let d = chair.doc();
+        let (proposals, notes) = (
+            d.get_or_insert_array("proposals"),
+            d.get_or_insert_map("footnotes"),
+        );
+        let mut txn = d.transact_mut();
+        let q = proposals
+            .iter(&txn)
+            .filter_map(|v| match v {
+                Out::YMap(m) => Some(m),
+                _ => None,
+            })
+            .find(|m| matches!(m.get(&txn, "id"), Some(Out::Any(Any::String(s))) if s.as_ref() == id.as_str()))
+            .unwrap();
+        q.insert(&mut txn, "status", "accepted");
+        let Some(Out::YText(t)) = notes.get(&txn, &fid) else {
+            panic!("the footnote's text")
+        };
+        use yrs::Text;
+        let len = t.len(&txn);
+        t.remove_range(&mut txn, 0, len);
+        t.insert(&mut txn, 0, &amended);
+    }
+    let mut reasons = Vec::new();
+    while reasons.len() < 2 {
+        reasons.push(next_denial(&mut events).await);
+    }
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("[proposals.decided-on-server]")),
+        "the footnote text that came with it is refused too: {reasons:?}"
+    );
+    for c in [&chair, &jpn] {
+        let (note, want, q) = (fid.clone(), base.clone(), id.clone());
+        c.wait_until(STEP, move |d| {
+            let r = ResolutionDoc::from_update(&state_of(d)).unwrap();
+            r.footnote_runs(&note)
+                .map(|r| r.iter().map(|r| r.text.as_str()).collect::<String>())
+                == Some(want.clone())
+                && r.proposals_pending_contains(&q)
+        })
+        .await
+        .unwrap();
+    }
+
+    // The chair's own text is held to the footnote cap (5 000), not the paragraph's.
+    let long = "x ".repeat(3_000);
+    let (status, body) = decide(
+        &server,
+        doc,
+        &id,
+        json!({"decision": "accept", "text": long}),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
     let (status, body) = decide(&server, doc, &id, json!({"decision": "accept"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "accepted");
