@@ -47,6 +47,7 @@ pub fn seed_doc() -> ResolutionDoc {
     d.add_proposal(&Proposal {
         id: String::new(),
         paragraph_id: Some(ids[4].clone()),
+        footnote_id: None,
         after: None,
         action: ProposalAction::Replace,
         text: "Encourages Member States to share good practices in rehabilitation,".into(),
@@ -137,6 +138,7 @@ pub fn seed_updates() -> Vec<(&'static str, Vec<u8>)> {
             .add_proposal(&Proposal {
                 id: String::new(),
                 paragraph_id: Some(open.clone()),
+                footnote_id: None,
                 after: None,
                 action: ProposalAction::Delete,
                 text: String::new(),

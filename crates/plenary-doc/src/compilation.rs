@@ -1,8 +1,9 @@
 //! The compilation text (SPEC §2): each paragraph with its pending proposals
 //! shown as bracketed alternatives attributed to their delegations, e.g.
 //! `OP3 … [JPN: alternative text] [FRA on behalf of EU, supported by CAN: …]`,
-//! and proposed new paragraphs placed right after their anchor. A pure view
-//! over [`Resolution`]; only `pending` proposals appear.
+//! and proposed new paragraphs placed right after their anchor; after the
+//! paragraphs, each footnote with pending amendments (`Footnote 2 … [JPN:
+//! …]`). A pure view over [`Resolution`]; only `pending` proposals appear.
 
 use serde::Serialize;
 
@@ -37,9 +38,24 @@ pub struct CompiledParagraph {
     pub alternatives: Vec<Alternative>,
 }
 
+/// A footnote with pending amendments (`replace` proposals naming it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompiledFootnote {
+    pub footnote_id: String,
+    /// "Footnote 2"; "footnote f7 (deleted)" for one no longer in the document.
+    pub label: String,
+    /// The footnote's text now (empty when deleted).
+    pub text: String,
+    pub alternatives: Vec<Alternative>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Compilation {
     pub paragraphs: Vec<CompiledParagraph>,
+    /// Only footnotes with pending amendments, by marker.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub footnotes: Vec<CompiledFootnote>,
 }
 
 fn plain(runs: &[Run]) -> String {
@@ -128,6 +144,7 @@ pub fn compile(r: &Resolution) -> Compilation {
                 .iter()
                 .filter(|p| {
                     p.action != ProposalAction::Insert
+                        && p.footnote_id.is_none()
                         && p.paragraph_id.as_deref() == Some(para.id.as_str())
                 })
                 .map(|p| alt(p))
@@ -149,7 +166,44 @@ pub fn compile(r: &Resolution) -> Compilation {
             });
         }
     }
-    Compilation { paragraphs: out }
+    let amends = |fid: &str| -> Vec<Alternative> {
+        pending
+            .iter()
+            .filter(|p| p.footnote_id.as_deref() == Some(fid))
+            .map(|p| alt(p))
+            .collect()
+    };
+    let mut footnotes: Vec<CompiledFootnote> = r
+        .footnotes
+        .iter()
+        .map(|f| CompiledFootnote {
+            footnote_id: f.id.clone(),
+            label: format!("Footnote {}", f.marker),
+            text: plain(&f.text),
+            alternatives: amends(&f.id),
+        })
+        .filter(|f| !f.alternatives.is_empty())
+        .collect();
+    // amendments of a footnote that no longer exists: last
+    let mut gone: Vec<&str> = Vec::new();
+    for p in &pending {
+        if let Some(fid) = p.footnote_id.as_deref()
+            && !r.footnotes.iter().any(|f| f.id == fid)
+            && !gone.contains(&fid)
+        {
+            gone.push(fid);
+            footnotes.push(CompiledFootnote {
+                footnote_id: fid.to_owned(),
+                label: format!("footnote {fid} (deleted)"),
+                text: String::new(),
+                alternatives: amends(fid),
+            });
+        }
+    }
+    Compilation {
+        paragraphs: out,
+        footnotes,
+    }
 }
 
 /// One alternative as printed: `[JPN: text]`, `[JPN: delete]`.
@@ -175,6 +229,18 @@ pub fn render_plain(c: &Compilation) -> String {
         }
         s.push_str("\n\n");
     }
+    for f in &c.footnotes {
+        s.push_str(&f.label);
+        if !f.text.is_empty() {
+            s.push(' ');
+            s.push_str(&f.text);
+        }
+        for a in &f.alternatives {
+            s.push(' ');
+            s.push_str(&bracket(a));
+        }
+        s.push_str("\n\n");
+    }
     s
 }
 
@@ -187,6 +253,7 @@ span.label{font-weight:bold;margin-right:.5em}
 p.alternative{margin:.25em 0 0 2.5em;text-align:justify}
 span.by{font-weight:bold}
 section.proposed p.text{font-style:italic}
+section.footnote{font-size:.9em}
 ";
 
 /// A standalone HTML page of the compilation text (UTF-8, inline style),
@@ -205,19 +272,30 @@ pub fn render_html(c: &Compilation, title: &str) -> String {
          <article class=\"compilation\">\n<h1>Compilation text: {t}</h1>\n",
         t = esc(title)
     );
-    for p in &c.paragraphs {
-        let class = if p.paragraph_id.is_some() {
-            "paragraph"
-        } else {
-            "paragraph proposed"
-        };
+    let blocks = c
+        .paragraphs
+        .iter()
+        .map(|p| {
+            let class = if p.paragraph_id.is_some() {
+                "paragraph"
+            } else {
+                "paragraph proposed"
+            };
+            (class, &p.label, &p.text, &p.alternatives)
+        })
+        .chain(
+            c.footnotes
+                .iter()
+                .map(|f| ("footnote", &f.label, &f.text, &f.alternatives)),
+        );
+    for (class, label, text, alternatives) in blocks {
         let _ = write!(
             s,
             "<section class=\"{class}\"><p class=\"text\"><span class=\"label\">{}</span>{}</p>",
-            esc(&p.label),
-            esc(&p.text)
+            esc(label),
+            esc(text)
         );
-        for a in &p.alternatives {
+        for a in alternatives {
             let what = match a.action {
                 ProposalAction::Delete => "delete".to_owned(),
                 _ => esc(&a.text),

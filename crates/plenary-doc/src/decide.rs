@@ -13,7 +13,11 @@
 //! (accept anyway: the proposal's change wins its conflicts; or the
 //! chair's own text). A token of an older current text is stale again.
 //!
-//! Cost: a `replace` or a rejection reads one paragraph and one proposal
+//! A `replace` that names a `footnoteId` instead of a `paragraphId`
+//! amends that footnote: the same merge, onto the footnote's `Y.Text`,
+//! stale the same way.
+//!
+//! Cost: a `replace` or a rejection reads one paragraph (or footnote) and one proposal
 //! (found by id in O(1)); `insert`, `delete` and `move` also find the
 //! paragraph's index in the list. Never the whole document's text.
 
@@ -79,6 +83,8 @@ pub enum DecideError {
     Stale(Box<Stale>),
     #[error("proposal `{id}` names paragraph `{paragraph}`, which is no longer in the document")]
     ParagraphGone { id: String, paragraph: String },
+    #[error("proposal `{id}` names footnote `{footnote}`, which is no longer in the document")]
+    FootnoteGone { id: String, footnote: String },
     #[error("proposal `{id}` cannot be applied: {why}")]
     Incomplete { id: String, why: String },
     #[error("a {action} proposal takes no edited text")]
@@ -198,11 +204,42 @@ impl ResolutionDoc {
         Ok((touched, decided))
     }
 
+    /// The text a `replace` changes: its footnote's, or its paragraph's
+    /// (then with the paragraph's id, which the decision touches).
+    fn replaced_text<T: ReadTxn>(
+        &self,
+        txn: &T,
+        p: &Proposal,
+    ) -> Result<(Option<String>, TextRef), DecideError> {
+        let Some(fid) = p.footnote_id.as_deref() else {
+            return self.target_text(txn, p).map(|(pid, t)| (Some(pid), t));
+        };
+        if p.paragraph_id.is_some() {
+            return Err(DecideError::Incomplete {
+                id: p.id.clone(),
+                why: "it names both a paragraph and a footnote".into(),
+            });
+        }
+        let t = self
+            .footnote_text_in(txn, fid)
+            .ok_or_else(|| DecideError::FootnoteGone {
+                id: p.id.clone(),
+                footnote: fid.to_owned(),
+            })?;
+        Ok((None, t))
+    }
+
     fn target_text<T: ReadTxn>(
         &self,
         txn: &T,
         p: &Proposal,
     ) -> Result<(String, TextRef), DecideError> {
+        if p.footnote_id.is_some() {
+            return Err(DecideError::Incomplete {
+                id: p.id.clone(),
+                why: "only a replace proposal may name a footnote (footnoteId)".into(),
+            });
+        }
         let pid = p
             .paragraph_id
             .as_deref()
@@ -248,7 +285,7 @@ impl ResolutionDoc {
         };
         match p.action {
             ProposalAction::Replace => {
-                let (pid, t) = self.target_text(txn, p)?;
+                let (pid, t) = self.replaced_text(txn, p)?;
                 let runs = read_runs(txn, &t);
                 let current = plain(&runs);
                 let whole = |current: &str| {
@@ -359,7 +396,7 @@ impl ResolutionDoc {
                 edits,
             } => {
                 apply_edits(txn, &text, &runs, &edits);
-                Ok(vec![pid])
+                Ok(pid.into_iter().collect())
             }
             Step::Insert(body) => {
                 let (index, kind, level) = match &p.after {
@@ -412,7 +449,8 @@ impl ResolutionDoc {
 
 enum Step {
     Replace {
-        pid: String,
+        /// The paragraph changed; `None` for a footnote.
+        pid: Option<String>,
         text: TextRef,
         runs: Vec<Run>,
         edits: Vec<Edit>,
@@ -524,6 +562,7 @@ mod tests {
         let p = Proposal {
             id: String::new(),
             paragraph_id: Some("op1".into()),
+            footnote_id: None,
             after: (action == ProposalAction::Insert).then(|| "op1".into()),
             action,
             text: text.into(),
@@ -532,6 +571,61 @@ mod tests {
             kind: None,
             level: None,
             delegation: "JPN".into(),
+            on_behalf_of: None,
+            supporters: vec![],
+            author: "u".into(),
+            created_at: 1,
+            status: ProposalStatus::Pending,
+            decided_by: None,
+            decided_at: None,
+        };
+        d.add_proposal(&p).expect("added").0
+    }
+
+    const NOTE: &str = "See the report of the Secretary-General (A/80/100), para. 12.";
+
+    /// `doc()` with footnote `f1` (its marker at the end of OP1).
+    fn doc_with_note() -> ResolutionDoc {
+        let mut r = doc().resolution();
+        r.paragraphs[0].text.push(Run {
+            text: "1".into(),
+            italic: false,
+            footnote: Some("f1".into()),
+        });
+        r.footnotes = vec![crate::model::Footnote {
+            id: "f1".into(),
+            marker: 0,
+            text: vec![
+                Run::plain("See the report of the "),
+                Run {
+                    text: "Secretary-General".into(),
+                    italic: true,
+                    footnote: None,
+                },
+                Run::plain(" (A/80/100), para. 12."),
+            ],
+        }];
+        ResolutionDoc::from_resolution_with_client_id(7, &r).expect("doc")
+    }
+
+    fn note_text(d: &ResolutionDoc, fid: &str) -> String {
+        plain(&d.footnote_runs(fid).expect("footnote"))
+    }
+
+    /// A footnote amendment of `f1` (or `fid`) against its text now.
+    fn amend(d: &mut ResolutionDoc, fid: &str, text: &str) -> String {
+        let p = Proposal {
+            id: String::new(),
+            paragraph_id: None,
+            footnote_id: Some(fid.into()),
+            after: None,
+            action: ProposalAction::Replace,
+            text: text.into(),
+            base_text: d.footnote_runs(fid).map(|r| plain(&r)),
+            base_seq: None,
+            kind: None,
+            level: None,
+            delegation: "FRA".into(),
             on_behalf_of: None,
             supporters: vec![],
             author: "u".into(),
@@ -680,6 +774,117 @@ mod tests {
         assert!(matches!(
             d.decide("nope", &ACCEPT, "Chair", 1),
             Err(DecideError::UnknownProposal(_))
+        ));
+    }
+
+    #[test]
+    fn footnote_amendments_on_different_words_merge_in_either_order() {
+        let texts = [
+            "See the report of the Secretary-General (A/80/200), para. 12.",
+            "See the report of the Secretary-General (A/80/100), paras. 12-14.",
+        ];
+        let mut results = Vec::new();
+        for order in [[0, 1], [1, 0]] {
+            let mut d = doc_with_note();
+            let op1 = d.paragraph("op1").expect("op1");
+            let q: Vec<String> = texts.iter().map(|t| amend(&mut d, "f1", t)).collect();
+            assert_eq!(
+                d.proposal(&q[0]).expect("q0").footnote_id.as_deref(),
+                Some("f1"),
+                "footnoteId is written and read back"
+            );
+            for i in order {
+                let decided = d.decide(&q[i], &ACCEPT, "Chair", 42).expect("accepted");
+                assert!(decided.paragraphs.is_empty(), "no paragraph is touched");
+                assert_eq!(decided.proposal.status, ProposalStatus::Accepted);
+            }
+            assert_eq!(d.paragraph("op1").expect("op1"), op1, "OP1 is untouched");
+            let runs = d.footnote_runs("f1").expect("f1");
+            assert!(
+                runs.iter()
+                    .any(|r| r.italic && r.text == "Secretary-General"),
+                "untouched words keep their italics: {runs:?}"
+            );
+            results.push(note_text(&d, "f1"));
+        }
+        assert_eq!(results[0], results[1]);
+        assert_eq!(
+            results[0],
+            "See the report of the Secretary-General (A/80/200), paras. 12-14."
+        );
+    }
+
+    #[test]
+    fn a_footnote_amendment_over_changed_words_is_stale_until_seen() {
+        let mut d = doc_with_note();
+        let q = amend(
+            &mut d,
+            "f1",
+            "See the report of the Secretary-General (A/80/200), para. 12.",
+        );
+        // someone rewrites the same symbol in the footnote meanwhile
+        let changed = NOTE.replace("A/80/100", "A/80/150");
+        d.set_footnote_text("f1", &[Run::plain(&changed)])
+            .expect("edited");
+        let Err(DecideError::Stale(stale)) = d.decide(&q, &ACCEPT, "Chair", 1) else {
+            panic!("stale expected");
+        };
+        assert_eq!(stale.base.as_deref(), Some(NOTE));
+        assert_eq!(stale.current, changed);
+        assert_eq!(&changed[stale.conflicts[0].current.clone()], "150");
+        assert_eq!(d.proposal(&q).expect("q").status, ProposalStatus::Pending);
+        // a token for an older text is stale again; the current one accepts anyway
+        let old = Decision::Accept {
+            seen: Some(seen_token(&d.proposal(&q).expect("q"), NOTE)),
+            text: None,
+        };
+        assert!(matches!(
+            d.decide(&q, &old, "Chair", 2),
+            Err(DecideError::Stale(_))
+        ));
+        let anyway = Decision::Accept {
+            seen: Some(stale.seen.clone()),
+            text: None,
+        };
+        d.decide(&q, &anyway, "Chair", 3).expect("accepted anyway");
+        assert_eq!(
+            note_text(&d, "f1"),
+            "See the report of the Secretary-General (A/80/200), para. 12."
+        );
+        // the tools' accept (always "anyway") takes the footnote's text for its token
+        let q2 = amend(&mut d, "f1", "See A/80/200.");
+        d.decide_proposal(&q2, true, "Chair").expect("tool accept");
+        assert_eq!(note_text(&d, "f1"), "See A/80/200.");
+    }
+
+    #[test]
+    fn a_footnote_amendment_of_a_missing_footnote_or_emptying_one_is_refused() {
+        let mut d = doc_with_note();
+        let gone = amend(&mut d, "f-none", "Something.");
+        assert!(matches!(
+            d.decide(&gone, &ACCEPT, "Chair", 1),
+            Err(DecideError::FootnoteGone { .. })
+        ));
+        let q = amend(&mut d, "f1", "Other.");
+        let chair = |seen| Decision::Accept {
+            seen,
+            text: Some("  ".into()),
+        };
+        let Err(DecideError::Stale(s)) = d.decide(&q, &chair(None), "Chair", 1) else {
+            panic!("the chair's own text needs the token");
+        };
+        assert!(matches!(
+            d.decide(&q, &chair(Some(s.seen)), "Chair", 1),
+            Err(DecideError::Empty)
+        ));
+        assert_eq!(note_text(&d, "f1"), NOTE);
+        // only a replace names a footnote
+        let mut p = d.proposal(&q).expect("q");
+        p.action = ProposalAction::Delete;
+        let del = d.add_proposal(&p).expect("added").0;
+        assert!(matches!(
+            d.decide(&del, &ACCEPT, "Chair", 1),
+            Err(DecideError::Incomplete { .. })
         ));
     }
 }

@@ -327,6 +327,14 @@ impl ResolutionDoc {
         Some(maps.get(i as usize - 1).and_then(|m| str_of(&txn, m, "id")))
     }
 
+    /// A footnote's runs (its `marker` is derived by [`resolution`](Self::resolution)):
+    /// O(footnote).
+    pub fn footnote_runs(&self, id: &str) -> Option<Vec<Run>> {
+        let txn = self.doc.transact();
+        self.footnote_text_in(&txn, id)
+            .map(|t| crate::schema::read_runs(&txn, &t))
+    }
+
     /// A proposal by id: O(1) lookup.
     pub fn proposal(&self, id: &str) -> Option<Proposal> {
         let txn = self.doc.transact();
@@ -469,6 +477,14 @@ impl ResolutionDoc {
 
     pub(crate) fn paragraph_map_in<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
         self.paragraph_map(txn, id)
+    }
+
+    /// A footnote's `Y.Text`: O(1).
+    pub(crate) fn footnote_text_in<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<TextRef> {
+        match self.roots.footnotes.get(txn, id) {
+            Some(Out::YText(t)) => Some(t),
+            _ => None,
+        }
     }
 
     pub(crate) fn proposal_map_in<T: ReadTxn>(&self, txn: &T, id: &str) -> Option<MapRef> {
@@ -802,11 +818,16 @@ impl ResolutionDoc {
         use crate::decide::{DecideError, Decision, seen_token};
         let decision = if accept {
             let seen = self.proposal(id).map(|p| {
-                let current: String = p
-                    .paragraph_id
-                    .as_deref()
-                    .and_then(|pid| self.paragraph(pid))
-                    .map(|x| x.text.iter().map(|r| r.text.as_str()).collect())
+                let runs = match p.footnote_id.as_deref() {
+                    Some(fid) => self.footnote_runs(fid),
+                    None => p
+                        .paragraph_id
+                        .as_deref()
+                        .and_then(|pid| self.paragraph(pid))
+                        .map(|x| x.text),
+                };
+                let current: String = runs
+                    .map(|r| r.iter().map(|r| r.text.as_str()).collect())
                     .unwrap_or_default();
                 seen_token(&p, &current)
             });
@@ -820,6 +841,7 @@ impl ResolutionDoc {
                 DecideError::UnknownProposal(id) => EditError::NoProposal(id),
                 DecideError::NotPending { id, .. } => EditError::ProposalNotPending(id),
                 DecideError::ParagraphGone { paragraph, .. } => EditError::NoParagraph(paragraph),
+                DecideError::FootnoteGone { footnote, .. } => EditError::NoFootnote(footnote),
                 other => EditError::ProposalIncomplete {
                     id: id.to_owned(),
                     why: other.to_string(),

@@ -144,11 +144,17 @@ pub struct Proposal {
     pub id: String,
     /// The paragraph replaced, deleted or moved.
     pub paragraph_id: Option<String>,
+    /// `replace` only: the footnote amended, named instead of `paragraphId`; `baseText` is
+    /// then the footnote's plain text when proposed, and accepting merges the change onto the
+    /// footnote's text as it is then, exactly as for a paragraph. Absent in documents older
+    /// than it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footnote_id: Option<String>,
     /// For `insert` and `move`: the paragraph after which the new text goes.
     pub after: Option<String>,
     pub action: ProposalAction,
     pub text: String,
-    /// `replace` (and `delete`): the paragraph's plain text the proposal was made against;
+    /// `replace` (and `delete`): the paragraph's (or the footnote's) plain text the proposal was made against;
     /// accepting applies the change `baseText → text` to the paragraph as it is then (a
     /// three-way merge, `merge`). Absent in documents older than it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -246,6 +246,9 @@ pub(crate) fn read_paragraph<T: ReadTxn>(txn: &T, map: &MapRef) -> Option<Paragr
 pub(crate) fn write_proposal(txn: &mut TransactionMut, map: &MapRef, p: &Proposal) {
     map.insert(txn, "id", p.id.as_str());
     map.insert(txn, "paragraphId", opt_any(&p.paragraph_id));
+    if let Some(fid) = &p.footnote_id {
+        map.insert(txn, "footnoteId", fid.as_str());
+    }
     map.insert(txn, "after", opt_any(&p.after));
     map.insert(txn, "action", enum_name(&p.action));
     map.insert(txn, "text", p.text.as_str());
@@ -282,6 +285,7 @@ pub(crate) fn read_proposal<T: ReadTxn>(txn: &T, map: &MapRef) -> Option<Proposa
     Some(Proposal {
         id: str_of(txn, map, "id")?,
         paragraph_id: str_of(txn, map, "paragraphId"),
+        footnote_id: str_of(txn, map, "footnoteId"),
         after: str_of(txn, map, "after"),
         action: str_of(txn, map, "action").and_then(|s| parse_enum::<ProposalAction>(&s))?,
         text: str_of(txn, map, "text").unwrap_or_default(),

@@ -219,6 +219,7 @@ fn draft_with_everything() -> Resolution {
     r.proposals.push(Proposal {
         id: "prop-1".to_owned(),
         paragraph_id: Some(r.paragraphs[operative].id.clone()),
+        footnote_id: None,
         after: None,
         action: ProposalAction::Replace,
         text: "Urges <all> States & \"others\"".to_owned(),

@@ -161,6 +161,7 @@ fn proposal(
     Proposal {
         id: String::new(),
         paragraph_id: pid.map(Into::into),
+        footnote_id: None,
         after: after.map(Into::into),
         action,
         text: text.into(),

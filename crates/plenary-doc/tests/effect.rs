@@ -130,6 +130,7 @@ fn proposals_report_their_author_and_decisions() {
         .add_proposal(&Proposal {
             id: String::new(),
             paragraph_id: Some("op2".into()),
+            footnote_id: None,
             after: None,
             action: ProposalAction::Replace,
             text: "Requests the Secretariat;".into(),

@@ -290,6 +290,7 @@ fn random_op(c: &mut ResolutionDoc, rng: &mut Rng, n: usize) -> Option<(Vec<u8>,
             .add_proposal(&Proposal {
                 id: String::new(),
                 paragraph_id: Some(p.id.clone()),
+                footnote_id: None,
                 after: None,
                 action: ProposalAction::Replace,
                 text: format!("Replaced {n};"),

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use plenary_doc::checks::{Rule, check};
 use plenary_doc::compilation::{compile, render_html, render_plain};
-use plenary_doc::{ParagraphKind, Proposal, ProposalAction, ProposalStatus, Run};
+use plenary_doc::{Footnote, ParagraphKind, Proposal, ProposalAction, ProposalStatus, Run};
 
 fn proposal(
     id: &str,
@@ -18,6 +18,7 @@ fn proposal(
     Proposal {
         id: id.into(),
         paragraph_id: pid.map(Into::into),
+        footnote_id: None,
         after: after.map(Into::into),
         action,
         text: text.into(),
@@ -34,6 +35,51 @@ fn proposal(
         kind: None,
         level: None,
     }
+}
+
+#[test]
+fn the_compilation_shows_a_footnote_amendment_under_its_footnote() {
+    let mut r = sample(1, 2);
+    r.footnotes = vec![Footnote {
+        id: "f1".into(),
+        marker: 1,
+        text: vec![Run::plain("See A/80/100.")],
+    }];
+    r.proposals = vec![
+        Proposal {
+            footnote_id: Some("f1".into()),
+            ..proposal(
+                "q1",
+                ProposalAction::Replace,
+                None,
+                None,
+                "JPN",
+                "See A/80/200.",
+            )
+        },
+        Proposal {
+            footnote_id: Some("f9".into()),
+            ..proposal("q2", ProposalAction::Replace, None, None, "FRA", "Gone.")
+        },
+    ];
+    let c = compile(&r);
+    assert!(
+        c.paragraphs.iter().all(|p| p.alternatives.is_empty()),
+        "a footnote amendment is not shown under a paragraph"
+    );
+    let labels: Vec<&str> = c.footnotes.iter().map(|f| f.label.as_str()).collect();
+    assert_eq!(labels, ["Footnote 1", "footnote f9 (deleted)"]);
+    let plain = render_plain(&c);
+    assert!(
+        plain.contains("Footnote 1 See A/80/100. [JPN: See A/80/200.]"),
+        "{plain}"
+    );
+    let html = render_html(&c, "t");
+    assert!(html.contains(r#"<section class="footnote">"#), "{html}");
+    assert!(
+        html.contains(r#"[<span class="by">JPN</span>: See A/80/200.]"#),
+        "{html}"
+    );
 }
 
 #[test]

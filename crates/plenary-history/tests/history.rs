@@ -125,6 +125,7 @@ async fn negotiated() -> Session {
     let proposal = |action, pid: &str, text: &str, d: &str| Proposal {
         id: String::new(),
         paragraph_id: Some(pid.to_owned()),
+        footnote_id: None,
         after: None,
         action,
         text: text.into(),

@@ -341,15 +341,31 @@ fn judge_resolution(
 
 /// A text write dressed as an acceptance: when an update writes a
 /// decision into a proposal (refused: [`DECIDED_ON_SERVER`]), its edits of
-/// the paragraph that proposal names are refused with it, whoever sends it
-/// (the chair's client too): an acceptance's text comes from the server.
+/// the paragraph (or footnote) that proposal names are refused with it,
+/// whoever sends it (the chair's client too): an acceptance's text comes
+/// from the server.
 fn forged_decisions(
     doc: &ResolutionDoc,
     effect: &Effect,
     verdicts: &mut [(&Target, &Footprint, Result<(), String>)],
     name: &dyn Fn(&str) -> String,
 ) {
-    let forged: BTreeSet<String> = verdicts
+    let named = |qid: &str, key: &str| {
+        effect
+            .proposals
+            .get(qid)
+            .and_then(|q| q.inserted.as_ref())
+            .and_then(|f| f.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                doc.proposal(qid).and_then(|x| match key {
+                    "footnoteId" => x.footnote_id,
+                    _ => x.paragraph_id,
+                })
+            })
+    };
+    let forged_qids: Vec<&String> = verdicts
         .iter()
         .filter_map(|(t, _, v)| match (t, v) {
             (Target::Proposal(qid), Err(_))
@@ -359,31 +375,30 @@ fn forged_decisions(
             }
             _ => None,
         })
-        .filter_map(|qid| {
-            effect
-                .proposals
-                .get(qid)
-                .and_then(|q| q.inserted.as_ref())
-                .and_then(|f| f.get("paragraphId"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| doc.proposal(qid).and_then(|x| x.paragraph_id))
-        })
         .collect();
-    if forged.is_empty() {
+    if forged_qids.is_empty() {
         return;
     }
+    let forged: BTreeSet<String> = forged_qids
+        .iter()
+        .filter_map(|qid| named(qid, "paragraphId"))
+        .collect();
+    let forged_notes: BTreeSet<String> = forged_qids
+        .iter()
+        .filter_map(|qid| named(qid, "footnoteId"))
+        .collect();
     for (target, _, verdict) in verdicts.iter_mut() {
-        let pid = match target {
+        let (what, hit) = match target {
             Target::ParagraphText(pid)
             | Target::ParagraphMarks(pid)
             | Target::Paragraph(pid)
-            | Target::ParagraphField(pid, _) => pid,
+            | Target::ParagraphField(pid, _) => (name(pid), forged.contains(pid)),
+            Target::Footnote(fid) => (format!("footnote {fid}"), forged_notes.contains(fid)),
             _ => continue,
         };
-        if verdict.is_ok() && forged.contains(pid) {
+        if verdict.is_ok() && hit {
             *verdict = refuse(
-                &name(pid),
+                &what,
                 DECIDED_ON_SERVER,
                 "this edit came with a decision on a proposal written by the client; \
                  an accepted proposal's text is written by the server",
@@ -974,8 +989,9 @@ const DECIDED_ON_SERVER_WHY: &str = "proposals are accepted or rejected by the s
      (the Accept and Reject buttons), never by a client writing the outcome";
 const EMPTY_WHY: &str = "a proposal to replace or insert text must have some text";
 
-/// A new proposal says something: its paragraphs exist, it is not empty, and
-/// it changes something. O(one paragraph), and O(paragraphs) for a move.
+/// A new proposal says something: its paragraphs (or its footnote) exist, it
+/// is not empty, and it changes something. O(one paragraph or footnote), and
+/// O(paragraphs) for a move.
 fn proposal_content(
     doc: &ResolutionDoc,
     target: &str,
@@ -984,6 +1000,9 @@ fn proposal_content(
     let s = |k: &str| fields.get(k).and_then(Value::as_str);
     let action = s("action");
     let text = s("text").unwrap_or("");
+    if !is_null(fields.get("footnoteId")) {
+        return footnote_amendment(doc, target, fields);
+    }
     let unknown = |id: &str| {
         refuse(
             target,
@@ -997,7 +1016,8 @@ fn proposal_content(
                 return refuse(
                     target,
                     "proposals.paragraph",
-                    "a replace, delete or move proposal names its paragraph (paragraphId)",
+                    "a replace, delete or move proposal names its paragraph (paragraphId); \
+                     a replace may name a footnote instead (footnoteId)",
                 );
             };
             if !doc.has_paragraph(pid) {
@@ -1051,6 +1071,57 @@ fn proposal_content(
             target,
             "proposals.no-op",
             "this proposal would move the paragraph to where it already is",
+        );
+    }
+    Ok(())
+}
+
+/// A new footnote amendment (a `replace` naming `footnoteId`): the footnote
+/// exists, no paragraph is named too, the text is not empty and changes
+/// the footnote. O(one footnote).
+fn footnote_amendment(
+    doc: &ResolutionDoc,
+    target: &str,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    let s = |k: &str| fields.get(k).and_then(Value::as_str);
+    let Some(fid) = s("footnoteId") else {
+        return refuse(target, "schema.value", "footnoteId is a footnote's id");
+    };
+    if s("action") != Some("replace") {
+        return refuse(
+            target,
+            "schema.value",
+            "only a replace proposal may name a footnote (footnoteId)",
+        );
+    }
+    if !is_null(fields.get("paragraphId")) || !is_null(fields.get("after")) {
+        return refuse(
+            target,
+            "proposals.paragraph",
+            "a footnote amendment names its footnote only, not a paragraph",
+        );
+    }
+    let Some(runs) = doc.footnote_runs(fid) else {
+        return refuse(
+            target,
+            "proposals.paragraph",
+            format!("footnote {fid} is not in the document"),
+        );
+    };
+    let text = s("text").unwrap_or("");
+    if text.trim().is_empty() {
+        return refuse(target, "proposals.empty", EMPTY_WHY);
+    }
+    let same = match s("baseText") {
+        Some(base) => base == text,
+        None => runs.iter().map(|r| r.text.as_str()).collect::<String>() == text,
+    };
+    if same {
+        return refuse(
+            target,
+            "proposals.no-op",
+            "this proposal would change nothing: its text is the footnote's text",
         );
     }
     Ok(())

@@ -120,6 +120,9 @@ pub(crate) enum DecideFailure {
     Refused(plenary_doc::DecideError),
     /// The room or the store could not take it now; nothing was applied.
     Unavailable(&'static str),
+    /// The chair's own text is over the cap of what it replaces (a footnote's: the route
+    /// checks the paragraph cap, which is larger).
+    TooLarge(String),
 }
 
 struct Peer {
@@ -662,6 +665,21 @@ impl Room {
             let _ = reply.send(Err(DecideFailure::Unavailable("not a resolution")));
             return;
         };
+        let cap = self.state.config.limits.max_footnote_chars;
+        if let plenary_doc::Decision::Accept {
+            text: Some(text), ..
+        } = &request.decision
+            && text.encode_utf16().count() > cap
+            && doc
+                .proposal(&request.proposal)
+                .is_some_and(|p| p.footnote_id.is_some())
+        {
+            let _ = reply.send(Err(DecideFailure::TooLarge(format!(
+                "this footnote would be {} characters; the limit is {cap} [limits.footnote-chars]",
+                text.encode_utf16().count()
+            ))));
+            return;
+        }
         let at = crate::persistence::now_ms();
         let by = request.principal.name.clone();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -654,6 +654,11 @@ pub(crate) struct CompilationView {
     /// `delegation`, `onBehalfOf`, `supporters`, `text`).
     #[schema(value_type = Vec<Object>)]
     pub paragraphs: Vec<plenary_doc::compilation::CompiledParagraph>,
+    /// The footnotes with pending amendments, after the paragraphs: `footnoteId`, `label`
+    /// (`Footnote 2`), `text`, `alternatives` (as for paragraphs). Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub footnotes: Vec<plenary_doc::compilation::CompiledFootnote>,
 }
 
 /// `GET /api/docs/{doc}/compilation`: the compilation text of the current document (any
@@ -709,6 +714,7 @@ pub(crate) async fn compilation(
         _ => Json(CompilationView {
             seq,
             paragraphs: c.paragraphs,
+            footnotes: c.footnotes,
         })
         .into_response(),
     })

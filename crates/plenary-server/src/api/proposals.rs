@@ -52,8 +52,8 @@ pub(crate) struct DecisionBody {
     pub decision: DecisionKind,
     /// The `seen` token of a 409 answer: accept anyway what was shown.
     pub seen: Option<String>,
-    /// The chair's own text (a replace: the paragraph's new text, with `seen`; an insert: the
-    /// new paragraph's text).
+    /// The chair's own text (a replace: the paragraph's or footnote's new text, with `seen`; an
+    /// insert: the new paragraph's text).
     pub text: Option<String>,
 }
 
@@ -66,7 +66,7 @@ pub(crate) struct StaleBody {
     pub proposal: String,
     /// The text the proposal was made against (absent for a proposal older than `baseText`).
     pub base: Option<String>,
-    /// The paragraph's text now.
+    /// The paragraph's (or, for a footnote amendment, the footnote's) text now.
     pub current: String,
     /// The proposal's text.
     pub proposed: String,
@@ -102,7 +102,7 @@ impl StaleBody {
     responses((status = 200, body = Object, description = "The proposal as decided (SPEC §2)"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody, description = "The chair's text is over the paragraph limit"),
+        (status = 413, body = ErrorBody, description = "The chair's text is over the paragraph (or, for a footnote amendment, the footnote) limit"),
         (status = 409, body = StaleBody, description = "Stale: the three texts and a `seen` token; or the proposal is no longer pending, or its paragraph is gone (the error shape)"),
         (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -232,6 +232,9 @@ async fn apply_decision(
     match answer.await {
         Ok(Ok(proposal)) => Ok(Ok(proposal)),
         Ok(Err(DecideFailure::Refused(e))) => Ok(Err(e)),
+        Ok(Err(DecideFailure::TooLarge(why))) => {
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, why))
+        }
         Ok(Err(DecideFailure::Unavailable(why))) => {
             Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, why).retry_after(1))
         }
@@ -246,9 +249,9 @@ fn refused(e: DecideError) -> Response {
             return (StatusCode::CONFLICT, Json(StaleBody::new(*s))).into_response();
         }
         DecideError::UnknownProposal(_) => ApiError::not_found(e.to_string()),
-        DecideError::NotPending { .. } | DecideError::ParagraphGone { .. } => {
-            ApiError::conflict(e.to_string())
-        }
+        DecideError::NotPending { .. }
+        | DecideError::ParagraphGone { .. }
+        | DecideError::FootnoteGone { .. } => ApiError::conflict(e.to_string()),
         DecideError::Incomplete { .. } | DecideError::NotEditable { .. } | DecideError::Empty => {
             ApiError::bad_request(e.to_string())
         }

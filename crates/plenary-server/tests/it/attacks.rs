@@ -336,6 +336,7 @@ fn proposal(text: &str, paragraph: &str, delegation: &str) -> Proposal {
     Proposal {
         id: String::new(),
         paragraph_id: Some(paragraph.into()),
+        footnote_id: None,
         after: None,
         action: ProposalAction::Replace,
         text: text.into(),

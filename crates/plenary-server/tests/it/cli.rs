@@ -294,6 +294,7 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
         d.add_proposal(&Proposal {
             id: String::new(),
             paragraph_id: Some(op2.clone()),
+            footnote_id: None,
             after: None,
             action: ProposalAction::Replace,
             text: "Also encourages Member States to promote rehabilitative prisons;".into(),

@@ -375,6 +375,7 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         d.add_proposal(&Proposal {
             id: String::new(),
             paragraph_id: Some(op2.clone()),
+            footnote_id: None,
             after: None,
             action: ProposalAction::Replace,
             text: "*Also encourages* Member States to promote rehabilitative prisons;".into(),

@@ -163,6 +163,7 @@ fn proposal(action: ProposalAction, pid: &str, text: &str, d: &str) -> Proposal 
     Proposal {
         id: String::new(),
         paragraph_id: Some(pid.to_owned()),
+        footnote_id: None,
         after: None,
         action,
         text: text.into(),

@@ -275,6 +275,7 @@ fn proposal(text: &str) -> Proposal {
     Proposal {
         id: String::new(),
         paragraph_id: Some("p6".into()),
+        footnote_id: None,
         after: None,
         action: ProposalAction::Replace,
         text: text.into(),

@@ -355,6 +355,7 @@ async fn proposals_delegates_propose_the_chair_decides() {
     let proposal = plenary_doc::Proposal {
         id: String::new(),
         paragraph_id: Some(mirror_of(&jpn).paragraphs[5].id.clone()),
+        footnote_id: None,
         after: None,
         action: plenary_doc::ProposalAction::Replace,
         text: "Encourages Member States to adopt national strategies;".into(),
@@ -556,6 +557,7 @@ async fn footnotes_sponsors_support_and_withdrawal() {
             .add_proposal(&plenary_doc::Proposal {
                 id: String::new(),
                 paragraph_id: Some(op1),
+                footnote_id: None,
                 after: None,
                 action: plenary_doc::ProposalAction::Delete,
                 text: String::new(),

@@ -77,6 +77,7 @@ fn new_proposal(c: &Client, delegation: &str, pid: &str, text: &str) -> Proposal
     Proposal {
         id: String::new(),
         paragraph_id: Some(pid.into()),
+        footnote_id: None,
         after: None,
         action: ProposalAction::Replace,
         text: text.into(),
@@ -543,4 +544,191 @@ async fn a_proposal_is_decided_once_when_two_nodes_decide_it_at_once() {
             Some(ProposalStatus::Accepted)
         );
     }
+}
+
+fn footnote_text(c: &Client, fid: &str) -> Option<String> {
+    mirror(c)
+        .footnote_runs(fid)
+        .map(|r| r.iter().map(|r| r.text.as_str()).collect())
+}
+
+/// A delegate amends a footnote (a replace naming `footnoteId`); an empty,
+/// no-op or dangling amendment is refused by the server; the compilation
+/// text shows the open amendment under its footnote; the chair accepts it
+/// through the route and every client, and a fresh one, has the new
+/// footnote text with the paragraphs untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_footnote_amendment_is_accepted_and_everyone_sees_the_new_footnote() {
+    let server = server();
+    let doc = "prop-footnote";
+    let chair = seeded(&server, doc).await;
+    let jpn = connect(&server, doc, &Who::delegate("JPN")).await;
+    let fra = connect(&server, doc, &Who::delegate("FRA")).await;
+    for c in [&jpn, &fra] {
+        c.wait_until(WAIT, |d| paragraph_count(d) == 13)
+            .await
+            .unwrap();
+    }
+    let before = mirror(&jpn).resolution();
+    let note = before
+        .footnotes
+        .iter()
+        .max_by_key(|f| {
+            f.text
+                .iter()
+                .map(|r| r.text.split(' ').count())
+                .sum::<usize>()
+        })
+        .expect("the fixture has footnotes");
+    let fid = note.id.clone();
+    let base: String = note.text.iter().map(|r| r.text.as_str()).collect();
+    assert!(base.split(' ').count() > 2, "the longest footnote: {base}");
+    let amended = replace_word(&base, 1, "AMENDED");
+    let amendment = |text: &str| Proposal {
+        paragraph_id: None,
+        footnote_id: Some(fid.clone()),
+        base_text: Some(base.clone()),
+        ..new_proposal(&jpn, "JPN", PID, text)
+    };
+
+    let refused = [
+        ("proposals.empty", amendment("  ")),
+        ("proposals.no-op", amendment(&base)),
+        (
+            "proposals.paragraph",
+            Proposal {
+                footnote_id: Some("f-none".into()),
+                ..amendment(&amended)
+            },
+        ),
+    ];
+    for (rule, p) in refused {
+        expect_denial(&jpn, rule, |c| {
+            as_client(c, |d| d.add_proposal(&p).unwrap());
+        })
+        .await;
+    }
+
+    let p = amendment(&amended);
+    let id = as_client(&jpn, |d| d.add_proposal(&p).unwrap().0);
+    let want = id.clone();
+    chair
+        .wait_until(WAIT, move |d| {
+            ResolutionDoc::from_update(&state_of(d))
+                .ok()
+                .and_then(|r| r.proposal(&want))
+                .is_some()
+        })
+        .await
+        .unwrap();
+    let list = listed(&server, doc).await;
+    assert_eq!(list.len(), 1, "only the amendment was kept: {list:?}");
+    assert_eq!(list[0]["footnoteId"], fid.as_str());
+
+    // The compilation text shows it under its footnote.
+    let (status, text) = http_get(
+        &server,
+        &format!("/api/docs/{doc}/compilation?format=text"),
+        &Who::chair(),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let block = text
+        .split("\n\n")
+        .find(|b| b.starts_with(&format!("Footnote {} ", note.marker)))
+        .unwrap_or_else(|| panic!("no footnote block in {text}"));
+    assert!(block.ends_with(&format!("[JPN: {amended}]")), "{block}");
+
+    // A chair client's raw "acceptance" with the footnote text written by the client: both
+    // refused, the footnote stays as it was.
+    let mut events = chair.events();
+    {
+        let d = chair.doc();
+        let (proposals, notes) = (
+            d.get_or_insert_array("proposals"),
+            d.get_or_insert_map("footnotes"),
+        );
+        let mut txn = d.transact_mut();
+        let q = proposals
+            .iter(&txn)
+            .filter_map(|v| match v {
+                Out::YMap(m) => Some(m),
+                _ => None,
+            })
+            .find(|m| matches!(m.get(&txn, "id"), Some(Out::Any(Any::String(s))) if s.as_ref() == id.as_str()))
+            .unwrap();
+        q.insert(&mut txn, "status", "accepted");
+        let Some(Out::YText(t)) = notes.get(&txn, &fid) else {
+            panic!("the footnote's text")
+        };
+        use yrs::Text;
+        let len = t.len(&txn);
+        t.remove_range(&mut txn, 0, len);
+        t.insert(&mut txn, 0, &amended);
+    }
+    let mut reasons = Vec::new();
+    while reasons.len() < 2 {
+        reasons.push(next_denial(&mut events).await);
+    }
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("[proposals.decided-on-server]")),
+        "the footnote text that came with it is refused too: {reasons:?}"
+    );
+    for c in [&chair, &jpn] {
+        let (note, want, q) = (fid.clone(), base.clone(), id.clone());
+        c.wait_until(STEP, move |d| {
+            let r = ResolutionDoc::from_update(&state_of(d)).unwrap();
+            r.footnote_runs(&note)
+                .map(|r| r.iter().map(|r| r.text.as_str()).collect::<String>())
+                == Some(want.clone())
+                && r.proposals_pending_contains(&q)
+        })
+        .await
+        .unwrap();
+    }
+
+    // The chair's own text is held to the footnote cap (5 000), not the paragraph's.
+    let long = "x ".repeat(3_000);
+    let (status, body) = decide(
+        &server,
+        doc,
+        &id,
+        json!({"decision": "accept", "text": long}),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    let (status, body) = decide(&server, doc, &id, json!({"decision": "accept"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(body["footnoteId"], fid.as_str());
+    for c in [&chair, &jpn, &fra] {
+        let (note, want) = (fid.clone(), amended.clone());
+        let got = c
+            .wait_until(WAIT, move |d| {
+                ResolutionDoc::from_update(&state_of(d))
+                    .ok()
+                    .and_then(|r| r.footnote_runs(&note))
+                    .map(|r| r.iter().map(|r| r.text.as_str()).collect::<String>())
+                    .as_deref()
+                    == Some(want.as_str())
+            })
+            .await;
+        assert!(
+            got.is_ok(),
+            "a client never got {amended:?}; it has {:?}",
+            footnote_text(c, &fid)
+        );
+    }
+    let fresh = connect(&server, doc, &Who::observer()).await;
+    assert_eq!(
+        footnote_text(&fresh, &fid).as_deref(),
+        Some(amended.as_str())
+    );
+    let after = mirror(&fresh).resolution();
+    assert_eq!(after.paragraphs, before.paragraphs, "no paragraph changed");
+    let q = proposal_of(&fresh, &id).unwrap();
+    assert_eq!(q.status, ProposalStatus::Accepted);
+    assert_eq!(q.decided_by.as_deref(), Some("Chair"));
 }

@@ -609,6 +609,7 @@ async fn jpn_proposal(server: &TestServer, doc: &str, witness: &Client) -> (Clie
         m.add_proposal(&Proposal {
             id: String::new(),
             paragraph_id: Some("p6".into()),
+            footnote_id: None,
             after: None,
             action: ProposalAction::Replace,
             text: "Urges Member States to develop strategies to reduce reoffending;".into(),

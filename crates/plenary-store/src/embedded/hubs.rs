@@ -8,8 +8,11 @@ use tokio::sync::broadcast;
 
 use crate::LogEntry;
 
-/// How many appends a watch may fall behind before it reads the rest back from the file.
-const LOG_CAPACITY: usize = 1024;
+/// How many appends a watch may fall behind before it reads the rest back from the file. A
+/// broadcast ring keeps its last values whether or not anyone reads them, so this bounds memory
+/// per document at this many updates (each up to the message-size limit): small, since a
+/// watch that falls behind loses nothing, it reads the gap from the file.
+const LOG_CAPACITY: usize = 64;
 /// How many presence messages a slow subscriber may miss before skipping ahead.
 const AWARENESS_CAPACITY: usize = 256;
 
