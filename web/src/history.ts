@@ -343,6 +343,9 @@ export class HistoryView {
     this.compareEl.replaceChildren(
       h('div.compare-row', from, ' → ', to, h('button.compare-btn', { type: 'button', onclick: async () => {
         out.replaceChildren('Comparing…');
+        // A state still loading (the slider, a filter) must not replace the comparison when it lands.
+        window.clearTimeout(this.stateTimer);
+        this.stateReq++;
         try {
           out.replaceChildren(renderRedline(await this.getJson(`/compare?from=${from.value}&to=${to.value}`)));
           // The wide view shows a copy; only the sidebar's result keeps the class.
