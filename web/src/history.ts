@@ -306,7 +306,7 @@ export class HistoryView {
     }
     const nameInput = h('input.version-name', { placeholder: 'Rev.1, as orally revised…', 'aria-label': 'Version name' }) as HTMLInputElement;
     this.versionsEl.replaceChildren(
-      h('ul.version-list', ...this.versions.map((v) => h('li.version', { 'data-seq': v.seq }, h('strong', v.name), ` · position ${v.seq}`, v.by ? ` · ${v.by}` : '', v.at ? ` · ${timeOf(v.at)}` : ''))),
+      h('ul.version-list', ...this.versions.map((v) => h('li.version', { 'data-seq': v.seq }, h('strong', v.name), ` · position ${v.seq}`, v.by ? ` · ${this.whoOf({ user: v.by, delegation: /^delegate:/.test(v.by) ? v.by.split(':')[1] ?? '' : '' })}` : '', v.at ? ` · ${timeOf(v.at)}` : ''))),
       this.versions.length ? '' : h('div.muted', 'No named version yet.'),
       mayNameVersion(this.session.claims)
         ? h(
