@@ -345,6 +345,58 @@ async function main() {
     }
   });
 
+  // Before negotiation mode (delegates still type): the history in words, a burst as one step, the redline.
+  await check('history: a sentence typed key by key is one step named by delegation and label; compare shows it as a redline', async () => {
+    const sentence = ' Japan types this sentence key by key.';
+    const before = await textOf(chair, 'OP2');
+    await typeAtEnd(jpn, 'OP2', sentence);
+    await until('the sentence reaches the chair', async () => (await textOf(chair, 'OP2')) === before + sentence);
+    await chair.locator('#toggle-history').click();
+    await until('timeline loaded', async () => {
+      const s = await chair.locator('.history-status').innerText();
+      if (/not available/.test(s)) throw new Error(s);
+      return /steps/.test(s);
+    }, 10000);
+    const steps = await chair.locator('.history-steps > .step').evaluateAll((els) => els.map((e) => ({ text: e.querySelector('.step-line').textContent, edits: Number(e.dataset.edits) })));
+    const last = steps[steps.length - 1];
+    if (!last || !last.text.startsWith('Delegation of Japan · OP2 · ')) throw new Error(`the last step reads ${JSON.stringify(last?.text)}`);
+    if (!(last.edits >= 5)) throw new Error(`the typed sentence is ${last.edits} edit(s) in its step, not a burst`);
+    const all = steps.map((s) => s.text).join('\n');
+    if (/delegate:|chair:|\bp\d+\b/.test(all)) throw new Error(`the timeline shows internal ids:\n${all}`);
+    if (steps.reduce((n, s) => n + s.edits, 0) <= steps.length) throw new Error('no step groups several edits');
+    // Expandable: the step lists its edits.
+    await chair.locator('.history-steps > .step').last().locator('.step-expand').click();
+    await until('the step expands to its edits', async () => (await chair.locator('.history-steps > .step').last().locator('.step-entry').count()) === last.edits);
+    // Filters: by paragraph and by delegation.
+    await chair.locator('#history-filter-delegation').selectOption('JPN');
+    await until('only JPN steps', async () => (await chair.locator('.history-steps > .step .step-line').allInnerTexts()).every((t) => t.startsWith('Delegation of Japan')));
+    await chair.locator('#history-filter-paragraph').selectOption('OP2');
+    await until('only JPN steps in OP2', async () => {
+      const ts = await chair.locator('.history-steps > .step .step-line').allInnerTexts();
+      return ts.length >= 1 && ts.every((t) => /^Delegation of Japan · .*OP2/.test(t));
+    });
+    await chair.locator('#history-filter-delegation').selectOption('');
+    await chair.locator('#history-filter-paragraph').selectOption('');
+    // Compare the point before the sentence with the current text: the typed words underlined, no JSON.
+    const fromIdx = await chair.locator('.compare-from option').evaluateAll((os) => os.map((o) => o.textContent).findLastIndex((t) => t.includes('Delegation of Japan · OP2')) - 1);
+    if (fromIdx < 0) throw new Error('no point before the sentence to compare from');
+    await chair.locator('.compare-from').selectOption({ index: fromIdx });
+    await chair.locator('.compare-to').selectOption({ label: 'current text' });
+    await chair.locator('.compare-btn').click();
+    const ins = await until('the typed words underlined in the compare view', async () => {
+      const t = (await chair.locator('.compare-view .change[data-label="OP2"] ins').allInnerTexts()).join(' ');
+      if (/not available/.test(await chair.locator('.compare-result').innerText())) throw new Error(await chair.locator('.compare-result').innerText());
+      return t.includes('key by key.') && t;
+    });
+    if (!ins.includes('Japan types this sentence')) throw new Error(`inserted words: ${ins}`);
+    const deco = await chair.locator('.compare-view ins').first().evaluate((el) => getComputedStyle(el).textDecorationLine);
+    if (!deco.includes('underline')) throw new Error(`inserted words are not underlined (${deco})`);
+    const view = await chair.locator('.history-view').innerText();
+    if (/"op"|[{}]/.test(view)) throw new Error('the history view shows raw JSON');
+    await shot(chair, 'history-redline');
+    await chair.locator('#toggle-history').click();
+  });
+
   await check('negotiation mode: the chair switches; delegates can no longer type, only propose', async () => {
     await chair.locator('#mode-select').selectOption('negotiation');
     await until('JPN page in negotiation mode', async () => (await jpn.locator('body[data-mode="negotiation"]').count()) === 1);
@@ -479,6 +531,7 @@ async function main() {
       if (/not available/.test(t)) throw new Error(t);
       return t.length > 0 && !/Comparing/.test(t);
     });
+    if (/"op"|[{}]/.test(await chair.locator('.history-view').innerText())) throw new Error('the history view shows raw JSON');
     await shot(chair, 'history-compare');
   });
 

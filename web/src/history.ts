@@ -1,23 +1,21 @@
-// History (SPEC §6) through the server's HTTP API: a timeline slider that
-// replays the document as it stood after each log entry, with the author of
-// each step; named versions; a compare view between two points.
+// History (SPEC §6) through the server's HTTP API, in the words of a
+// negotiation: a timeline of steps ("Delegation of Japan · OP4 · 14:32") where
+// a typing burst of one person in one paragraph is one step (expandable to its
+// entries, steps.ts), filters by paragraph and delegation, a slider that
+// replays the document as it stood after each step; named versions; and a
+// compare view between two points as a redline (redline.ts), never JSON.
 //
 // The response shapes are read defensively (several field spellings) so the
 // page degrades to a visible message, not a blank view, if the API differs.
 
 import { colourOf, h, timeOf } from './dom';
+import { delegationName } from './delegations';
 import { mayNameVersion } from './policy';
+import { renderRedline } from './redline';
 import type { Session } from './session';
+import { groupSteps, type Entry, type Group } from './steps';
 
 type Json = Record<string, unknown>;
-
-interface Step {
-  seq: number;
-  user: string;
-  delegation: string;
-  at: number;
-  paragraphs: string[];
-}
 
 interface Version {
   name: string;
@@ -41,14 +39,14 @@ function listOf(res: unknown, ...keys: string[]): Json[] {
   return [];
 }
 
-function readStep(o: Json): Step {
+function readEntry(o: Json): Entry {
   const paragraphs = pick(o, 'paragraphs', 'touched');
   return {
     seq: asNum(pick(o, 'seq', 'position', 'id')) ?? 0,
-    user: asStr(pick(o, 'userName', 'name', 'user', 'author')),
+    user: asStr(pick(o, 'user', 'author')),
     delegation: asStr(pick(o, 'delegation')),
-    at: asNum(pick(o, 'atMs', 'at_ms', 'at', 'time')) ?? 0,
-    paragraphs: Array.isArray(paragraphs) ? paragraphs.map((p) => (typeof p === 'string' ? p : asStr((p as Json).label ?? (p as Json).id))) : [],
+    at: asNum(pick(o, 'at_ms', 'atMs', 'at', 'time')) ?? 0,
+    paragraphs: Array.isArray(paragraphs) ? paragraphs.map((p) => (typeof p === 'string' ? p : asStr((p as Json).id ?? (p as Json).label))) : [],
   };
 }
 
@@ -61,11 +59,27 @@ function readVersion(o: Json): Version {
   };
 }
 
+/** "14:32" (with the day when not today). */
+function clockOf(ms: number): string {
+  if (!ms) return '';
+  const d = new Date(ms);
+  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date().toDateString() ? time : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
+}
+
+const ROLE_NAMES: Record<string, string> = { chair: 'Chair', secretariat: 'Secretariat', observer: 'Observer', delegate: 'Delegate', system: 'System' };
+
 export class HistoryView {
-  private steps: Step[] = [];
+  private groups: Group[] = [];
+  /** The groups the filters let through, in order: what the slider walks. */
+  private shown: Group[] = [];
   private versions: Version[] = [];
+  /** Paragraph id → label, from the current state (and earlier states for deleted paragraphs). */
+  private readonly labels = new Map<string, string>();
   private readonly statusEl = h('div.history-status');
   private readonly sliderEl = h('input#history-slider', { type: 'range', min: 0, max: 0, value: 0, 'aria-label': 'Timeline' }) as HTMLInputElement;
+  private readonly paraFilter = h('select#history-filter-paragraph', { 'aria-label': 'Filter by paragraph' }) as HTMLSelectElement;
+  private readonly whoFilter = h('select#history-filter-delegation', { 'aria-label': 'Filter by delegation' }) as HTMLSelectElement;
   private readonly stepEl = h('div.history-step');
   private readonly stepsEl = h('ol.history-steps');
   private readonly stateEl = h('article.un-doc.history-doc');
@@ -81,8 +95,23 @@ export class HistoryView {
     private readonly labelOf: (id: string) => string | undefined = () => undefined,
   ) {
     this.sliderEl.addEventListener('input', () => this.show(Number(this.sliderEl.value)));
+    this.paraFilter.addEventListener('change', () => this.applyFilters());
+    this.whoFilter.addEventListener('change', () => this.applyFilters());
     root.replaceChildren(
-      h('div.history-side', h('h2', 'History'), this.statusEl, h('div.slider-row', this.sliderEl), this.stepEl, h('h3', 'Versions'), this.versionsEl, h('h3', 'Compare'), this.compareEl, h('h3', 'Steps'), this.stepsEl),
+      h(
+        'div.history-side',
+        h('h2', 'History'),
+        this.statusEl,
+        h('div.slider-row', this.sliderEl),
+        this.stepEl,
+        h('h3', 'Versions'),
+        this.versionsEl,
+        h('h3', 'Compare'),
+        this.compareEl,
+        h('h3', 'Steps'),
+        h('div.history-filters', this.paraFilter, this.whoFilter),
+        this.stepsEl,
+      ),
       h('div.history-main', this.stateEl),
     );
   }
@@ -103,47 +132,155 @@ export class HistoryView {
     return r.json();
   }
 
+  /** Who made a step, in words: the signed-in user's own name, else the delegation, else the role. */
+  private whoOf(g: { user: string; delegation: string }): string {
+    if (g.user && g.user === this.session.claims.sub) return this.session.claims.name;
+    if (g.delegation) return delegationName(g.delegation);
+    return ROLE_NAMES[g.user.split(':')[0]] ?? (g.user || 'Unknown');
+  }
+
+  /** The filter key of who made a step: the delegation, else the role. */
+  private whoKey(g: { user: string; delegation: string }): string {
+    return g.delegation || ROLE_NAMES[g.user.split(':')[0]] || g.user;
+  }
+
+  private label(id: string): string {
+    return this.labels.get(id) ?? this.labelOf(id) ?? 'a paragraph since deleted';
+  }
+
+  private whereOf(g: Group): string {
+    if (!g.paragraphs.length) return 'the header or footnotes';
+    const ls = g.paragraphs.map((p) => this.label(p));
+    return ls.length > 3 ? `${ls.slice(0, 3).join(', ')} and ${ls.length - 3} more` : ls.join(', ');
+  }
+
+  private learnLabels(res: unknown): void {
+    const r = ((res as Json)?.resolution && typeof (res as Json).resolution === 'object' ? (res as Json).resolution : res) as Json;
+    for (const p of listOf(r?.paragraphs)) {
+      const id = asStr(p.id);
+      if (id && !this.labels.has(id)) this.labels.set(id, asStr(p.label));
+    }
+  }
+
   async open(): Promise<void> {
     this.statusEl.textContent = 'Loading the timeline…';
     this.statusEl.className = 'history-status';
+    let entries: Entry[];
     try {
       const tl = await this.getJson('/timeline');
-      this.steps = listOf(tl, 'entries', 'steps', 'timeline').map(readStep).sort((a, b) => a.seq - b.seq);
+      entries = listOf(tl, 'entries', 'steps', 'timeline').map(readEntry).sort((a, b) => a.seq - b.seq);
+      this.labels.clear();
+      this.learnLabels(await this.getJson('/state'));
     } catch (e) {
       this.statusEl.textContent = `History is not available from this server: ${(e as Error).message}`;
       this.statusEl.className = 'history-status history-unavailable';
       return;
     }
-    this.statusEl.textContent = `${this.steps.length} steps. Drag the slider to replay the document.`;
-    this.sliderEl.max = String(Math.max(0, this.steps.length - 1));
-    this.sliderEl.value = this.sliderEl.max;
-    this.stepsEl.replaceChildren(
-      ...this.steps.map((s, i) =>
-        h(
-          'li.step',
-          { 'data-seq': s.seq, onclick: () => { this.sliderEl.value = String(i); this.show(i); } },
-          h('span.dot', { style: `background:${colourOf(s.user)}` }),
-          `#${s.seq} ${s.user}${s.delegation ? ` (${s.delegation})` : ''}`,
-          s.paragraphs.length ? h('span.touched', ` · ${s.paragraphs.slice(0, 4).map((p) => this.labelOf(p) ?? p).join(', ')}${s.paragraphs.length > 4 ? '…' : ''}`) : null,
-        ),
-      ),
-    );
-    this.show(this.steps.length - 1);
+    this.groups = groupSteps(entries);
+    // Paragraphs deleted since: their label where they last stood (a few look-ups at most).
+    let lookups = 0;
+    for (const g of this.groups) {
+      if (lookups >= 4) break;
+      if (g.paragraphs.some((p) => !this.labels.has(p) && !this.labelOf(p)) && g.entries[0].seq > 0) {
+        lookups++;
+        try {
+          this.learnLabels(await this.getJson(`/state?seq=${g.entries[0].seq}`));
+        } catch {
+          /* the label stays "a paragraph since deleted" */
+        }
+      }
+    }
+    this.fillFilters();
+    this.applyFilters();
     await this.loadVersions();
   }
 
-  private show(i: number): void {
-    const s = this.steps[i];
-    if (!s) return;
-    this.stepEl.replaceChildren(
-      h('div.step-seq', `Step ${i + 1} of ${this.steps.length} · log position ${s.seq}`),
-      h('div.step-author', h('span.dot', { style: `background:${colourOf(s.user)}` }), `${s.user}${s.delegation ? ` · ${s.delegation}` : ''}`),
-      h('div.step-time', timeOf(s.at)),
-      s.paragraphs.length ? h('div.step-paras', `Touched: ${s.paragraphs.map((p) => this.labelOf(p) ?? p).join(', ')}`) : '',
+  private fillFilters(): void {
+    const paras = new Map<string, string>();
+    const who = new Map<string, string>();
+    for (const g of this.groups) {
+      for (const p of g.paragraphs) paras.set(this.label(p), p);
+      who.set(this.whoKey(g), g.delegation ? delegationName(g.delegation) : this.whoKey(g));
+    }
+    const keep = (sel: HTMLSelectElement) => sel.value;
+    const [pv, wv] = [keep(this.paraFilter), keep(this.whoFilter)];
+    const order = (l: string): string => l.replace(/^PP/, '0').replace(/^OP/, '1').replace(/\d+/, (n) => n.padStart(4, '0'));
+    this.paraFilter.replaceChildren(
+      h('option', { value: '' }, 'All paragraphs'),
+      ...[...paras.keys()].sort((a, b) => (order(a) < order(b) ? -1 : 1)).map((l) => h('option', { value: l, selected: l === pv }, l)),
     );
-    this.stepsEl.querySelectorAll('.step').forEach((el, j) => el.classList.toggle('current', j === i));
+    this.whoFilter.replaceChildren(
+      h('option', { value: '' }, 'All delegations'),
+      ...[...who.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([k, name]) => h('option', { value: k, selected: k === wv }, name)),
+    );
+  }
+
+  private applyFilters(): void {
+    const para = this.paraFilter.value;
+    const who = this.whoFilter.value;
+    this.shown = this.groups.filter((g) => (!para || g.paragraphs.some((p) => this.label(p) === para)) && (!who || this.whoKey(g) === who));
+    const edits = this.shown.reduce((n, g) => n + g.entries.length, 0);
+    this.statusEl.textContent = `${this.shown.length} steps (${edits} edits). Drag the slider to replay the document.`;
+    this.sliderEl.max = String(Math.max(0, this.shown.length - 1));
+    this.sliderEl.value = this.sliderEl.max;
+    this.stepsEl.replaceChildren(...this.shown.map((g, i) => this.stepItem(g, i)));
+    if (this.shown.length) this.show(this.shown.length - 1);
+    else this.stepEl.replaceChildren(h('div.muted', 'No step matches these filters.'));
+  }
+
+  private stepLine(g: Group): string {
+    return `${this.whoOf(g)} · ${this.whereOf(g)} · ${clockOf(g.to)}`;
+  }
+
+  private stepItem(g: Group, i: number): HTMLElement {
+    const li = h(
+      'li.step',
+      { 'data-seq': g.seq, 'data-edits': g.entries.length },
+      h('span.dot', { style: `background:${colourOf(g.delegation || g.user)}` }),
+      h('button.step-line', { type: 'button', title: `${timeOf(g.from)} – ${timeOf(g.to)}`, onclick: () => { this.sliderEl.value = String(i); this.show(i); } }, this.stepLine(g)),
+    );
+    if (g.entries.length > 1) {
+      const list = h('ol.step-entries', { hidden: true });
+      const toggle = h('button.step-expand', { type: 'button', 'aria-expanded': 'false' }, `${g.entries.length} edits`);
+      toggle.addEventListener('click', () => {
+        if (!list.childElementCount) {
+          list.append(
+            ...g.entries.map((e) =>
+              h('li.step-entry', h('button', { type: 'button', onclick: () => this.showEntry(e) }, `${timeOf(e.at)} · ${e.paragraphs.map((p) => this.label(p)).join(', ') || 'header or footnotes'} · position ${e.seq}`)),
+            ),
+          );
+        }
+        list.hidden = !list.hidden;
+        toggle.setAttribute('aria-expanded', String(!list.hidden));
+      });
+      li.append(' ', toggle, list);
+    }
+    return li;
+  }
+
+  private show(i: number): void {
+    const g = this.shown[i];
+    if (!g) return;
+    this.stepEl.replaceChildren(
+      h('div.step-seq', `Step ${i + 1} of ${this.shown.length}${g.entries.length > 1 ? ` · ${g.entries.length} edits` : ''}`),
+      h('div.step-author', h('span.dot', { style: `background:${colourOf(g.delegation || g.user)}` }), this.whoOf(g)),
+      h('div.step-paras', `In ${this.whereOf(g)}`),
+      h('div.step-time', g.from !== g.to ? `${timeOf(g.from)} – ${clockOf(g.to)}` : timeOf(g.to)),
+    );
+    this.stepsEl.querySelectorAll(':scope > .step').forEach((el, j) => el.classList.toggle('current', j === i));
     window.clearTimeout(this.stateTimer);
-    this.stateTimer = window.setTimeout(() => void this.loadState(s.seq), 120);
+    this.stateTimer = window.setTimeout(() => void this.loadState(g.seq), 120);
+  }
+
+  private showEntry(e: Entry): void {
+    this.stepEl.replaceChildren(
+      h('div.step-seq', `One edit · position ${e.seq}`),
+      h('div.step-author', h('span.dot', { style: `background:${colourOf(e.delegation || e.user)}` }), this.whoOf(e)),
+      h('div.step-paras', `In ${e.paragraphs.map((p) => this.label(p)).join(', ') || 'the header or footnotes'}`),
+      h('div.step-time', timeOf(e.at)),
+    );
+    window.clearTimeout(this.stateTimer);
+    this.stateTimer = window.setTimeout(() => void this.loadState(e.seq), 120);
   }
 
   private async loadState(seq: number): Promise<void> {
@@ -169,7 +306,7 @@ export class HistoryView {
     }
     const nameInput = h('input.version-name', { placeholder: 'Rev.1, as orally revised…', 'aria-label': 'Version name' }) as HTMLInputElement;
     this.versionsEl.replaceChildren(
-      h('ul.version-list', ...this.versions.map((v) => h('li.version', { 'data-seq': v.seq }, h('strong', v.name), ` · position ${v.seq}`, v.by ? ` · ${v.by}` : '', v.at ? ` · ${timeOf(v.at)}` : ''))),
+      h('ul.version-list', ...this.versions.map((v) => h('li.version', { 'data-seq': v.seq }, h('strong', v.name), ` · position ${v.seq}`, v.by ? ` · ${this.whoOf({ user: v.by, delegation: /^delegate:/.test(v.by) ? v.by.split(':')[1] ?? '' : '' })}` : '', v.at ? ` · ${timeOf(v.at)}` : ''))),
       this.versions.length ? '' : h('div.muted', 'No named version yet.'),
       mayNameVersion(this.session.claims)
         ? h(
@@ -192,25 +329,29 @@ export class HistoryView {
   }
 
   private renderCompare(): void {
+    const last = this.groups[this.groups.length - 1];
     const points = [
       ...this.versions.map((v) => ({ value: String(v.seq), label: v.name })),
-      ...(this.steps.length ? [{ value: String(this.steps[this.steps.length - 1].seq), label: 'current text' }] : []),
+      ...this.groups.map((g, i) => ({ value: String(g.seq), label: `Step ${i + 1}: ${this.stepLine(g)}` })),
     ];
-    if (points.length < 2 && this.steps.length) points.unshift({ value: String(this.steps[0].seq), label: 'first step' });
+    if (last) points.push({ value: String(last.seq), label: 'current text' });
     const sel = (cls: string, dflt: number) =>
-      h(`select.${cls}`, { 'aria-label': cls }, ...points.map((p, i) => h('option', { value: p.value, selected: i === dflt }, p.label))) as HTMLSelectElement;
+      h(`select.${cls}`, { 'aria-label': cls === 'compare-from' ? 'Compare from' : 'Compare to' }, ...points.map((p, i) => h('option', { value: p.value, selected: i === dflt }, p.label))) as HTMLSelectElement;
     const from = sel('compare-from', 0);
     const to = sel('compare-to', points.length - 1);
     const out = h('div.compare-result');
     this.compareEl.replaceChildren(
       h('div.compare-row', from, ' → ', to, h('button.compare-btn', { type: 'button', onclick: async () => {
         out.replaceChildren('Comparing…');
+        // A state still loading (the slider, a filter) must not replace the comparison when it lands.
+        window.clearTimeout(this.stateTimer);
+        this.stateReq++;
         try {
-          out.replaceChildren(renderComparison(await this.getJson(`/compare?from=${from.value}&to=${to.value}`)));
+          out.replaceChildren(renderRedline(await this.getJson(`/compare?from=${from.value}&to=${to.value}`)));
           // The wide view shows a copy; only the sidebar's result keeps the class.
           const wide = out.cloneNode(true) as HTMLElement;
           wide.className = 'compare-view';
-          this.stateEl.replaceChildren(h('h2', `Compare ${from.selectedOptions[0]?.text} → ${to.selectedOptions[0]?.text}`), wide);
+          this.stateEl.replaceChildren(h('h2.compare-title', `Changes from ${from.selectedOptions[0]?.text} to ${to.selectedOptions[0]?.text}`), wide);
         } catch (e) {
           out.replaceChildren(h('div.history-unavailable', `Compare is not available: ${(e as Error).message}`));
         }
@@ -259,28 +400,3 @@ export function renderResolution(r: Json): HTMLElement {
   return out;
 }
 
-/** The compare answer: paragraphs matched by id, each added / deleted / moved / changed with a word diff. */
-export function renderComparison(res: unknown): HTMLElement {
-  const items = listOf(res, 'paragraphs', 'changes', 'diff');
-  if (!items.length) return h('pre.compare-raw', JSON.stringify(res, null, 2).slice(0, 4000));
-  return h(
-    'div.comparison',
-    ...items.map((it) => {
-      const label = asStr(pick(it, 'label', 'toLabel', 'fromLabel', 'id'));
-      const change = asStr(pick(it, 'change', 'kind', 'type', 'status'));
-      const words = pick(it, 'words', 'wordDiff', 'diff', 'ops');
-      const body = Array.isArray(words)
-        ? h(
-            'div.word-diff',
-            ...(words as Json[]).map((w) => {
-              const op = asStr(pick(w, 'op', 'kind', 'type', 'tag'));
-              const text = asStr(pick(w, 'text', 'value', 'words'));
-              return op.startsWith('ins') || op === 'added' ? h('ins', text) : op.startsWith('del') || op === 'removed' ? h('del', text) : document.createTextNode(text);
-            }),
-          )
-        : h('div.word-diff', asStr(pick(it, 'text', 'to', 'after')));
-      const statusChange = pick(it, 'statusChange', 'statusFrom');
-      return h(`div.change.change-${change || 'unchanged'}`, h('span.label', label), h('span.change-kind', change), statusChange ? h('span.status-change', ` status: ${JSON.stringify(statusChange)}`) : null, body);
-    }),
-  );
-}
