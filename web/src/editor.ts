@@ -355,7 +355,7 @@ class ParagraphView {
       groups.length ? behalf : null,
       text,
       problem,
-      h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
+      h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button.cancel-form', { type: 'button', onclick: () => { this.drafts.delete('propose'); this.formEl.replaceChildren(); } }, 'Cancel')),
     );
     this.formEl.replaceChildren(form);
     text.focus();
@@ -403,7 +403,7 @@ class ParagraphView {
       h('div.insert-row', kind, level, pick, opening),
       rest,
       problem,
-      h('div.form-actions', h('button.submit-insert', { type: 'submit' }, 'Insert paragraph'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
+      h('div.form-actions', h('button.submit-insert', { type: 'submit' }, 'Insert paragraph'), h('button.cancel-form', { type: 'button', onclick: () => { this.drafts.delete('insert'); this.formEl.replaceChildren(); } }, 'Cancel')),
     );
     this.formEl.replaceChildren(form);
     opening.focus();
@@ -622,7 +622,7 @@ export class Editor {
     this.historyCommand(e.inputType === 'historyUndo' ? 'undo' : 'redo');
   };
 
-  /** Esc: closes the propose, insert or comment form the focus is in (or the only one open); what was typed is kept for its next opening. */
+  /** Esc: closes the propose, insert or comment form the focus is in (or the only one open); what was typed is kept for its next opening (Cancel discards it). */
   private closeForm(target: EventTarget | null): boolean {
     const el = target instanceof Element ? target : null;
     let form = el?.closest('form.propose-form, form.insert-form, form.comment-form') as HTMLElement | null;
@@ -1039,7 +1039,7 @@ export class Editor {
       },
       h('label', 'Visible to ', scope),
       text,
-      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button', { type: 'button', onclick: () => { this.commentForm = undefined; this.renderComments(); } }, 'Cancel')),
+      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button.cancel-form', { type: 'button', onclick: () => { this.commentDrafts.delete(v.id); this.commentForm = undefined; this.renderComments(); } }, 'Cancel')),
     );
     this.commentForm = { paragraphId: v.id, el };
     this.renderComments();
