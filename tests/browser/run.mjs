@@ -287,6 +287,90 @@ async function main() {
     });
   });
 
+  await check("undo and redo: a delegate's Ctrl+Z takes out their own words on every page, Ctrl+Shift+Z and Ctrl+Y bring them back; another delegation's concurrent words stay", async () => {
+    const mine = ' [JPN words to undo]';
+    const theirs = 'FRA-concurrently ';
+    await jpn.locator('.row[data-label="PP2"] .ptext').click();
+    await sleep(600); // a new undo step (typing within 500 ms joins the last one)
+    await Promise.all([
+      typeAtEnd(jpn, 'PP2', mine),
+      (async () => {
+        await fra.locator('.row[data-label="PP2"] .ptext').click();
+        await fra.keyboard.press('Control+Home');
+        await fra.keyboard.type(theirs, { delay: 15 });
+      })(),
+    ]);
+    const both = async (want) => {
+      for (const p of [jpn, fra, chair]) {
+        const t = await textOf(p, 'PP2');
+        if (!t.startsWith(theirs) || t.includes(mine) !== want) return false;
+      }
+      return true;
+    };
+    await until('both edits on every page', () => both(true));
+    await jpn.keyboard.press('Control+z');
+    await until("JPN's words gone on every page, FRA's kept", () => both(false));
+    await jpn.keyboard.press('Control+Shift+z');
+    await until("JPN's words back on every page", () => both(true));
+    await jpn.keyboard.press('Control+z');
+    await until('undone again', () => both(false));
+    await jpn.keyboard.press('Control+y');
+    await until('Ctrl+Y redoes', () => both(true));
+  });
+
+  await check('Esc closes the propose and comment forms; what was typed is there when the form is opened again', async () => {
+    const row = jpn.locator('.row[data-label="OP5"]');
+    await row.locator('.propose-btn').click();
+    await row.locator('textarea.propose-text').fill('a draft proposal');
+    await jpn.keyboard.press('Escape');
+    await until('the propose form closed', async () => (await row.locator('form.propose-form').count()) === 0);
+    await row.locator('.propose-btn').click();
+    const kept = await row.locator('textarea.propose-text').inputValue();
+    if (kept !== 'a draft proposal') throw new Error(`the propose form lost its text: ${kept}`);
+    await row.locator('form.propose-form .cancel-form').click();
+    await row.locator('.comment-btn').click();
+    await jpn.locator('form.comment-form textarea.comment-text').fill('half a comment');
+    await jpn.keyboard.press('Escape');
+    await until('the comment form closed', async () => (await jpn.locator('form.comment-form').count()) === 0);
+    await row.locator('.comment-btn').click();
+    const again = await jpn.locator('form.comment-form textarea.comment-text').inputValue();
+    if (again !== 'half a comment') throw new Error(`the comment form lost its text: ${again}`);
+    await jpn.locator('form.comment-form .cancel-form').click();
+  });
+
+  await check('a network drop: the page stops saying live within 2 s (browser offline) or 5 s (a silent connection), and is live again once the network is back', async () => {
+    // A page of its own, its sockets through a relay that can fall silent: a
+    // drop the browser does not notice (no offline event, no TCP close).
+    const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+    let silent = false;
+    await ctx.routeWebSocket(/\/sync\//, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => { if (!silent) server.send(m); });
+      server.onMessage((m) => { if (!silent) ws.send(m); });
+    });
+    const net = await ctx.newPage();
+    net.on('pageerror', (e) => console.log(`  [net page error] ${e.message}`));
+    pages.net = net;
+    await net.goto(`${base}/?doc=${DOC}&token=${tokens.fra}`);
+    await net.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+    const conn = net.locator('.topbar .conn');
+    await until('live', async () => (await conn.innerText()).includes('live'));
+    await ctx.setOffline(true);
+    let t0 = Date.now();
+    await until('no longer says live once offline', async () => !(await conn.innerText()).includes('live'), 2000);
+    console.log(`  offline: left "live" after ${Date.now() - t0} ms: ${await conn.innerText()}`);
+    await ctx.setOffline(false);
+    await until('live again', async () => (await conn.innerText()).includes('live'), 15000);
+    silent = true;
+    t0 = Date.now();
+    await until('no longer says live on a silent connection', async () => !(await conn.innerText()).includes('live'), 5000);
+    console.log(`  silent: left "live" after ${Date.now() - t0} ms: ${await conn.innerText()}`);
+    silent = false;
+    await until('live again', async () => (await conn.innerText()).includes('live'), 15000);
+    delete pages.net;
+    await ctx.close();
+  });
+
   await check("comments: delegation JPN's private comment never reaches FRA; public ones do; reply and resolve", async () => {
     const post = async (page, label, scope, text) => {
       await page.locator(`.row[data-label="${label}"] .comment-btn`).click();

@@ -20,6 +20,8 @@
 import * as Y from 'yjs';
 import { WebsocketProvider, messageAuth } from 'y-websocket';
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
 import type { Awareness } from 'y-protocols/awareness';
 import { SessionError, type Auth } from './auth';
 
@@ -35,6 +37,17 @@ export interface ConnectionEvents {
 
 /** The close code of a connection whose token expired (server: connection.rs). */
 export const TOKEN_EXPIRED = 4001;
+
+/**
+ * Liveness (issue 15): a socket whose network is gone stays "open" until TCP
+ * gives up, and y-websocket waits 30 s of silence before closing it. The page
+ * asks instead: after `PROBE_AFTER` ms with nothing received it sends a sync
+ * step 1 (the server always answers with a step 2, empty when nothing is
+ * missing), and after `DEAD_AFTER` ms of silence it calls the connection lost.
+ * The browser's `offline` event ends it at once.
+ */
+export const PROBE_AFTER = 1500;
+export const DEAD_AFTER = 3500;
 
 export function syncUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`;
@@ -52,6 +65,10 @@ export class Connection {
   private token = '';
   /** Whether the current socket ever opened (a handshake refusal closes it before). */
   private opened = false;
+  private liveness: number | undefined;
+  private lastHeard = 0;
+  private lastProbe = 0;
+  private readonly onOffline = (): void => this.lost('the browser is offline');
 
   constructor(
     readonly name: string,
@@ -73,7 +90,10 @@ export class Connection {
       this.ev.onDenied?.(reason);
     };
     provider.on('status', ({ status }: { status: string }) => {
-      if (status === 'connected') this.opened = true;
+      if (status === 'connected') {
+        this.opened = true;
+        this.lastHeard = Date.now();
+      }
       // 'disconnected' is reported by `closed`, which knows why.
       if (status !== 'disconnected') this.ev.onState?.(status as ConnState);
     });
@@ -84,6 +104,8 @@ export class Connection {
       this.ev.onSynced?.();
     });
     this.provider = provider;
+    window.addEventListener('offline', this.onOffline);
+    this.liveness = window.setInterval(() => this.checkLive(), 500);
     this.ev.onDoc(this.doc, provider.awareness);
     this.connect();
   }
@@ -121,6 +143,47 @@ export class Connection {
     this.retryTimer = window.setTimeout(() => this.connect(), delay);
   }
 
+  /** The open socket, if any. */
+  private socket(): WebSocket | null {
+    const ws = this.provider.ws;
+    return ws && ws.readyState === WebSocket.OPEN ? ws : null;
+  }
+
+  private checkLive(): void {
+    const ws = this.socket();
+    if (!ws || !this.provider.wsconnected) return;
+    const heard = Math.max(this.lastHeard, this.provider.wsLastMessageReceived);
+    const quiet = Date.now() - heard;
+    if (quiet > DEAD_AFTER) {
+      this.lost('no answer from the server');
+      return;
+    }
+    if (quiet > PROBE_AFTER && Date.now() - this.lastProbe > PROBE_AFTER) {
+      this.lastProbe = Date.now();
+      const enc = encoding.createEncoder();
+      encoding.writeVarUint(enc, 0); // messageSync
+      syncProtocol.writeSyncStep1(enc, this.doc);
+      try {
+        ws.send(encoding.toUint8Array(enc));
+      } catch {
+        this.lost('the connection failed');
+      }
+    }
+  }
+
+  /**
+   * The connection is gone, though the socket may not know yet: say so now,
+   * and close it (its close event, whenever it comes, schedules the reconnect).
+   */
+  private lost(why: string): void {
+    if (this.destroyed) return;
+    const ws = this.provider.ws;
+    if (!ws || ws.readyState >= WebSocket.CLOSING) return;
+    this.ev.onState?.('disconnected', why);
+    this.provider.shouldConnect = false;
+    ws.close();
+  }
+
   private closed(event: CloseEvent | null): void {
     // y-websocket would open the same URL again: its ticket is used.
     this.provider.shouldConnect = false;
@@ -152,6 +215,8 @@ export class Connection {
   destroy(): void {
     this.destroyed = true;
     window.clearTimeout(this.retryTimer);
+    window.clearInterval(this.liveness);
+    window.removeEventListener('offline', this.onOffline);
     this.provider.destroy();
     this.doc.destroy();
   }

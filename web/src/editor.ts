@@ -56,6 +56,7 @@ import {
   type Status,
 } from './policy';
 import { parseDenial, plainWords, RefusedWords, type Denial } from './refusal';
+import { Undo, undoKey } from './undo';
 import { attribution, scopesOf, signOut, type Session } from './session';
 
 interface Peer {
@@ -301,6 +302,14 @@ class ParagraphView {
     const problem = h('div.form-problem', { role: 'alert' });
     const replaceWith = prefill?.text ?? current;
     text.value = replaceWith;
+    const draft = prefill ? undefined : this.drafts.get('propose');
+    if (draft) {
+      action.value = draft.action;
+      text.value = draft.text;
+      text.disabled = draft.action === 'delete' || draft.action === 'move';
+      text.hidden = draft.action === 'move';
+      after.hidden = draft.action !== 'move';
+    }
     action.addEventListener('change', () => {
       text.value = action.value === 'replace' ? replaceWith : '';
       text.disabled = action.value === 'delete' || action.value === 'move';
@@ -335,6 +344,7 @@ class ParagraphView {
             onBehalfOf: behalf.value || undefined,
             baseText: a === 'replace' || a === 'delete' ? now : undefined,
           });
+          this.drafts.delete('propose');
           this.formEl.replaceChildren();
           prefill?.onSubmitted();
         },
@@ -345,7 +355,7 @@ class ParagraphView {
       groups.length ? behalf : null,
       text,
       problem,
-      h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
+      h('div.form-actions', h('button.submit-proposal', { type: 'submit' }, 'Submit proposal'), h('button.cancel-form', { type: 'button', onclick: () => { this.drafts.delete('propose'); this.formEl.replaceChildren(); } }, 'Cancel')),
     );
     this.formEl.replaceChildren(form);
     text.focus();
@@ -369,6 +379,11 @@ class ParagraphView {
       if (pick.value) opening.value = pick.value;
     });
     const rest = h('textarea.insert-text', { rows: 3, 'aria-label': 'Text after the opening', placeholder: 'the rest of the paragraph' }) as HTMLTextAreaElement;
+    const draft = this.drafts.get('insert');
+    if (draft) {
+      opening.value = draft.action;
+      rest.value = draft.text;
+    }
     const problem = h('div.form-problem', { role: 'alert' });
     const form = h(
       'form.insert-form',
@@ -380,6 +395,7 @@ class ParagraphView {
             return;
           }
           insertParagraph(this.ed.doc, this.ed.roots, this.id, { kind: kind.value as Kind, level: Number(level.value), opening: opening.value, rest: rest.value });
+          this.drafts.delete('insert');
           this.formEl.replaceChildren();
         },
       },
@@ -387,10 +403,25 @@ class ParagraphView {
       h('div.insert-row', kind, level, pick, opening),
       rest,
       problem,
-      h('div.form-actions', h('button.submit-insert', { type: 'submit' }, 'Insert paragraph'), h('button', { type: 'button', onclick: () => this.formEl.replaceChildren() }, 'Cancel')),
+      h('div.form-actions', h('button.submit-insert', { type: 'submit' }, 'Insert paragraph'), h('button.cancel-form', { type: 'button', onclick: () => { this.drafts.delete('insert'); this.formEl.replaceChildren(); } }, 'Cancel')),
     );
     this.formEl.replaceChildren(form);
     opening.focus();
+  }
+
+  /** What was typed in a form closed with Esc (propose: the action and text; insert: the opening and text). */
+  private readonly drafts = new Map<'propose' | 'insert', { action: string; text: string }>();
+
+  keepDraft(form: Element): void {
+    if (form.classList.contains('propose-form')) {
+      const action = form.querySelector<HTMLSelectElement>('select.propose-action')?.value ?? 'replace';
+      const text = form.querySelector<HTMLTextAreaElement>('textarea.propose-text')?.value ?? '';
+      this.drafts.set('propose', { action, text });
+    } else if (form.classList.contains('insert-form')) {
+      const opening = form.querySelector<HTMLInputElement>('input.insert-opening')?.value ?? '';
+      const text = form.querySelector<HTMLTextAreaElement>('textarea.insert-text')?.value ?? '';
+      this.drafts.set('insert', { action: opening, text });
+    }
   }
 
   destroy(): void {
@@ -435,6 +466,8 @@ export class Editor {
   private rerender = 0;
   private history?: HistoryView;
   private commentForm?: { paragraphId: string; el: HTMLElement };
+  /** Undo and redo of the user's own typing (undo.ts). */
+  undo?: Undo;
   private noticeTimer: number | undefined;
   /**
    * For tests: the page behaves as one that has not yet heard of a lock (a
@@ -483,6 +516,8 @@ export class Editor {
         void this.loadBase();
       },
     });
+    document.addEventListener('keydown', this.onKey, true);
+    document.addEventListener('beforeinput', this.onHistoryInput, true);
     this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub) });
     (window as unknown as Record<string, unknown>).__plenary = this;
   }
@@ -495,6 +530,8 @@ export class Editor {
     this.doc = doc;
     this.roots = roots(doc);
     this.awareness = awareness;
+    this.undo?.destroy();
+    this.undo = new Undo([this.roots.paragraphs, this.roots.footnotes]);
     this.roots.meta.observe((e) => {
       this.renderMeta();
       // The server writes `revision` when a version is named: learn its base order, renumber.
@@ -541,6 +578,7 @@ export class Editor {
    */
   private serverRefused(reason: string): void {
     const d = parseDenial(reason);
+    this.undo?.refused();
     const v = d.paragraphId ? [...this.views.values()].find((x) => x.id === d.paragraphId) : undefined;
     if (v) {
       v.serverRefused(d);
@@ -550,6 +588,67 @@ export class Editor {
     }
     this.notify('denied', `Part of your change was not kept: ${plainWords(d)}.`);
   }
+
+  /** Whether a key press or edit command belongs to the paragraphs (not a form field, where the browser's own undo works). */
+  private inText(target: EventTarget | null): boolean {
+    const el = target instanceof Element ? target : null;
+    if (el?.closest('input, textarea, select')) return false;
+    return !el || el === document.body || !!el.closest('.ptext');
+  }
+
+  private historyCommand(cmd: 'undo' | 'redo'): void {
+    if (!this.undo) return;
+    if (cmd === 'undo') this.undo.undo();
+    else this.undo.redo();
+  }
+
+  private readonly onKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Escape' && !e.defaultPrevented) {
+      if (this.closeForm(e.target)) e.preventDefault();
+      return;
+    }
+    const cmd = undoKey(e);
+    if (!cmd || !this.inText(e.target)) return;
+    // The browser's own contenteditable history knows nothing of the shared text.
+    e.preventDefault();
+    this.historyCommand(cmd);
+  };
+
+  /** Undo and redo from the browser's Edit menu or a context menu arrive as these input types. */
+  private readonly onHistoryInput = (e: InputEvent): void => {
+    if (e.inputType !== 'historyUndo' && e.inputType !== 'historyRedo') return;
+    if (!this.inText(e.target)) return;
+    e.preventDefault();
+    this.historyCommand(e.inputType === 'historyUndo' ? 'undo' : 'redo');
+  };
+
+  /** Esc: closes the propose, insert or comment form the focus is in (or the only one open); what was typed is kept for its next opening (Cancel discards it). */
+  private closeForm(target: EventTarget | null): boolean {
+    const el = target instanceof Element ? target : null;
+    let form = el?.closest('form.propose-form, form.insert-form, form.comment-form') as HTMLElement | null;
+    if (!form) {
+      const open = document.querySelectorAll<HTMLElement>('form.propose-form, form.insert-form, form.comment-form');
+      if (open.length !== 1) return false;
+      form = open[0];
+    }
+    if (form.classList.contains('comment-form')) {
+      if (!this.commentForm) return false;
+      const text = form.querySelector<HTMLTextAreaElement>('textarea.comment-text');
+      if (text) this.commentDrafts.set(this.commentForm.paragraphId, text.value);
+      this.commentForm = undefined;
+      this.renderComments();
+      return true;
+    }
+    const v = [...this.views.values()].find((x) => x.formEl.contains(form));
+    if (!v) return false;
+    v.keepDraft(form);
+    v.formEl.replaceChildren();
+    v.textEl.focus();
+    return true;
+  }
+
+  /** What was typed in a comment form closed with Esc, by paragraph id. */
+  readonly commentDrafts = new Map<string, string>();
 
   /** For tests: see `ignoreLocalLocks`. */
   setIgnoreLocalLocks(on: boolean): void {
@@ -925,6 +1024,7 @@ export class Editor {
     const scopes = this.comments.scopes;
     const scope = h('select.comment-scope', { 'aria-label': 'Who may read it' }, ...scopes.map((s) => h('option', { value: s.key }, s.label))) as HTMLSelectElement;
     const text = h('textarea.comment-text', { rows: 3, placeholder: `Comment on ${v.label}` }) as HTMLTextAreaElement;
+    text.value = this.commentDrafts.get(v.id) ?? '';
     const el = h(
       'form.comment-form',
       {
@@ -932,13 +1032,14 @@ export class Editor {
           e.preventDefault();
           if (!text.value.trim()) return;
           this.comments.add(scope.value, v.id, text.value.trim());
+          this.commentDrafts.delete(v.id);
           this.commentForm = undefined;
           this.renderComments();
         },
       },
       h('label', 'Visible to ', scope),
       text,
-      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button', { type: 'button', onclick: () => { this.commentForm = undefined; this.renderComments(); } }, 'Cancel')),
+      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button.cancel-form', { type: 'button', onclick: () => { this.commentDrafts.delete(v.id); this.commentForm = undefined; this.renderComments(); } }, 'Cancel')),
     );
     this.commentForm = { paragraphId: v.id, el };
     this.renderComments();
