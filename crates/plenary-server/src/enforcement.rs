@@ -1143,6 +1143,17 @@ fn judge_proposal(
         .as_ref()
         .map(|x| x.delegation.clone())
         .unwrap_or_default();
+    // Editing a proposal (its words, a field, replacing its map) is its delegation's right.
+    let may_edit = |t: &str| {
+        require(
+            p,
+            Action::EditProposal {
+                proposal_delegation: owner.clone(),
+            },
+            ctx,
+            t,
+        )
+    };
     if let Some(fields) = &qe.inserted {
         if existing.is_some() && !qe.deleted {
             // A new map with the id of a live proposal would take it over.
@@ -1154,14 +1165,7 @@ fn judge_proposal(
         }
         if existing.is_some() {
             // The map was replaced: judged as an edit of the one it replaces.
-            require(
-                p,
-                Action::EditProposal {
-                    proposal_delegation: owner.clone(),
-                },
-                ctx,
-                &target,
-            )?;
+            may_edit(&target)?;
         }
         let delegation = fields
             .get("delegation")
@@ -1266,28 +1270,14 @@ fn judge_proposal(
     if !classified {
         // The proposal was touched in a way the effect names as none of the above (a deletion
         // inside its map that is no field change, say): only who may edit it may do that.
-        require(
-            p,
-            Action::EditProposal {
-                proposal_delegation: owner.clone(),
-            },
-            ctx,
-            &target,
-        )?;
+        may_edit(&target)?;
     }
     for (field, change) in &qe.fields {
         let t = format!("{target} ({field})");
         if change.values.is_empty() {
             // A key removed (no value written): checked per value below, it would pass
             // unchecked. Removing a proposal's field is editing it.
-            require(
-                p,
-                Action::EditProposal {
-                    proposal_delegation: owner.clone(),
-                },
-                ctx,
-                &t,
-            )?;
+            may_edit(&t)?;
         }
         match field.as_str() {
             "status" => {
@@ -1321,14 +1311,7 @@ fn judge_proposal(
                 refuse(&t, DECIDED_ON_SERVER, DECIDED_ON_SERVER_WHY)?;
             }
             "text" => {
-                require(
-                    p,
-                    Action::EditProposal {
-                        proposal_delegation: owner.clone(),
-                    },
-                    ctx,
-                    &t,
-                )?;
+                may_edit(&t)?;
                 let replaces_words = existing.as_ref().is_some_and(|x| {
                     matches!(x.action, ProposalAction::Replace | ProposalAction::Insert)
                 });
@@ -1347,14 +1330,7 @@ fn judge_proposal(
                 "who made a proposal, and when, never changes",
             )?,
             "onBehalfOf" => {
-                require(
-                    p,
-                    Action::EditProposal {
-                        proposal_delegation: owner.clone(),
-                    },
-                    ctx,
-                    &t,
-                )?;
+                may_edit(&t)?;
                 if !change.values.iter().all(|v| {
                     v.is_null() || v.as_str().is_some_and(|g| p.groups.iter().any(|m| m == g))
                 }) {
@@ -1365,14 +1341,7 @@ fn judge_proposal(
                     )?;
                 }
             }
-            _ => require(
-                p,
-                Action::EditProposal {
-                    proposal_delegation: owner.clone(),
-                },
-                ctx,
-                &t,
-            )?,
+            _ => may_edit(&t)?,
         }
     }
     for s in qe.supporters_added.iter().chain(&qe.supporters_removed) {

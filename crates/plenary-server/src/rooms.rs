@@ -50,17 +50,26 @@ impl Rooms {
         doc: &str,
         conn: ConnHandle,
     ) -> Result<mpsc::Sender<RoomCmd>, JoinError> {
+        self.ask(state, doc, |ready| RoomCmd::Join {
+            conn: conn.clone(),
+            ready,
+        })
+        .await
+    }
+
+    /// Sends `doc`'s room (loading it if needed) the command `make` builds around an answer
+    /// channel and waits for the answer, retrying past a room that is going away or asks to
+    /// retry. Returns the room's channel.
+    async fn ask(
+        &self,
+        state: &Arc<ServerState>,
+        doc: &str,
+        make: impl Fn(oneshot::Sender<Result<(), String>>) -> RoomCmd,
+    ) -> Result<mpsc::Sender<RoomCmd>, JoinError> {
         for _ in 0..8 {
             let (tx, generation) = self.get_or_spawn(state, doc);
             let (ready, answer) = oneshot::channel();
-            if tx
-                .send(RoomCmd::Join {
-                    conn: conn.clone(),
-                    ready,
-                })
-                .await
-                .is_err()
-            {
+            if tx.send(make(ready)).await.is_err() {
                 self.forget(doc, generation);
                 continue;
             }
@@ -108,29 +117,13 @@ impl Rooms {
         by: &Principal,
         name: &str,
     ) -> Result<(), JoinError> {
-        for _ in 0..8 {
-            let (tx, generation) = self.get_or_spawn(state, doc);
-            let (done, answer) = oneshot::channel();
-            let cmd = RoomCmd::Revision {
-                by: by.clone(),
-                name: name.to_owned(),
-                done,
-            };
-            if tx.send(cmd).await.is_err() {
-                self.forget(doc, generation);
-                continue;
-            }
-            match answer.await {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(e)) if e.ends_with("retry") => continue,
-                Ok(Err(e)) => return Err(JoinError(e)),
-                Err(_) => {
-                    self.forget(doc, generation);
-                    continue;
-                }
-            }
-        }
-        Err(JoinError("document busy; try again".into()))
+        self.ask(state, doc, |done| RoomCmd::Revision {
+            by: by.clone(),
+            name: name.to_owned(),
+            done,
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Removes the registration of `doc` if it is still this generation's.
