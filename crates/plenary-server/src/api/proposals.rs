@@ -182,7 +182,7 @@ pub(crate) async fn decide(
         .map_err(store_down)?
     {
         return Err(ApiError::conflict(
-            "another decision on this proposal is being applied; reload, and decide again if it is still pending",
+            "another decision on this proposal was just applied or is being applied; reload to see its status, and decide again only if it is still pending",
         ));
     }
     let outcome = apply_decision(&api, &doc, id, decision, p).await;
