@@ -9,10 +9,15 @@
 // Environment: PLENARY_BIN (required), CHROMIUM (default /usr/bin/chromium),
 // PLENARY_WEB_DIR (default web/dist of this repository), HEADED=1 to watch,
 // PLENARY_BROWSER_SKIP_HISTORY=1 to skip the history checks (only while the
-// server has no /api/docs/{doc}/timeline; the skip is printed loudly).
+// server has no /api/docs/{doc}/timeline; the skip is printed loudly),
+// PLENARY_BROWSER_ONLY=<prefix> to run only the sign-in check and the suites
+// in suites/ whose file name starts with <prefix> (while working on one view).
+//
+// The checks below share one demo document; each file in suites/ exports
+// `default async function (t)` and works on documents of its own (t.createDoc).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +47,11 @@ let browser;
 const pages = {};
 let failed = false;
 
-function startServer() {
+/** Starts `plenary serve` on `port` (0: a free one) over the suite's data directory. */
+function startServer(port = 0) {
   return new Promise((ok, fail) => {
     // No leeway: a token expires at its `exp`, so the sessions check need not wait 30 s more.
-    server = spawn(BIN, ['serve', '--dev', '--jwt-leeway-secs', '0', '--port', '0', '--data-dir', dataDir, '--web-dir', WEB_DIR], {
+    server = spawn(BIN, ['serve', '--dev', '--jwt-leeway-secs', '0', '--port', String(port), '--data-dir', dataDir, '--web-dir', WEB_DIR], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PLENARY_LOG: process.env.PLENARY_LOG || 'warn' },
     });
@@ -122,6 +128,43 @@ async function check(name, fn) {
   }
 }
 
+/** Creates document `name` from the Rev.1 fixture over the API, as the chair; ignores 409 (exists). */
+async function createDoc(base, chairToken, name) {
+  const text = readFileSync(join(repo, 'tests/fixtures/reducing-reoffending-2021-rev1.txt'), 'utf8');
+  const r = await fetch(`${base}/api/docs`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${chairToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, text }),
+  });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`creating ${name}: HTTP ${r.status} ${await r.text()}`);
+}
+
+/** Stops the server (SIGTERM) and waits for it to exit: pages see a dropped connection. */
+async function stopServer() {
+  const s = server;
+  const exited = new Promise((r) => s.once('exit', r));
+  s.removeAllListeners('exit');
+  s.kill('SIGTERM');
+  await Promise.race([exited, sleep(10000)]);
+}
+
+/** Starts the server again on the same port and data directory. */
+async function restartServer(base) {
+  const port = Number(new URL(base).port);
+  await startServer(port);
+}
+
+async function runSuites(t) {
+  const dir = join(here, 'suites');
+  if (!existsSync(dir)) return;
+  const only = process.env.PLENARY_BROWSER_ONLY; // a suite's file name, to run just that one
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort()) {
+    if (only && !f.startsWith(only)) continue;
+    const suite = await import(join(dir, f));
+    await suite.default(t);
+  }
+}
+
 async function main() {
   const base = await startServer();
   console.log(`server: ${base}`);
@@ -172,6 +215,10 @@ async function main() {
     if ((await jpn.locator('.row[data-label="PP1"] .ptext em').count()) === 0) throw new Error('PP1 has no italic opening');
   });
   const { jpn, fra, chair } = pages;
+  // The suites in suites/*.mjs (each one view or flow, on documents of its own) run first, in
+  // name order: they get these helpers and must leave the shared server running.
+  await runSuites({ base, tokens, token, open, check, until, sleep, shot, textOf, allTexts, typeAtEnd, createDoc: (name) => createDoc(base, tokens.chair, name), stopServer, restartServer: () => restartServer(base), browser, repo, artifacts, DOC });
+  if (process.env.PLENARY_BROWSER_ONLY) return;
 
   await check('presence: each page shows the others with their delegation', async () => {
     for (const p of [jpn, fra, chair]) {
