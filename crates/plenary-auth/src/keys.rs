@@ -18,6 +18,9 @@ pub enum VerifyKey {
     Rs256PublicPem(String),
     /// EdDSA (Ed25519) with this public key (`-----BEGIN PUBLIC KEY-----`).
     EdDsaPublicPem(String),
+    /// An identity provider's JSON Web Key Set (checked by [`VerifyKey::jwks`]): a token names its
+    /// key by `kid`, and each key pins its algorithm (RS256, ES256 or EdDSA).
+    Jwks(String),
 }
 
 /// How `plenary token` signs. `Debug` never prints the key material.
@@ -26,6 +29,8 @@ pub enum SigningKey {
     Hs256Secret(Vec<u8>),
     Rs256PrivatePem(String),
     EdDsaPrivatePem(String),
+    /// ES256 (P-256), as an identity provider may sign; verified through a key set.
+    Es256PrivatePem(String),
 }
 
 /// Why a configured key cannot be used. Messages describe the problem, never the key.
@@ -43,6 +48,8 @@ pub enum KeyError {
     UnrecognizedPublicKey,
     #[error("the private key is neither an RSA nor an Ed25519 key in PKCS#8 PEM format")]
     UnrecognizedPrivateKey,
+    #[error("the JSON Web Key Set cannot be used: {problem}")]
+    InvalidJwks { problem: String },
 }
 
 impl VerifyKey {
@@ -60,21 +67,42 @@ impl VerifyKey {
         }
     }
 
-    /// The only algorithm tokens may use with this key: `"HS256"`, `"RS256"` or `"EdDSA"`.
-    pub fn algorithm_name(&self) -> &'static str {
-        algorithm_name(self.algorithm())
+    /// Reads a JSON Web Key Set (`PLENARY_JWT_JWKS`), checking every key in it now so that a
+    /// broken set is refused at start-up or reload, never at the first token.
+    pub fn jwks(json: &str) -> Result<VerifyKey, KeyError> {
+        crate::jwks::parse(json)?;
+        Ok(VerifyKey::Jwks(json.to_owned()))
     }
 
-    pub(crate) fn algorithm(&self) -> Algorithm {
+    /// The only algorithm tokens may use with this key: `"HS256"`, `"RS256"` or `"EdDSA"`; for a
+    /// key set, each key's own.
+    pub fn algorithm_name(&self) -> &'static str {
         match self {
-            VerifyKey::Hs256Secret(_) => Algorithm::HS256,
-            VerifyKey::Rs256PublicPem(_) => Algorithm::RS256,
-            VerifyKey::EdDsaPublicPem(_) => Algorithm::EdDSA,
+            VerifyKey::Hs256Secret(_) => "HS256",
+            VerifyKey::Rs256PublicPem(_) => "RS256",
+            VerifyKey::EdDsaPublicPem(_) => "EdDSA",
+            VerifyKey::Jwks(_) => {
+                "the algorithm of the key its `kid` names (RS256, ES256 or EdDSA)"
+            }
         }
     }
 
-    pub(crate) fn decoding_key(&self) -> Result<DecodingKey, KeyError> {
+    /// The key and its algorithm (a key set has no single key: [`crate::jwks`] reads its keys).
+    pub(crate) fn single_key(&self) -> Result<(Algorithm, DecodingKey), KeyError> {
+        let algorithm = match self {
+            VerifyKey::Hs256Secret(_) => Algorithm::HS256,
+            VerifyKey::Rs256PublicPem(_) => Algorithm::RS256,
+            VerifyKey::EdDsaPublicPem(_) => Algorithm::EdDSA,
+            VerifyKey::Jwks(_) => Algorithm::RS256,
+        };
+        Ok((algorithm, self.decoding_key()?))
+    }
+
+    fn decoding_key(&self) -> Result<DecodingKey, KeyError> {
         match self {
+            VerifyKey::Jwks(_) => Err(KeyError::InvalidJwks {
+                problem: "a key set has no single key".to_owned(),
+            }),
             VerifyKey::Hs256Secret(secret) => {
                 check_secret(secret)?;
                 Ok(DecodingKey::from_secret(secret))
@@ -107,10 +135,12 @@ impl VerifyKey {
 }
 
 impl SigningKey {
-    /// Reads an RSA or Ed25519 private key (PKCS#8 PEM, as `openssl genpkey` writes).
+    /// Reads an RSA, Ed25519 or P-256 private key (PKCS#8 PEM, as `openssl genpkey` writes).
     pub fn private_pem(pem: &str) -> Result<SigningKey, KeyError> {
         if EncodingKey::from_ed_pem(pem.as_bytes()).is_ok() {
             Ok(SigningKey::EdDsaPrivatePem(pem.to_owned()))
+        } else if EncodingKey::from_ec_pem(pem.as_bytes()).is_ok() {
+            Ok(SigningKey::Es256PrivatePem(pem.to_owned()))
         } else if EncodingKey::from_rsa_pem(pem.as_bytes()).is_ok() {
             Ok(SigningKey::Rs256PrivatePem(pem.to_owned()))
         } else {
@@ -123,6 +153,7 @@ impl SigningKey {
             SigningKey::Hs256Secret(_) => Algorithm::HS256,
             SigningKey::Rs256PrivatePem(_) => Algorithm::RS256,
             SigningKey::EdDsaPrivatePem(_) => Algorithm::EdDSA,
+            SigningKey::Es256PrivatePem(_) => Algorithm::ES256,
         }
     }
 
@@ -142,6 +173,11 @@ impl SigningKey {
                     expected: "Ed25519 private",
                 })
             }
+            SigningKey::Es256PrivatePem(pem) => {
+                EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|_| KeyError::InvalidPem {
+                    expected: "P-256 private",
+                })
+            }
         }
     }
 }
@@ -159,6 +195,7 @@ pub(crate) fn algorithm_name(alg: Algorithm) -> &'static str {
         Algorithm::HS256 => "HS256",
         Algorithm::RS256 => "RS256",
         Algorithm::EdDSA => "EdDSA",
+        Algorithm::ES256 => "ES256",
         _ => "unsupported",
     }
 }
@@ -169,6 +206,7 @@ impl fmt::Debug for VerifyKey {
             VerifyKey::Hs256Secret(s) => write!(f, "Hs256Secret(<{} bytes redacted>)", s.len()),
             VerifyKey::Rs256PublicPem(_) => f.write_str("Rs256PublicPem(..)"),
             VerifyKey::EdDsaPublicPem(_) => f.write_str("EdDsaPublicPem(..)"),
+            VerifyKey::Jwks(_) => f.write_str("Jwks(..)"),
         }
     }
 }
@@ -179,6 +217,7 @@ impl fmt::Debug for SigningKey {
             SigningKey::Hs256Secret(s) => write!(f, "Hs256Secret(<{} bytes redacted>)", s.len()),
             SigningKey::Rs256PrivatePem(_) => f.write_str("Rs256PrivatePem(<redacted>)"),
             SigningKey::EdDsaPrivatePem(_) => f.write_str("EdDsaPrivatePem(<redacted>)"),
+            SigningKey::Es256PrivatePem(_) => f.write_str("Es256PrivatePem(<redacted>)"),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! it asks on every connection and every update live here, free of any network or CRDT code:
 //!
 //! * **Who is this?** [`Verifier::verify`] checks a JWT (HS256 secret, RS256 or EdDSA public
-//!   key; the algorithm is pinned by the configured key, never by the token) against an injected
+//!   key, or an identity provider's key set chosen by `kid`; the algorithm is pinned by the key,
+//!   never by the token) against an injected
 //!   clock and yields a [`Principal`]: user, role, delegation, groups and the documents the token
 //!   opens ([`Principal::may_open`], comment scopes via [`CommentScope`]).
 //! * **May they do this?** [`authorize`] maps a principal, an [`Action`] (what an update does to
@@ -18,6 +19,7 @@
 mod claims;
 mod duration;
 mod glob;
+mod jwks;
 mod keys;
 mod policy;
 mod principal;

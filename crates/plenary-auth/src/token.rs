@@ -3,7 +3,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use std::collections::BTreeMap;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
 use crate::claims::{Claims, Role, is_valid_code};
@@ -38,6 +40,10 @@ pub enum TokenError {
     },
     #[error("bad signature: the token was not signed by this server's key, or was altered")]
     BadSignature,
+    #[error(
+        "token names key `{kid}`, which this server does not know: a new key may not be loaded yet, or the key was retired"
+    )]
+    UnknownKey { kid: String },
     #[error("token expired at {at} (Unix seconds)")]
     Expired { at: u64 },
     #[error("token not valid before {at} (Unix seconds)")]
@@ -63,12 +69,31 @@ pub struct Renewable {
     pub issued_at: Option<u64>,
 }
 
-/// Checks tokens against one [`AuthConfig`]. Cheap to share (`Arc`) across connections.
+/// Checks tokens against one [`AuthConfig`]. Cheap to share (`Arc`) across connections; to
+/// rotate keys, build a new one and swap it in.
 pub struct Verifier {
-    key: DecodingKey,
-    validation: Validation,
+    keys: Keys,
     algorithm: &'static str,
     leeway_secs: u64,
+}
+
+/// One key, or a key set chosen by `kid`; each key with the validation of its algorithm.
+enum Keys {
+    One(Box<(DecodingKey, Validation)>),
+    ByKid(BTreeMap<String, (DecodingKey, Validation)>),
+}
+
+fn validation(algorithm: Algorithm, config: &AuthConfig) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    // Time is ours to check against the injected clock; jsonwebtoken would read the system
+    // clock. It still checks signature, `iss`, `aud` and that exp/iss/aud are present.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&[&config.audience]);
+    validation
 }
 
 impl std::fmt::Debug for Verifier {
@@ -81,22 +106,30 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     pub fn new(config: AuthConfig) -> Result<Verifier, KeyError> {
-        let key = config.key.decoding_key()?;
-        let mut validation = Validation::new(config.key.algorithm());
-        // Time is ours to check against the injected clock; jsonwebtoken would read the system
-        // clock. It still checks signature, `iss`, `aud` and that exp/iss/aud are present.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
+        let keys = if let VerifyKey::Jwks(json) = &config.key {
+            Keys::ByKid(
+                crate::jwks::parse(json)?
+                    .into_iter()
+                    .map(|(kid, k)| (kid, (k.key, validation(k.algorithm, &config))))
+                    .collect(),
+            )
+        } else {
+            let (algorithm, key) = config.key.single_key()?;
+            Keys::One(Box::new((key, validation(algorithm, &config))))
+        };
         Ok(Verifier {
-            key,
-            validation,
+            keys,
             algorithm: config.key.algorithm_name(),
             leeway_secs: config.leeway_secs,
         })
+    }
+
+    /// The `kid`s of the configured key set (empty for a single key), for logs at (re)load.
+    pub fn key_ids(&self) -> Vec<String> {
+        match &self.keys {
+            Keys::One(..) => Vec::new(),
+            Keys::ByKid(keys) => keys.keys().cloned().collect(),
+        }
     }
 
     /// Clock skew tolerated on `exp` and `nbf`, in seconds: a connection lives until its token's
@@ -143,8 +176,8 @@ impl Verifier {
         now_unix_secs: u64,
         exp_slack: u64,
     ) -> Result<(Map<String, Value>, u64), TokenError> {
-        self.check_header(token)?;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
+        let (key, validation) = self.key_for(token)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, validation)
             .map_err(map_jwt_error)?;
         let claims = data.claims;
 
@@ -160,7 +193,8 @@ impl Verifier {
         Ok((claims, exp))
     }
 
-    fn check_header(&self, token: &str) -> Result<(), TokenError> {
+    /// Checks the header and picks the key: the configured one, or the one its `kid` names.
+    fn key_for(&self, token: &str) -> Result<(&DecodingKey, &Validation), TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed("longer than 8 KiB"));
         }
@@ -179,14 +213,28 @@ impl Verifier {
             .get("alg")
             .and_then(Value::as_str)
             .ok_or(TokenError::Malformed("header has no `alg`"))?;
-        if alg != self.algorithm {
-            let mut found: String = alg.chars().take(16).collect();
-            if found.len() < alg.len() {
-                found.push('…');
+        let (key, validation) = match &self.keys {
+            Keys::One(one) => (&one.0, &one.1),
+            Keys::ByKid(keys) => {
+                let kid =
+                    header
+                        .get("kid")
+                        .and_then(Value::as_str)
+                        .ok_or(TokenError::Malformed(
+                            "header has no `kid`: this server picks the key by `kid`",
+                        ))?;
+                keys.get(kid)
+                    .map(|(k, v)| (k, v))
+                    .ok_or_else(|| TokenError::UnknownKey {
+                        kid: shortened(kid),
+                    })?
             }
+        };
+        let expected = validation.algorithms.first().copied().map(algorithm_name);
+        if Some(alg) != expected {
             return Err(TokenError::AlgorithmNotAllowed {
-                found,
-                expected: self.algorithm,
+                found: shortened(alg),
+                expected: expected.unwrap_or("unsupported"),
             });
         }
         // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names extensions it does
@@ -197,8 +245,17 @@ impl Verifier {
                 "header carries `crit`: no critical extension is supported",
             ));
         }
-        Ok(())
+        Ok((key, validation))
     }
+}
+
+/// A client-chosen string as an error may repeat it: at most 16 characters.
+fn shortened(s: &str) -> String {
+    let mut out: String = s.chars().take(16).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
 }
 
 fn map_jwt_error(err: jsonwebtoken::errors::Error) -> TokenError {
@@ -353,6 +410,12 @@ impl Minter {
             key: key.encoding_key()?,
             header,
         })
+    }
+
+    /// Names the signing key in the header (`kid`), as a server with a key set requires.
+    pub fn with_kid(mut self, kid: &str) -> Minter {
+        self.header.kid = Some(kid.to_owned());
+        self
     }
 
     pub fn mint(&self, claims: &Claims) -> Result<String, MintError> {

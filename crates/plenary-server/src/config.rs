@@ -37,6 +37,11 @@ pub struct ServerConfig {
     /// The development signing key (`serve --dev` with a secret it can sign with): when set,
     /// `POST /api/dev/token` renews a token; otherwise that route is 404.
     pub dev_signing: Option<plenary_auth::SigningKey>,
+    /// The JSON Web Key Set file `auth.key` was read from (`PLENARY_JWT_JWKS`): re-read when it
+    /// changes (polled every `jwks_poll`) or on SIGHUP, so keys rotate without a restart.
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// How often the key set file is checked for a change.
+    pub jwks_poll: Duration,
 }
 
 /// The operator-settable limits of SPEC §3, each with a safe default. Every one is a flag, an
@@ -168,6 +173,8 @@ impl ServerConfig {
             web_dir: None,
             limits: Limits::default(),
             dev_signing: None,
+            jwks_file: None,
+            jwks_poll: Duration::from_secs(5),
         }
     }
 }

@@ -180,7 +180,7 @@ fn handshake_principal(
         if now
             > principal
                 .expires_at
-                .saturating_add(state.verifier.leeway_secs())
+                .saturating_add(state.verifier.current().leeway_secs())
         {
             return Err(format!(
                 "the token behind this ticket expired at {} (Unix seconds); renew it",
@@ -196,6 +196,7 @@ fn handshake_principal(
     })?;
     state
         .verifier
+        .current()
         .verify(&token, now)
         .map_err(|e| format!("invalid token: {e}"))
 }
@@ -258,7 +259,7 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
     // (the same leeway the handshake allowed) the server closes it.
     let expiry = tokio::time::sleep(until_expiry(
         session.principal.expires_at,
-        state.verifier.leeway_secs(),
+        state.verifier.current().leeway_secs(),
     ));
     tokio::pin!(expiry);
 

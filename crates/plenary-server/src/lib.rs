@@ -18,6 +18,7 @@ mod enforcement;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod keyring;
 mod listener;
 mod metrics;
 mod persistence;
@@ -32,7 +33,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use config::{Limits, ServerConfig};
-use plenary_auth::Verifier;
 use plenary_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -54,10 +54,19 @@ pub async fn run(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let verifier = Verifier::new(config.auth.clone())?;
+    let keys = Arc::new(keyring::Keyring::new(
+        config.auth.clone(),
+        config.jwks_file.clone(),
+    )?);
     let grace = config.shutdown_grace;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = state::ServerState::new(config, verifier, store, stop_rx);
+    let state = state::ServerState::new(config, keys.clone(), store, stop_rx);
+    tokio::spawn(keyring::follow(
+        keys,
+        state.metrics.clone(),
+        state.config.jwks_poll,
+        state.shutdown.clone(),
+    ));
     let app = http::router(state.clone());
     let stopped = stop_tx.subscribe();
     tokio::spawn(async move {

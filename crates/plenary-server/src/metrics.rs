@@ -65,6 +65,8 @@ pub(crate) struct Metrics {
     pub presence_deferred: Counter,
     pub presence_refused: Counter,
     pub missing_docs: Counter,
+    pub key_reloads: Counter,
+    pub key_reload_failures: Counter,
 }
 
 impl Metrics {
@@ -185,6 +187,16 @@ impl Metrics {
                 "plenary_missing_docs_total",
                 "Connections refused: no such document",
                 &self.missing_docs,
+            ),
+            (
+                "plenary_jwks_reloads_total",
+                "Times a changed key set file was read and put in use",
+                &self.key_reloads,
+            ),
+            (
+                "plenary_jwks_reload_failures_total",
+                "Times a changed key set file was refused (the keys in use stay)",
+                &self.key_reload_failures,
             ),
         ];
         for (name, help, c) in counters {

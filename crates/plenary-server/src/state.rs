@@ -3,18 +3,19 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use plenary_auth::Verifier;
 use plenary_store::Store;
 use tokio::sync::watch;
 
 use crate::ServerConfig;
+use crate::keyring::Keyring;
 use crate::metrics::Metrics;
 use crate::rooms::Rooms;
 use crate::tickets::Tickets;
 
 pub(crate) struct ServerState {
     pub config: ServerConfig,
-    pub verifier: Verifier,
+    /// The token verifier in use (`verifier.current()`), renewed when the key set file changes.
+    pub verifier: Arc<Keyring>,
     pub store: Arc<dyn Store>,
     pub rooms: Rooms,
     pub metrics: Arc<Metrics>,
@@ -30,7 +31,7 @@ pub(crate) struct ServerState {
 impl ServerState {
     pub(crate) fn new(
         config: ServerConfig,
-        verifier: Verifier,
+        verifier: Arc<Keyring>,
         store: Arc<dyn Store>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {

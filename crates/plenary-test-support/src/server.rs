@@ -19,6 +19,10 @@ pub struct ServerOptions {
     pub args: Vec<String>,
     /// Keep the demo document (off by default: tests make their own).
     pub demo: bool,
+    /// Verify tokens with this JSON Web Key Set file instead of the test secret
+    /// (`PLENARY_JWT_JWKS`), checked for changes every `jwks_poll_secs` (default 5).
+    pub jwks: Option<PathBuf>,
+    pub jwks_poll_secs: Option<u64>,
 }
 
 /// A running `plenary serve` child process; killed when dropped.
@@ -64,6 +68,13 @@ impl TestServer {
             )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if let Some(jwks) = &self.options.jwks {
+            cmd.env_remove("PLENARY_JWT_SECRET")
+                .env("PLENARY_JWT_JWKS", jwks);
+        }
+        if let Some(secs) = self.options.jwks_poll_secs {
+            cmd.env("PLENARY_JWT_JWKS_POLL_SECS", secs.to_string());
+        }
         if let Some(url) = &self.options.redis {
             cmd.args(["--redis", url]);
         }

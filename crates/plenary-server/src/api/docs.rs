@@ -40,6 +40,7 @@ pub(super) fn principal(
     let principal = api
         .state
         .verifier
+        .current()
         .verify(&token, unix_now())
         .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))?;
     if let Some(doc) = doc

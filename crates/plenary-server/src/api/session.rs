@@ -60,6 +60,7 @@ fn verified(api: &Api, token: Option<String>, headers: &HeaderMap) -> Result<Pri
     })?;
     api.state
         .verifier
+        .current()
         .verify(&token, unix_now())
         .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))
 }
@@ -140,6 +141,7 @@ pub(crate) async fn dev_token(
     let old = api
         .state
         .verifier
+        .current()
         .verify_renewable(&token, now, RENEW_GRACE.as_secs())
         .map_err(|e| ApiError::unauthorized(format!("this token cannot be renewed: {e}")))?;
     let lifetime = old

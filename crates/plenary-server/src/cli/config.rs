@@ -79,6 +79,7 @@ pub(crate) struct FileConfig {
     pub jwt_leeway_secs: Option<u64>,
     pub jwt_secret: Option<String>,
     pub jwt_public_key: Option<String>,
+    pub jwt_jwks: Option<PathBuf>,
     pub bind: Option<String>,
     pub port: Option<u16>,
     pub redis: Option<String>,
@@ -124,6 +125,8 @@ pub(crate) struct TokenConfig {
     pub signing: Option<SigningKey>,
     /// Where the secret came from, for the startup banner.
     pub source: String,
+    /// The JSON Web Key Set file, re-read on change (`PLENARY_JWT_JWKS`).
+    pub jwks_file: Option<PathBuf>,
 }
 
 pub(crate) const DEFAULT_ISSUER: &str = "plenary";
@@ -137,6 +140,13 @@ pub(crate) fn data_dir(common: &CommonArgs, file: &FileConfig) -> PathBuf {
         .clone()
         .or_else(|| file.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("./data"))
+}
+
+fn leeway(common: &CommonArgs, file: &FileConfig) -> u64 {
+    common
+        .jwt_leeway_secs
+        .or(file.jwt_leeway_secs)
+        .unwrap_or(DEFAULT_LEEWAY_SECS)
 }
 
 /// `minting`: `plenary token` also uses a development secret that `serve
@@ -162,9 +172,34 @@ pub(crate) fn token_config(
     let public = std::env::var("PLENARY_JWT_PUBLIC_KEY")
         .ok()
         .or_else(|| file.jwt_public_key.clone());
+    let jwks = std::env::var_os("PLENARY_JWT_JWKS")
+        .map(PathBuf::from)
+        .or_else(|| file.jwt_jwks.clone());
     let dev = common.dev
         || file.dev.unwrap_or(false)
         || (minting && data_dir(common, file).join(DEV_SECRET_FILE).is_file());
+    if let Some(path) = jwks {
+        if secret.is_some() || public.is_some() {
+            bail!("set one of PLENARY_JWT_SECRET, PLENARY_JWT_PUBLIC_KEY and PLENARY_JWT_JWKS");
+        }
+        let json = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the JSON Web Key Set {}", path.display()))?;
+        let key = VerifyKey::jwks(&json)?;
+        return Ok(TokenConfig {
+            verify: AuthConfig {
+                key,
+                issuer,
+                audience,
+                leeway_secs: leeway(common, file),
+            },
+            signing: None,
+            source: format!(
+                "PLENARY_JWT_JWKS {} (re-read on change or SIGHUP)",
+                path.display()
+            ),
+            jwks_file: Some(path),
+        });
+    }
     let (key, signing, source) = match (secret, public) {
         (Some(_), Some(_)) => bail!("set PLENARY_JWT_SECRET or PLENARY_JWT_PUBLIC_KEY, not both"),
         (Some(secret), None) => (
@@ -199,8 +234,9 @@ pub(crate) fn token_config(
             )
         }
         (None, None) => bail!(
-            "no token key configured: set PLENARY_JWT_SECRET (HS256) or PLENARY_JWT_PUBLIC_KEY \
-             (RS256/EdDSA), or run with --dev to use a development secret"
+            "no token key configured: set PLENARY_JWT_SECRET (HS256), PLENARY_JWT_PUBLIC_KEY \
+             (RS256/EdDSA) or PLENARY_JWT_JWKS (an identity provider's key set), or run with --dev \
+             to use a development secret"
         ),
     };
     Ok(TokenConfig {
@@ -208,13 +244,11 @@ pub(crate) fn token_config(
             key,
             issuer,
             audience,
-            leeway_secs: common
-                .jwt_leeway_secs
-                .or(file.jwt_leeway_secs)
-                .unwrap_or(DEFAULT_LEEWAY_SECS),
+            leeway_secs: leeway(common, file),
         },
         signing,
         source,
+        jwks_file: None,
     })
 }
 

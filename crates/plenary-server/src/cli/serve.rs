@@ -85,6 +85,13 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let port = args.port.or(file.port).unwrap_or(8080);
     let redis = args.redis.or(file.redis);
     let mut config = ServerConfig::new(tokens.verify.clone());
+    config.jwks_file = tokens.jwks_file.clone();
+    if let Some(secs) = std::env::var("PLENARY_JWT_JWKS_POLL_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        config.jwks_poll = Duration::from_secs(secs.max(1));
+    }
     if let Some(n) = args.max_message_bytes.or(file.max_message_bytes) {
         config.max_message_bytes = n;
     }

@@ -16,6 +16,7 @@ mod exports;
 mod history;
 mod hygiene;
 mod interop;
+mod keys;
 mod limits;
 mod persistence;
 mod policy;

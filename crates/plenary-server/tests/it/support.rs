@@ -21,7 +21,7 @@ pub fn redis_server(redis: &RedisServer, node: &str) -> TestServer {
         ServerOptions {
             redis: Some(redis.url()),
             args: vec!["--node-id".into(), node.into()],
-            demo: false,
+            ..Default::default()
         },
     )
 }
