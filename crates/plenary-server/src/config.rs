@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub jwks_file: Option<std::path::PathBuf>,
     /// How often the key set file is checked for a change.
     pub jwks_poll: Duration,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
 }
 
 /// The operator-settable limits of SPEC §3, each with a safe default. Every one is a flag, an
@@ -83,10 +85,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Each limit as `plenary_limit{name="…"}`, so an alert can compare a count with its cap.
-    pub(crate) fn render_metrics(&self) -> String {
+    /// Each limit by name, for `plenary_limit{name="…"}` in `/metrics`.
+    pub(crate) fn named_values(&self) -> [(&'static str, f64); 16] {
         let secs = |d: Duration| d.as_secs_f64();
-        let values: [(&str, f64); 16] = [
+        [
             ("header_read_timeout_secs", secs(self.header_read_timeout)),
             ("request_timeout_secs", secs(self.request_timeout)),
             ("max_connections", self.max_connections as f64),
@@ -109,14 +111,7 @@ impl Limits {
                 "history_requests_per_doc",
                 self.history_requests_per_doc as f64,
             ),
-        ];
-        let mut out = String::from(
-            "# HELP plenary_limit A configured limit (SPEC §3)\n# TYPE plenary_limit gauge\n",
-        );
-        for (name, v) in values {
-            out.push_str(&format!("plenary_limit{{name=\"{name}\"}} {v}\n"));
-        }
-        out
+        ]
     }
 }
 
@@ -175,6 +170,7 @@ impl ServerConfig {
             dev_signing: None,
             jwks_file: None,
             jwks_poll: Duration::from_secs(5),
+            metrics_token: None,
         }
     }
 }

@@ -242,8 +242,15 @@ async fn serve(state: Arc<ServerState>, session: Arc<Session>, socket: WebSocket
         out: out_tx,
         close: Arc::new(close_tx),
     };
+    let joining = std::time::Instant::now();
     let room = match state.rooms.join(&state, &session.doc, conn.clone()).await {
-        Ok(room) => room,
+        Ok(room) => {
+            state
+                .metrics
+                .join_seconds
+                .observe(crate::metrics::since(joining));
+            room
+        }
         Err(e) => {
             // The detail (a store's own error text, say "Redis I/O error") is for the log; the
             // client gets a fixed public reason.

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::api::ApiError;
 use crate::connection::sync_handler;
 use crate::state::ServerState;
 
@@ -64,12 +65,40 @@ async fn readyz(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
-    let mut body = state.metrics.render();
-    body.push_str(&format!(
-        "# HELP plenary_store_healthy Whether the last store operation succeeded\n# TYPE plenary_store_healthy gauge\nplenary_store_healthy {}\n",
-        u8::from(state.is_store_healthy())
-    ));
-    body.push_str(&state.config.limits.render_metrics());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+/// `/metrics`, for Prometheus. With `PLENARY_METRICS_TOKEN` set it answers only
+/// `Authorization: Bearer <that token>` (a scrape job's `authorization` setting); without it, the
+/// operator keeps it from the public side (deploy/nginx.conf does not pass `/metrics`).
+async fn metrics(State(state): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    if let Some(want) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Compared in time independent of where the first difference lies.
+        let same = given.len() == want.len()
+            && given
+                .bytes()
+                .zip(want.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return ApiError::unauthorized(
+                "/metrics needs the scrape token: Authorization: Bearer <PLENARY_METRICS_TOKEN>",
+            )
+            .into_response();
+        }
+    }
+    state
+        .metrics
+        .store_healthy
+        .set(i64::from(state.is_store_healthy()));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }

@@ -298,7 +298,7 @@ pub(crate) async fn serve(
                 match why {
                     Refusal::Total => metrics.refused_total_cap.inc(),
                     Refusal::Address => metrics.refused_address_cap.inc(),
-                }
+                };
                 refuse(stream, peer, why, &refusing);
                 continue;
             }

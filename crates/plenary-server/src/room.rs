@@ -35,6 +35,7 @@ use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
 use crate::document::LiveDoc;
 use crate::enforcement::{self, Verdict};
+use crate::metrics;
 use crate::persistence::{PersistError, Persistence};
 use crate::protocol::{self, Incoming};
 use crate::session::Session;
@@ -148,6 +149,8 @@ pub(crate) struct Room {
     queued: Vec<Pending>,
     /// The deltas of the group commit in flight, by sender.
     committing: Option<Vec<Fanout>>,
+    /// When the commit in flight was handed to the store (for `plenary_commit_seconds`).
+    commit_started: Instant,
     /// The answers to decisions in the commit in flight.
     replies: Vec<DecisionReply>,
     /// Where the commit task reports.
@@ -437,9 +440,14 @@ impl Room {
         }
         let mut caps = enforcement::Caps::new(&self.state.config.limits);
         caps.document_full = self.document_full(bytes.len());
+        let checking = Instant::now();
         let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             enforcement::judge_within(&self.doc, session, bytes, &caps)
         }));
+        self.state
+            .metrics
+            .check_seconds
+            .observe(metrics::since(checking));
         let judgement = match verdict {
             Ok(Verdict::Judged(j)) => j,
             Ok(Verdict::Unintegrable(reason)) => {
@@ -597,6 +605,10 @@ impl Room {
     /// (1012) to a room loaded again from the log.
     fn give_up(&mut self) {
         self.poisoned = true;
+        self.state
+            .metrics
+            .commit_queue
+            .dec_by(self.queued.len() as i64);
         self.queued.clear();
         for id in self.peers.keys().copied().collect::<Vec<_>>() {
             self.drop_peer(
@@ -636,7 +648,7 @@ impl Room {
                 continue;
             };
             let entry = self.persistence.entry(&session, &net, touched);
-            self.queued.push(Pending {
+            self.enqueue(Pending {
                 except: (!reverted).then_some(conn),
                 entry,
                 net,
@@ -708,7 +720,7 @@ impl Room {
             .persistence
             .entry(&session, &decided.update, decided.paragraphs);
         self.size.integrated(decided.update.len(), true);
-        self.queued.push(Pending {
+        self.enqueue(Pending {
             except: None,
             entry,
             net: decided.update,
@@ -734,7 +746,7 @@ impl Room {
             doc: self.name.clone(),
         };
         let entry = self.persistence.entry(&session, &net, Vec::new());
-        self.queued.push(Pending {
+        self.enqueue(Pending {
             except: None,
             entry,
             net,
@@ -744,6 +756,12 @@ impl Room {
         Ok(())
     }
 
+    /// Queues an applied change for the next group commit.
+    fn enqueue(&mut self, pending: Pending) {
+        self.state.metrics.commit_queue.inc();
+        self.queued.push(pending);
+    }
+
     /// Starts committing what is queued, unless a commit is in flight (one
     /// at a time keeps the log in the order the room applied).
     fn start_commit(&mut self) {
@@ -751,6 +769,10 @@ impl Room {
             return;
         }
         let batch = std::mem::take(&mut self.queued);
+        let metrics = &self.state.metrics;
+        metrics.commit_queue.dec_by(batch.len() as i64);
+        metrics.commit_batch.observe(batch.len() as f64);
+        self.commit_started = Instant::now();
         let mut replies = Vec::new();
         let (entries, fanout): (Vec<LogEntry>, Vec<Fanout>) = batch
             .into_iter()
@@ -796,12 +818,21 @@ impl Room {
             return;
         }
         self.commits_finished += 1;
+        self.state
+            .metrics
+            .commit_seconds
+            .observe(metrics::since(self.commit_started));
         let bytes: usize = fanout.iter().map(|(_, net)| net.len()).sum();
         self.persistence.appended(fanout.len() as u64, bytes as u64);
+        let fanout_started = Instant::now();
         for (except, net) in fanout {
             self.fan_out(net, except);
             self.state.metrics.updates_accepted.inc();
         }
+        self.state
+            .metrics
+            .fanout_seconds
+            .observe(metrics::since(fanout_started));
         for (reply, proposal) in replies {
             let _ = reply.send(Ok(proposal));
         }
@@ -825,7 +856,7 @@ impl Room {
     }
 
     fn fan_out(&mut self, delta: Vec<u8>, except: Option<ConnId>) {
-        self.state.metrics.deliveries.add(
+        self.state.metrics.deliveries.inc_by(
             self.peers
                 .len()
                 .saturating_sub(usize::from(except.is_some())) as u64,
@@ -888,7 +919,7 @@ impl Room {
         self.state
             .metrics
             .presence_refused
-            .add((offered - kept) as u64);
+            .inc_by((offered - kept) as u64);
         if update.clients.is_empty() {
             return;
         }
@@ -1078,6 +1109,7 @@ async fn run(
         commit_done,
         held_step2: Vec::new(),
         commits_started: 0,
+        commit_started: Instant::now(),
         commits_finished: 0,
         size,
     };

@@ -36,12 +36,14 @@ impl ServerState {
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Self> {
         let tickets = Tickets::new(config.limits.max_connections);
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_limits(&config.limits.named_values());
         Arc::new(ServerState {
             config,
             verifier,
             store,
             rooms: Rooms::default(),
-            metrics: Arc::default(),
+            metrics,
             tickets,
             shutdown,
             next_conn: AtomicU64::new(1),

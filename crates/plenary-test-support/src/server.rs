@@ -23,6 +23,8 @@ pub struct ServerOptions {
     /// (`PLENARY_JWT_JWKS`), checked for changes every `jwks_poll_secs` (default 5).
     pub jwks: Option<PathBuf>,
     pub jwks_poll_secs: Option<u64>,
+    /// Extra environment variables for the server process.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running `plenary serve` child process; killed when dropped.
@@ -75,6 +77,7 @@ impl TestServer {
         if let Some(secs) = self.options.jwks_poll_secs {
             cmd.env("PLENARY_JWT_JWKS_POLL_SECS", secs.to_string());
         }
+        cmd.envs(self.options.env.iter().map(|(k, v)| (k, v)));
         if let Some(url) = &self.options.redis {
             cmd.args(["--redis", url]);
         }

@@ -23,7 +23,7 @@ use plenary_history::History;
 
 use crate::state::ServerState;
 
-pub(crate) use error::json_error_bodies;
+pub(crate) use error::{ApiError, json_error_bodies};
 
 /// What the API handlers share besides the server state: the history reader with its caches,
 /// and the per-document limit on history requests running at once.

@@ -80,6 +80,7 @@ pub(crate) struct FileConfig {
     pub jwt_secret: Option<String>,
     pub jwt_public_key: Option<String>,
     pub jwt_jwks: Option<PathBuf>,
+    pub metrics_token: Option<String>,
     pub bind: Option<String>,
     pub port: Option<u16>,
     pub redis: Option<String>,

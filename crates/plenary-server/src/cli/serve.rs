@@ -86,6 +86,10 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let redis = args.redis.or(file.redis);
     let mut config = ServerConfig::new(tokens.verify.clone());
     config.jwks_file = tokens.jwks_file.clone();
+    config.metrics_token = std::env::var("PLENARY_METRICS_TOKEN")
+        .ok()
+        .or(file.metrics_token.clone())
+        .filter(|t| !t.is_empty());
     if let Some(secs) = std::env::var("PLENARY_JWT_JWKS_POLL_SECS")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())

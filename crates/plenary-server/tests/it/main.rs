@@ -18,6 +18,7 @@ mod hygiene;
 mod interop;
 mod keys;
 mod limits;
+mod metrics;
 mod persistence;
 mod policy;
 mod proposals;
