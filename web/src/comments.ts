@@ -263,3 +263,35 @@ export function commentRefusalWords(d: Denial): string {
     .replace(/\b(comment|reply) [a-z][a-z0-9]*-[a-z0-9-]+/gi, 'this $1')
     .trim();
 }
+
+/**
+ * A deleted paragraph's last text and label, from the history (for a page
+ * opened after the deletion, whose comments' copy may be older): the state
+ * just before the last log entry that touched the paragraph (its deletion).
+ */
+export async function lastTextFromHistory(doc: string, paragraphId: string, get: (path: string) => Promise<Response>): Promise<{ text: string; label: string } | null> {
+  const base = `/api/docs/${encodeURIComponent(doc)}`;
+  const ask = async <T>(path: string): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await (await get(path)).json()) as T;
+      } catch (e) {
+        // The history is rate-limited and may be indexing: ask again a few times.
+        if (attempt >= 5 || !/HTTP (429|503)/.test((e as Error).message)) throw e;
+        await new Promise((res) => window.setTimeout(res, 400 * (attempt + 1)));
+      }
+    }
+  };
+  let last: number | undefined;
+  let after = 0;
+  for (let page = 0; page < 100; page++) {
+    const entries = await ask<{ seq: number; paragraphs?: string[] }[]>(`${base}/timeline?after=${after}&limit=1000`);
+    for (const e of entries) if (e.paragraphs?.includes(paragraphId)) last = e.seq;
+    if (entries.length < 1000) break;
+    after = entries[entries.length - 1].seq;
+  }
+  if (last === undefined || last < 1) return null;
+  const state = await ask<{ resolution?: { paragraphs?: { id: string; label?: string; text?: { text: string }[] }[] } }>(`${base}/state?seq=${last - 1}`);
+  const p = state.resolution?.paragraphs?.find((x) => x.id === paragraphId);
+  return p ? { text: (p.text ?? []).map((r) => r.text).join(''), label: p.label ?? '' } : null;
+}

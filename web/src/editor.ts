@@ -6,7 +6,7 @@ import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { TextBinding } from './binding';
 import { AnchorMarks, encodeAnchor, locate, selectedWords, type MarkRange } from './anchors';
-import { COMMENT_CLOSED, CommentsHub, commentRefusalWords, type Comment, type Post } from './comments';
+import { COMMENT_CLOSED, CommentsHub, commentRefusalWords, lastTextFromHistory, type Comment, type Post } from './comments';
 import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
 import { colourOf, h, timeOf } from './dom';
@@ -1021,8 +1021,9 @@ export class Editor {
   private commentPolicyShown?: string;
   /** Comments whose paragraph was deleted. */
   private readonly orphansEl = h('section.orphan-comments', { 'aria-labelledby': 'orphan-comments-title', hidden: true });
-  /** Each commented paragraph's text and label as this page last saw it. */
+  /** Each commented paragraph's text and label as this page last saw it (or the history, once deleted). */
   private readonly paragraphSeen = new Map<string, { text: string; label: string }>();
+  private readonly historyAsked = new Set<string>();
   private readonly snapshotTimers = new Map<string, number>();
   private commentOffered?: boolean;
   /** The words a comment form is anchored to, by paragraph id. */
@@ -1262,6 +1263,18 @@ export class Editor {
     // Comments whose paragraph is gone (only once the document is here: before, every paragraph is missing).
     const orphans = document.body.dataset.synced === 'true' ? [...byPara].filter(([id]) => !present.has(id)) : [];
     this.orphansEl.hidden = orphans.length === 0;
+    for (const [id] of orphans) {
+      // A page that never saw the paragraph asks the history for its last text (once).
+      if (this.paragraphSeen.has(id) || this.historyAsked.has(id)) continue;
+      this.historyAsked.add(id);
+      lastTextFromHistory(this.session.doc, id, (path) => apiGet(path, this.auth))
+        .then((last) => {
+          if (!last || this.paragraphSeen.has(id)) return;
+          this.paragraphSeen.set(id, last);
+          this.renderComments();
+        })
+        .catch(() => undefined); // the comments' own copy stays shown
+    }
     this.orphansEl.replaceChildren(
       ...(orphans.length ? [h('h2#orphan-comments-title', 'On deleted paragraphs')] : []),
       ...orphans.map(([id, list]) => {

@@ -170,6 +170,32 @@ export default async function comments(t) {
     await late.context().close();
   });
 
+  await t.check("comments: a paragraph changed after its commenter left, then deleted: a page opened afterwards shows its true last text (from the history), not the comment's older copy", async () => {
+    const away = await t.open('comments-away', url(t.tokens.jpn));
+    await away.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+    const quote = 'active involvement of local communities';
+    await dragSelect(away, 'OP2', quote);
+    await away.locator('.paragraphs .row[data-label="OP2"] .comment-btn').click();
+    const form = away.locator('.row[data-label="OP2"] form.comment-form');
+    await form.locator('select.comment-scope').selectOption('public');
+    await form.locator('textarea.comment-text').fill('JPN: which communities?');
+    await form.locator('.post-comment').click();
+    await t.until('FRA sees the comment', async () => (await highlight(fra, 'OP2'))?.words === quote);
+    await away.context().close();
+    await t.typeAtEnd(fra, 'OP2', ' [FRA, after JPN left]');
+    await t.until('the chair has FRA\'s words', async () => (await t.textOf(chair, 'OP2')).endsWith('[FRA, after JPN left]'));
+    const last = await t.textOf(chair, 'OP2');
+    await chair.locator('.paragraphs .row[data-label="OP2"] .delete-para').click();
+    const late = await t.open('comments-late2', url(observerToken));
+    await late.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+    const orphan = late.locator('.orphan', { hasText: 'JPN: which communities?' });
+    await t.until('the late page shows the last text', async () => (await orphan.locator('.orphan-text').textContent()) === last, 15000).catch(async (e) => {
+      throw new Error(`${e.message}: ${await orphan.innerText().catch(() => '(no orphan)')}`);
+    });
+    if ((await orphan.locator('q.comment-quote').textContent()) !== quote) throw new Error('the quote is not shown');
+    await late.context().close();
+  });
+
   await t.check('comments: a delegate cannot open comments to observers (the server refuses it, in plain words)', async () => {
     if ((await obs.locator('.comment-btn').count()) !== 0) throw new Error('the observer has a Comment button while the policy forbids it');
     if ((await jpn.locator('#observer-comments').count()) !== 0) throw new Error("a delegate's page offers the observer policy");
