@@ -159,6 +159,7 @@ export class CommentsHub {
     if (!conn) return undefined;
     const d = conn.doc;
     const id = newId(d, 'c');
+    for (const [k, v] of this.posted) if (Date.now() - v.at > 60_000) this.posted.delete(k);
     this.posted.set(id, { post, at: Date.now() });
     d.transact(() => {
       const m = new Y.Map<unknown>();
@@ -210,6 +211,7 @@ export class CommentsHub {
   reply(c: Comment, text: string): void {
     const d = this.conns.get(c.scope.key)?.doc;
     if (!d) return;
+    for (const [k, v] of this.replied) if (Date.now() - v.at > 60_000) this.replied.delete(k);
     this.replied.set(c.id, { text, at: Date.now() });
     d.transact(() => {
       let replies = c.map.get('replies');
