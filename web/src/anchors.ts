@@ -61,18 +61,18 @@ export function resolveAnchor(anchor: string, text: Y.Text): AnchorRange | null 
 }
 
 /**
- * The comment's words in the paragraph now: its anchor, else (the paragraph
- * was moved, which copies its text, or the anchor is unreadable) its quote
- * where it occurs once in the text.
+ * Words found where they occur exactly once in the text: the fallback when an
+ * anchor no longer resolves (moving a paragraph copies its text, so the
+ * anchor's characters are gone while the same words are in the copy).
  */
-export function locate(text: Y.Text, anchor: string | undefined, quote: string | undefined): AnchorRange | null {
-  const r = anchor ? resolveAnchor(anchor, text) : null;
-  if (r) return r;
-  if (!quote) return null;
+export function findWords(text: Y.Text, ...candidates: (string | undefined)[]): AnchorRange | null {
   const s = text.toString();
-  const at = s.indexOf(quote);
-  if (at < 0 || s.indexOf(quote, at + 1) >= 0) return null;
-  return { start: at, end: at + quote.length };
+  for (const w of candidates) {
+    if (!w) continue;
+    const at = s.indexOf(w);
+    if (at >= 0 && s.indexOf(w, at + 1) < 0) return { start: at, end: at + w.length };
+  }
+  return null;
 }
 
 /** UTF-16 offset of a DOM point inside `el`'s text. */

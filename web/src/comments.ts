@@ -197,6 +197,13 @@ export class CommentsHub {
     return r && Date.now() - r.at < 60_000 ? r.text : undefined;
   }
 
+  /** The author's page anchors its comment again, to the same words in a moved paragraph's new text. */
+  reanchor(c: Comment, anchor: string): void {
+    if (c.author !== this.claims.sub || c.map.get('anchor') === anchor) return;
+    if (this.claims.role === 'observer' && !this.observersMayComment(c.scope.key)) return;
+    c.map.set('anchor', anchor);
+  }
+
   /** The author's page keeps its comment's copy of the paragraph current (for when it is deleted). */
   snapshot(c: Comment, paragraphText: string, paragraphLabel: string): void {
     if (c.author !== this.claims.sub) return;

@@ -5,7 +5,7 @@
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { TextBinding } from './binding';
-import { AnchorMarks, encodeAnchor, locate, selectedWords, type MarkRange } from './anchors';
+import { AnchorMarks, encodeAnchor, findWords, resolveAnchor, selectedWords, type MarkRange } from './anchors';
 import { COMMENT_CLOSED, CommentsHub, commentRefusalWords, lastTextFromHistory, type Comment, type Post } from './comments';
 import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
@@ -1145,10 +1145,20 @@ export class Editor {
     if (!t) return [];
     return (this.commentsByPara.get(v.id) ?? []).flatMap((c) => {
       if (c.resolved || !c.anchor) return [];
-      const r = locate(t, c.anchor, c.quote);
+      let r = resolveAnchor(c.anchor, t);
+      if (r) this.anchoredWords.set(c.id, t.toString().slice(r.start, r.end));
+      else {
+        // The paragraph was moved (its text copied): the same words, found once, in the copy.
+        r = findWords(t, this.anchoredWords.get(c.id), c.quote);
+        const found = r;
+        if (found && c.author === this.session.claims.sub) window.setTimeout(() => this.comments.reanchor(c, encodeAnchor(t, found.start, found.end)));
+      }
       return r ? [{ ...r, id: c.id, title: `Comment by ${c.authorName || c.author} (${c.delegation}): ${c.text}` }] : [];
     });
   }
+
+  /** The words each anchored comment was last seen on, to find them again in a moved paragraph. */
+  private readonly anchoredWords = new Map<string, string>();
 
   /** A commented paragraph changed: remember its text; the author's page updates its comments' copy of it. */
   private commentedParagraphChanged(v: ParagraphView): void {

@@ -92,7 +92,7 @@ export default async function comments(t) {
   const words = 'comprehensive strategies or action plans';
   const remark = 'JPN: "comprehensive" is too strong here';
 
-  await t.check('comments: a comment on selected words highlights exactly those words on every page, and stays on them while another delegation types before, inside and after them', async () => {
+  await t.check('comments: a comment on selected words highlights exactly those words on every page, and stays on them while another delegation types before, inside and after them and the chair moves the paragraph', async () => {
     await dragSelect(jpn, 'OP1', words);
     await jpn.locator('.paragraphs .row[data-label="OP1"] .comment-btn').click();
     const form = jpn.locator('.row[data-label="OP1"] form.comment-form');
@@ -141,6 +141,16 @@ export default async function comments(t) {
     await t.until('the clicked highlight shows its comment', async () => (await chair.locator('.comment.shown').innerText()).includes(remark));
     if (!(await chair.locator('.comment.shown').isVisible())) throw new Error('the comment shown is not visible');
     await t.shot(chair, 'comments-anchored');
+    // The chair moves the paragraph down (a move copies its text): the highlight follows the words.
+    await chair.locator('.paragraphs .row[data-label="OP1"] .move-down').click();
+    for (const [who, p] of [['JPN', jpn], ['FRA', fra], ['chair', chair]]) {
+      await t.until(`${who} highlights the words in the moved paragraph, now OP2`, async () => (await highlight(p, 'OP2'))?.words === grown);
+    }
+    // The author's page anchored the comment again, so a page opened now finds the words too.
+    const fresh = await t.open('comments-fresh', url(t.tokens.chair));
+    await fresh.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
+    await t.until('a page opened after the move highlights the words', async () => (await highlight(fresh, 'OP2'))?.words === grown);
+    await fresh.context().close();
   });
 
   await t.check('comments: after the chair deletes the paragraph, its comment stays listed with its quote and the paragraph\'s last text, also on a page opened afterwards', async () => {
@@ -148,9 +158,10 @@ export default async function comments(t) {
     await t.until("JPN's comment holds the paragraph's latest text", () =>
       jpn.evaluate(() => window.__plenary.comments.all().some((c) => (c.paragraphText ?? '').includes('and policies') && !c.paragraphText.includes('urgently'))),
     );
-    const op1 = await t.textOf(chair, 'OP1');
-    await chair.locator('.paragraphs .row[data-label="OP1"] .delete-para').click();
-    await t.until('OP1 deleted on FRA', async () => !(await t.textOf(fra, 'OP1')).includes('and policies'));
+    const op1 = await t.textOf(chair, 'OP2');
+    if (!op1.includes('and policies')) throw new Error(`OP2 is not the commented paragraph: ${op1}`);
+    await chair.locator('.paragraphs .row[data-label="OP2"] .delete-para').click();
+    await t.until('the paragraph deleted on FRA', async () => !(await fra.locator('.paragraphs').innerText()).includes('and policies'));
     const late = await t.open('comments-late', url(t.tokens.fra));
     await late.waitForSelector('body[data-synced="true"]', { timeout: 15000 });
     for (const [who, p] of [['FRA', fra], ['JPN', jpn], ['a page opened afterwards', late]]) {
