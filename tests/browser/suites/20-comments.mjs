@@ -225,11 +225,14 @@ export default async function comments(t) {
   await t.check('comments: the chair opens comments to observers; the observer comments publicly and the delegates read it; closed again, the observer is refused in plain words and keeps the text', async () => {
     await chair.locator('#observer-comments').selectOption('yes');
     await t.until('the observer gets Comment buttons', async () => (await obs.locator('.comment-btn').count()) > 0);
+    await chair.locator('#observer-comments').scrollIntoViewIfNeeded();
+    await t.shot(chair, 'comments-policy-chair');
     const pp1 = obs.locator('.row[data-label="PP1"]');
     await pp1.locator('.comment-btn').click();
     await pp1.locator('form.comment-form select.comment-scope').selectOption('public');
     await pp1.locator('form.comment-form textarea.comment-text').fill(note);
     await pp1.locator('form.comment-form .post-comment').click();
+    await t.shot(obs, 'comments-observer-allowed');
     for (const [who, p] of [['JPN', jpn], ['FRA', fra]]) {
       await t.until(`${who} reads the observer's comment`, async () => (await p.locator('.row[data-label="PP1"] .margin').innerText()).includes(note));
     }
