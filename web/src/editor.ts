@@ -5,7 +5,8 @@
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { TextBinding } from './binding';
-import { CommentsHub, type Comment } from './comments';
+import { AnchorMarks, encodeAnchor, findWords, resolveAnchor, selectedWords, type MarkRange } from './anchors';
+import { COMMENT_CLOSED, CommentsHub, commentRefusalWords, lastTextFromHistory, type Comment, type Post } from './comments';
 import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
 import { colourOf, h, timeOf } from './dom';
@@ -168,7 +169,7 @@ class ParagraphView {
       );
     }
     if (mayPropose(c)) tools.push(h('button.propose-btn', { type: 'button', onclick: () => this.openProposeForm() }, 'Propose'));
-    tools.push(h('button.comment-btn', { type: 'button', onclick: () => this.ed.openCommentForm(this) }, 'Comment'));
+    if (this.ed.mayComment()) tools.push(h('button.comment-btn', { type: 'button', onclick: () => this.ed.openCommentForm(this) }, 'Comment'));
     this.toolsEl.replaceChildren(...tools);
   }
 
@@ -503,9 +504,7 @@ export class Editor {
       if (e.kind === 'renewed') this.notify('info', 'Session renewed. Everything you typed meanwhile is kept and sent.');
       else if (e.kind === 'ended') this.notify('refused', `${e.message[0].toUpperCase()}${e.message.slice(1)}. What you typed since is still on this page.`);
     });
-    this.comments = new CommentsHub(session.doc, this.auth, scopesOf(c), c, () => this.renderComments(), (reason) =>
-      this.notify('denied', `The server did not keep your comment: ${plainWords(parseDenial(reason))}.`),
-    );
+    this.comments = new CommentsHub(session.doc, this.auth, scopesOf(c), c, () => this.renderComments(), (reason) => this.commentRefused(reason));
     this.conn = new Connection(session.doc, this.auth, {
       onDoc: (doc, awareness) => this.bind(doc, awareness),
       onDenied: (reason) => this.serverRefused(reason),
@@ -1014,75 +1013,293 @@ export class Editor {
 
   // ---- comments ----
 
+  /** The highlights of anchored comments, by paragraph text element (anchors.ts). */
+  private readonly anchorMarks = new WeakMap<HTMLElement, AnchorMarks>();
+  private commentsByPara = new Map<string, Comment[]>();
+  /** The chair's switch for observers' comments; the observer's note on it. */
+  private readonly commentPolicyEl = h('div.comment-policy');
+  private commentPolicyShown?: string;
+  /** Comments whose paragraph was deleted. */
+  private readonly orphansEl = h('section.orphan-comments', { 'aria-labelledby': 'orphan-comments-title', hidden: true });
+  /** Each commented paragraph's text and label as this page last saw it (or the history, once deleted). */
+  private readonly paragraphSeen = new Map<string, { text: string; label: string }>();
+  private readonly historyAsked = new Set<string>();
+  private readonly snapshotTimers = new Map<string, number>();
+  private commentOffered?: boolean;
+  /** The words a comment form is anchored to, by paragraph id. */
+  private readonly commentAnchors = new Map<string, { anchor: string; quote: string }>();
+  /** A reply the server refused, put back in its field with why. */
+  private readonly replyRefused = new Map<string, { text: string; why: string }>();
+
   private toggleComments(): void {
     const on = document.body.classList.toggle('comments-open');
     document.getElementById('toggle-comments')?.setAttribute('aria-pressed', String(on));
   }
 
-  openCommentForm(v: ParagraphView): void {
+  /** Whether the page offers a Comment button: always, but to an observer only where the chair allows it. */
+  mayComment(): boolean {
+    return this.ignoreLocalLocks || (!!this.comments && this.comments.writable().length > 0);
+  }
+
+  openCommentForm(v: ParagraphView, restore?: { post: Post; why: string }): void {
     document.body.classList.add('comments-open');
-    const scopes = this.comments.scopes;
-    const scope = h('select.comment-scope', { 'aria-label': 'Who may read it' }, ...scopes.map((s) => h('option', { value: s.key }, s.label))) as HTMLSelectElement;
-    const text = h('textarea.comment-text', { rows: 3, placeholder: `Comment on ${v.label}` }) as HTMLTextAreaElement;
+    const t = pText(v.map);
+    if (restore) {
+      this.commentDrafts.set(v.id, restore.post.text);
+      if (restore.post.anchor && restore.post.quote) this.commentAnchors.set(v.id, { anchor: restore.post.anchor, quote: restore.post.quote });
+      else this.commentAnchors.delete(v.id);
+    } else {
+      // Words selected in the paragraph: the comment is anchored to them.
+      const sel = selectedWords(v.textEl);
+      const quote = t && sel ? t.toString().slice(sel.start, sel.end) : '';
+      if (t && sel && quote.trim()) this.commentAnchors.set(v.id, { anchor: encodeAnchor(t, sel.start, sel.end), quote });
+    }
+    const writable = this.comments.writable();
+    const scopes = writable.length || !this.ignoreLocalLocks ? writable : this.comments.scopes;
+    const scope = h('select.comment-scope', { 'aria-label': 'Who may read it' }, ...scopes.map((s) => h('option', { value: s.key, selected: s.key === restore?.post.scope }, s.label))) as HTMLSelectElement;
+    const text = h('textarea.comment-text', { rows: 3, placeholder: `Comment on ${v.label}`, 'aria-label': `Comment on ${v.label}` }) as HTMLTextAreaElement;
     text.value = this.commentDrafts.get(v.id) ?? '';
+    const refusal = h('p.comment-refusal', { role: 'alert', hidden: !restore }, restore ? `Not posted: ${restore.why}. Your text is kept below.` : '');
+    const anchored = this.commentAnchors.get(v.id);
+    const quoteEl = anchored
+      ? h(
+          'div.comment-quote-line',
+          'On the words ',
+          h('q.comment-quote', anchored.quote),
+          ' ',
+          h('button.whole-paragraph', { type: 'button', onclick: () => { this.commentAnchors.delete(v.id); quoteEl?.remove(); } }, 'Comment on the whole paragraph'),
+        )
+      : null;
+    const close = (): void => {
+      this.commentDrafts.delete(v.id);
+      this.commentAnchors.delete(v.id);
+      this.commentForm = undefined;
+      this.renderComments();
+    };
     const el = h(
       'form.comment-form',
       {
         onsubmit: (e: Event) => {
           e.preventDefault();
-          if (!text.value.trim()) return;
-          this.comments.add(scope.value, v.id, text.value.trim());
-          this.commentDrafts.delete(v.id);
-          this.commentForm = undefined;
-          this.renderComments();
+          const body = text.value.trim();
+          if (!body) return;
+          if (!this.ignoreLocalLocks && !this.comments.writable().some((s) => s.key === scope.value)) {
+            // The chair closed comments to observers while the form was open: say so, keep the text.
+            refusal.textContent = `Not posted: ${COMMENT_CLOSED}. Your text is kept below.`;
+            refusal.hidden = false;
+            return;
+          }
+          const a = this.commentAnchors.get(v.id);
+          this.comments.add({ scope: scope.value, paragraphId: v.id, text: body, anchor: a?.anchor, quote: a?.quote, paragraphText: t?.toString() ?? '', paragraphLabel: v.label });
+          close();
         },
       },
-      h('label', 'Visible to ', scope),
+      refusal,
+      quoteEl,
+      scopes.length ? h('label', 'Visible to ', scope) : null,
       text,
-      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button.cancel-form', { type: 'button', onclick: () => { this.commentDrafts.delete(v.id); this.commentForm = undefined; this.renderComments(); } }, 'Cancel')),
+      h('div.form-actions', h('button.post-comment', { type: 'submit' }, 'Post'), h('button.cancel-form', { type: 'button', onclick: close }, 'Cancel')),
     );
     this.commentForm = { paragraphId: v.id, el };
     this.renderComments();
     text.focus();
   }
 
-  private commentEl(cm: Comment): HTMLElement {
+  /** The server refused a comment, reply or setting of this page's: why, in plain words, and what was typed put back. */
+  private commentRefused(reason: string): void {
+    const d = parseDenial(reason);
+    const why = commentRefusalWords(d);
+    const id = /^(?:reply to )?comment (\S+)$/.exec(d.target)?.[1];
+    const post = id && !d.target.startsWith('reply') ? this.comments.refusedPost(id) : undefined;
+    if (post) {
+      const v = [...this.views.values()].find((x) => x.id === post.paragraphId);
+      if (v) {
+        this.openCommentForm(v, { post, why });
+        this.notify('denied', `Your comment on ${v.label} was not posted: ${why}. Your text is back in the form.`);
+      } else this.notify('denied', `Your comment was not posted: ${why}. What you wrote: “${post.text}”`);
+      return;
+    }
+    const reply = id ? this.comments.refusedReply(id) : undefined;
+    if (reply !== undefined && id) {
+      this.replyRefused.set(id, { text: reply, why });
+      this.renderComments();
+      this.notify('denied', `Your reply was not posted: ${why}. Your text is back in the reply field.`);
+      return;
+    }
+    this.notify('denied', `The server did not keep your change to the comments: ${why}.`);
+  }
+
+  /** Opens the comments and points at the comment (from a click on its highlighted words). */
+  private showComment(ids: string[]): void {
+    document.body.classList.add('comments-open');
+    document.getElementById('toggle-comments')?.setAttribute('aria-pressed', 'true');
+    for (const old of this.root.querySelectorAll('.comment.shown')) old.classList.remove('shown');
+    const els = ids.map((id) => this.root.querySelector<HTMLElement>(`.comment[data-id="${CSS.escape(id)}"]`)).filter((e): e is HTMLElement => !!e);
+    for (const e of els) e.classList.add('shown');
+    els[0]?.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The highlighted stretches of a paragraph: its open comments' anchored words where they are now. */
+  private markRanges(v: ParagraphView): MarkRange[] {
+    const t = pText(v.map);
+    if (!t) return [];
+    return (this.commentsByPara.get(v.id) ?? []).flatMap((c) => {
+      if (c.resolved || !c.anchor) return [];
+      let r = resolveAnchor(c.anchor, t);
+      if (r) this.anchoredWords.set(c.id, t.toString().slice(r.start, r.end));
+      else {
+        // The paragraph was moved (its text copied): the same words, found once, in the copy.
+        r = findWords(t, this.anchoredWords.get(c.id), c.quote);
+        const found = r;
+        if (found && c.author === this.session.claims.sub) window.setTimeout(() => this.comments.reanchor(c, encodeAnchor(t, found.start, found.end)));
+      }
+      return r ? [{ ...r, id: c.id, title: `Comment by ${c.authorName || c.author} (${c.delegation}): ${c.text}` }] : [];
+    });
+  }
+
+  /** The words each anchored comment was last seen on, to find them again in a moved paragraph. */
+  private readonly anchoredWords = new Map<string, string>();
+
+  /** A commented paragraph changed: remember its text; the author's page updates its comments' copy of it. */
+  private commentedParagraphChanged(v: ParagraphView): void {
+    const t = pText(v.map);
+    if (!t || !this.commentsByPara.get(v.id)?.length) return;
+    this.paragraphSeen.set(v.id, { text: t.toString(), label: v.label });
+    const mine = (this.commentsByPara.get(v.id) ?? []).some((c) => c.author === this.session.claims.sub);
+    if (!mine) return;
+    // Once the paragraph rests for a moment.
+    window.clearTimeout(this.snapshotTimers.get(v.id));
+    this.snapshotTimers.set(v.id, window.setTimeout(() => {
+      this.snapshotTimers.delete(v.id);
+      const seen = this.paragraphSeen.get(v.id);
+      if (!seen || ![...this.views.values()].some((x) => x.id === v.id)) return;
+      for (const c of this.commentsByPara.get(v.id) ?? []) this.comments.snapshot(c, seen.text, seen.label);
+    }, 1500));
+  }
+
+  private commentEl(cm: Comment, orphan = false): HTMLElement {
     const c = this.session.claims;
-    const mayResolve = mayResolveAny(c) || cm.author === c.sub;
+    const writable = this.ignoreLocalLocks || this.comments.writable().some((s) => s.key === cm.scope.key);
+    const mayResolve = writable && (mayResolveAny(c) || cm.author === c.sub);
+    const refused = this.replyRefused.get(cm.id);
     const reply = h('input.reply-text', { placeholder: 'Reply…', 'aria-label': 'Reply' }) as HTMLInputElement;
+    if (refused) reply.value = refused.text;
     const scopeClass = cm.scope.key === 'public' ? 'public' : cm.scope.key.startsWith('group/') ? 'group' : 'private';
+    const label = this.labelById.get(cm.paragraphId)?.label ?? (cm.paragraphLabel ? `${cm.paragraphLabel} (deleted)` : 'deleted paragraph');
     return h(
       `div.comment.scope-${scopeClass}${cm.resolved ? '.resolved' : ''}`,
       { 'data-id': cm.id, 'data-scope': cm.scope.key },
-      h('div.comment-head', h('span.comment-label', this.labelOf(cm.paragraphId)), ' ', h('span.scope-tag', cm.scope.label), h('strong', cm.authorName || cm.author), ` · ${cm.delegation}`, h('span.when', ` ${timeOf(cm.createdAt)}`)),
+      h('div.comment-head', h('span.comment-label', label), ' ', h('span.scope-tag', cm.scope.label), h('strong', cm.authorName || cm.author), ` · ${cm.delegation}`, h('span.when', ` ${timeOf(cm.createdAt)}`)),
+      cm.quote ? h('div.comment-quote-line', orphan ? 'On the words ' : '', h('q.comment-quote', { title: 'The words commented on, as they read then' }, cm.quote)) : null,
       h('div.comment-body', cm.text),
       ...cm.replies.map((r) => h('div.reply', h('strong', r.authorName || r.author), ` · ${r.delegation}: `, r.text)),
+      refused ? h('p.comment-refusal', { role: 'alert' }, `Reply not posted: ${refused.why}.`) : null,
       cm.resolved
         ? h('div.resolved-note', `Resolved${cm.resolvedBy ? ` by ${cm.resolvedBy}` : ''} `, mayResolve ? h('button.reopen', { type: 'button', onclick: () => this.comments.resolve(cm, false) }, 'Reopen') : null)
-        : h(
-            'form.reply-form',
-            { onsubmit: (e: Event) => { e.preventDefault(); if (reply.value.trim()) this.comments.reply(cm, reply.value.trim()); } },
-            reply,
-            h('button.reply-btn', { type: 'submit' }, 'Reply'),
-            mayResolve ? h('button.resolve', { type: 'button', onclick: () => this.comments.resolve(cm, true) }, 'Resolve') : null,
-          ),
+        : writable
+          ? h(
+              'form.reply-form',
+              { onsubmit: (e: Event) => { e.preventDefault(); if (reply.value.trim()) { this.replyRefused.delete(cm.id); this.comments.reply(cm, reply.value.trim()); } } },
+              reply,
+              h('button.reply-btn', { type: 'submit' }, 'Reply'),
+              mayResolve ? h('button.resolve', { type: 'button', onclick: () => this.comments.resolve(cm, true) }, 'Resolve') : null,
+            )
+          : null,
     );
+  }
+
+  /** The chair's switch "Observers may comment" (public comments); an observer reads whether it is on. */
+  private renderCommentPolicy(): void {
+    const c = this.session.claims;
+    const on = this.comments.observersMayComment('public');
+    const key = `${c.role}:${on}`;
+    if (this.commentPolicyShown === key) return;
+    this.commentPolicyShown = key;
+    if (c.role === 'chair') {
+      this.commentPolicyEl.replaceChildren(
+        h(
+          'label.observer-policy',
+          'Observers may comment: ',
+          h(
+            'select#observer-comments',
+            { onchange: (e: Event) => this.comments.setObserversMayComment('public', (e.target as HTMLSelectElement).value === 'yes') },
+            h('option', { value: 'no', selected: !on }, 'no'),
+            h('option', { value: 'yes', selected: on }, 'yes'),
+          ),
+        ),
+      );
+    } else if (c.role === 'observer') {
+      this.commentPolicyEl.replaceChildren(
+        h('span.observer-policy-note', on ? 'The chair lets observers comment (public comments).' : 'The chair has not opened this document to comments from observers: you can read the public comments.'),
+      );
+    } else this.commentPolicyEl.replaceChildren();
+    this.commentPolicyEl.hidden = !this.commentPolicyEl.firstChild;
   }
 
   renderComments(): void {
     // The comment hub reports its first (empty) documents while it is being built.
     if (!this.comments) return;
+    if (!this.commentPolicyEl.isConnected) this.paragraphsEl.before(this.commentPolicyEl);
+    if (!this.orphansEl.isConnected) this.footnotesEl.after(this.orphansEl);
+    this.renderCommentPolicy();
+    // An observer's Comment buttons come and go with the chair's policy.
+    const offered = this.mayComment();
+    if (offered !== this.commentOffered) {
+      this.commentOffered = offered;
+      for (const v of this.views.values()) v.update();
+    }
     // Keep a half-typed reply across re-renders.
     const active = document.activeElement as HTMLInputElement | null;
     const keep = active?.classList.contains('reply-text') ? { id: active.closest('.comment')?.getAttribute('data-id'), value: active.value } : null;
     const byPara = new Map<string, Comment[]>();
     for (const cm of this.comments.all()) byPara.set(cm.paragraphId, [...(byPara.get(cm.paragraphId) ?? []), cm]);
+    this.commentsByPara = byPara;
+    const present = new Set<string>();
     for (const v of this.views.values()) {
+      present.add(v.id);
       const list = byPara.get(v.id) ?? [];
       const form = this.commentForm?.paragraphId === v.id ? this.commentForm.el : null;
       v.marginEl.replaceChildren(...list.map((cm) => this.commentEl(cm)), ...(form ? [form] : []));
       v.row.classList.toggle('has-comments', list.length > 0 || !!form);
+      if (list.length) {
+        let marks = this.anchorMarks.get(v.textEl);
+        if (!marks) {
+          marks = new AnchorMarks(v.textEl, () => this.markRanges(v), (ids) => this.showComment(ids), () => this.commentedParagraphChanged(v));
+          this.anchorMarks.set(v.textEl, marks);
+        }
+      }
+      this.anchorMarks.get(v.textEl)?.refresh();
     }
+    // Comments whose paragraph is gone (only once the document is here: before, every paragraph is missing).
+    const orphans = document.body.dataset.synced === 'true' ? [...byPara].filter(([id]) => !present.has(id)) : [];
+    this.orphansEl.hidden = orphans.length === 0;
+    for (const [id] of orphans) {
+      // A page that never saw the paragraph asks the history for its last text (once).
+      if (this.paragraphSeen.has(id) || this.historyAsked.has(id)) continue;
+      this.historyAsked.add(id);
+      lastTextFromHistory(this.session.doc, id, (path) => apiGet(path, this.auth))
+        .then((last) => {
+          if (!last || this.paragraphSeen.has(id)) return;
+          this.paragraphSeen.set(id, last);
+          this.renderComments();
+        })
+        .catch(() => undefined); // the comments' own copy stays shown
+    }
+    this.orphansEl.replaceChildren(
+      ...(orphans.length ? [h('h2#orphan-comments-title', 'On deleted paragraphs')] : []),
+      ...orphans.map(([id, list]) => {
+        const seen = this.paragraphSeen.get(id);
+        const last = list.find((c) => c.paragraphText !== undefined);
+        const label = seen?.label ?? last?.paragraphLabel ?? list.find((c) => c.paragraphLabel)?.paragraphLabel;
+        const text = seen?.text ?? last?.paragraphText;
+        return h(
+          'div.orphan',
+          { 'data-paragraph': id },
+          h('div.orphan-para', h('span.orphan-label', label ? `${label}, deleted. ` : 'A deleted paragraph. '), text ? h('span.orphan-last', 'Its last text: ', h('span.orphan-text', text)) : 'Its text was not kept.'),
+          ...list.map((cm) => this.commentEl(cm, true)),
+        );
+      }),
+    );
     if (keep?.id) {
       const input = this.root.querySelector(`.comment[data-id="${keep.id}"] .reply-text`) as HTMLInputElement | null;
       if (input) {
