@@ -186,7 +186,8 @@ class MetaField {
         this.el.title = `Read-only for you: ${why}`;
       }
     }
-    if (this.read() === v) return;
+    // An IME composition in progress is not interrupted: the field is written when it ends.
+    if (this.composing || this.read() === v) return;
     const sel = document.getSelection();
     const focused = !!sel && sel.rangeCount > 0 && this.el.contains(sel.anchorNode);
     let caret = 0;

@@ -125,6 +125,23 @@ export default async function (t) {
     }
   });
 
+  await check("header: an observer's page shows them read-only too; the chair edits them like the secretariat", async () => {
+    const obs = await t.open('header-observer', url(t.token('observer', 'Observer (UNODC)')));
+    await synced(obs);
+    if ((await valueOf(obs, 'title')) !== newTitle) throw new Error(`the observer sees the title as ${await valueOf(obs, 'title')}`);
+    for (const el of [field(obs, 'title'), field(obs, 'date'), note(obs, 0)]) {
+      if ((await el.getAttribute('contenteditable')) !== 'false') throw new Error("a heading field or footnote is editable on the observer's page");
+      if (!/observers read the text/.test((await el.getAttribute('title')) ?? '')) throw new Error(`no reason for the observer: ${await el.getAttribute('title')}`);
+    }
+    await obs.close();
+    // The chair: the submitted-by line, seen by the secretariat and the delegate.
+    const line = 'Japan and Thailand: revised draft resolution';
+    await field(chair, 'submittedBy').click();
+    await chair.keyboard.press('Control+A');
+    await chair.keyboard.type(line, { delay: 10 });
+    await everywhere('the chair\'s submitted-by line on every page', [sec, jpn, chair], async (p) => (await valueOf(p, 'submittedBy')) === line);
+  });
+
   await check("header: what a delegate's client writes into the heading or a footnote anyway is refused by the server, reverted, and seen by no one", async () => {
     // The page's own lock switched off (its test hook): keystrokes go through the page's
     // binding, the stock y-websocket provider, the server's refusal and its reverting update.
