@@ -188,6 +188,28 @@ export default async function (t) {
     await shot(chair, 'header-footnote-added');
   });
 
+  await check("header: a footnote a delegate's client adds anyway is refused by the server; no one else sees it or its mark", async () => {
+    const count = async (p) => p.locator('.workspace .footnote').count();
+    const marks = async (p) => p.locator('.paragraphs .row[data-label="OP2"] .fn-ref').count();
+    const before = { notes: await count(chair), marks: await marks(chair), text: await t.textOf(chair, 'OP2') };
+    // The page's own lock off (test hook), the caret at the end of OP2 (open), then the page's own "add a footnote".
+    await t.typeAtEnd(jpn, 'OP2', '');
+    await jpn.evaluate(() => {
+      window.__plenary.setIgnoreLocalLocks(true);
+      window.__plenary.header.addFootnote();
+      window.__plenary.setIgnoreLocalLocks(false);
+    });
+    const notice = jpn.locator('.notice');
+    await until('the delegate is told the footnote was not kept', async () => (await notice.isVisible()) && /not kept: only the chair or the secretariat changes footnotes/.test(await notice.innerText()));
+    await everywhere('the footnotes and OP2\'s marks as they were, on every page', [jpn, sec, chair], async (p) => (await count(p)) === before.notes && (await marks(p)) === before.marks);
+    const json = await (await api('?format=json')).json();
+    const r = json.resolution ?? json;
+    if ((r.footnotes ?? []).length !== before.notes) throw new Error(`the server kept ${(r.footnotes ?? []).length} footnotes (${before.notes} before)`);
+    const op2 = (r.paragraphs ?? []).find((p) => p.label === 'OP2');
+    if ((op2?.text ?? []).some((x) => x.footnote)) throw new Error('OP2 carries a footnote mark in the export');
+    console.log(`  OP2 after the refused footnote: ${JSON.stringify((await t.textOf(chair, 'OP2')).slice(before.text.length - 20))}`);
+  });
+
   await check("header: the history names the secretariat's heading edits, and compare shows the new title", async () => {
     await chair.locator('#toggle-history').click();
     const steps = chair.locator('.history-steps .step');
