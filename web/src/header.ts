@@ -20,7 +20,8 @@
 import * as Y from 'yjs';
 import { TextBinding } from './binding';
 import { h } from './dom';
-import { newId, pText, str, type Roots } from './model';
+import { docMode, newId, pStatus, pText, str, type Roots } from './model';
+import { editRefusal } from './policy';
 import { plainWords, type Denial } from './refusal';
 import type { Claims } from './session';
 
@@ -227,6 +228,12 @@ class FootnoteItem {
     private readonly ed: HeaderEditor,
   ) {
     this.row = h('div.footnote', { id: `fn-${id}`, 'data-fn': id }, this.markerEl, ' ', this.textEl);
+    if (headingRefusal(ed.host.claims) === null) {
+      this.row.append(
+        ' ',
+        h('button.delete-footnote', { type: 'button', onclick: () => ed.deleteFootnote(this.id) }, 'Delete'),
+      );
+    }
     this.binding = new TextBinding(this.textEl, text, {
       refusal: () => this.refusal(),
       onRefused: (why) => ed.host.notify('refused', `You cannot edit footnote ${this.number}: ${why}.`),
@@ -260,6 +267,7 @@ class FootnoteItem {
       this.textEl.title = `Edit footnote ${n}`;
       this.textEl.setAttribute('aria-label', `Footnote ${n}`);
     }
+    this.row.querySelector('.delete-footnote')?.setAttribute('aria-label', `Delete footnote ${n} and its mark in the text`);
   }
 
   destroy(): void {
@@ -436,6 +444,38 @@ export class HeaderEditor {
       n.textEl.focus();
       n.binding.setCaret(0);
     }
+  }
+
+  /** Deletes a footnote and its marks in the text, in one change; refused in the page when a mark sits in a paragraph this user may not edit. */
+  deleteFootnote(id: string): void {
+    const r = this.host.roots();
+    const doc = this.host.doc();
+    if (!r || !doc) return;
+    const n = this.notes.get(id)?.number ?? 0;
+    const marks: { text: Y.Text; at: number; len: number }[] = [];
+    for (const m of r.paragraphs.toArray()) {
+      const t = m instanceof Y.Map ? pText(m) : undefined;
+      if (!t) continue;
+      let pos = 0;
+      for (const op of t.toDelta() as { insert?: unknown; attributes?: { footnote?: string } }[]) {
+        const len = typeof op.insert === 'string' ? op.insert.length : 1;
+        if (op.attributes?.footnote === id) {
+          const why = this.host.ignoreLocks() ? null : editRefusal(this.host.claims, docMode(r), pStatus(m));
+          if (why) {
+            this.host.notify('refused', `Footnote ${n} is marked in a paragraph you may not edit (${why}); it stays.`);
+            return;
+          }
+          marks.push({ text: t, at: pos, len });
+        }
+        pos += len;
+      }
+    }
+    if (!window.confirm(`Delete footnote ${n} and its mark in the text?`)) return;
+    doc.transact(() => {
+      for (const k of marks.reverse()) k.text.delete(k.at, k.len);
+      r.footnotes.delete(id);
+    });
+    this.renderFootnotes();
   }
 
   /**

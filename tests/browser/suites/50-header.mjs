@@ -188,6 +188,24 @@ export default async function (t) {
     await shot(chair, 'header-footnote-added');
   });
 
+  await check('header: the secretariat deletes the footnote it added; every page loses it and its mark', async () => {
+    const before = await chair.locator('.workspace .footnote').count();
+    const marksBefore = await chair.locator('.paragraphs .row[data-label="OP1"] .fn-ref').count();
+    const op1 = await t.textOf(chair, 'OP1');
+    if ((await jpn.locator('.delete-footnote').count()) !== 0) throw new Error('the delegate is offered to delete footnotes');
+    await sec.locator('.workspace .footnote', { hasText: added }).locator('.delete-footnote').click();
+    await everywhere('the footnote and its mark gone on every page', [sec, jpn, chair], async (p) =>
+      (await p.locator('.workspace .footnote').count()) === before - 1 &&
+      (await p.locator('.workspace .footnote .fn-text', { hasText: added }).count()) === 0 &&
+      (await p.locator('.paragraphs .row[data-label="OP1"] .fn-ref').count()) === marksBefore - 1,
+    );
+    const now = await t.textOf(chair, 'OP1');
+    if (now.length !== op1.length - 1) throw new Error(`OP1 changed by more than its mark: ${JSON.stringify(op1)} → ${JSON.stringify(now)}`);
+    const json = await (await api('?format=json')).json();
+    const r = json.resolution ?? json;
+    if ((r.footnotes ?? []).some((f) => (f.text ?? []).map((x) => x.text).join('') === added)) throw new Error('the export still has the deleted footnote');
+  });
+
   await check("header: a footnote a delegate's client adds anyway is refused by the server; no one else sees it or its mark", async () => {
     const count = async (p) => p.locator('.workspace .footnote').count();
     const marks = async (p) => p.locator('.paragraphs .row[data-label="OP2"] .fn-ref').count();
