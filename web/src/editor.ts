@@ -546,6 +546,8 @@ export class Editor {
     this.awareness = awareness;
     this.undo?.destroy();
     this.undo = new Undo([this.roots.paragraphs, this.roots.footnotes]);
+    // A footnote added or deleted in the page is undone like typing (header.ts).
+    this.undo.manager.trackedOrigins.add(this.header);
     this.roots.meta.observe((e) => {
       this.renderMeta();
       // The server writes `revision` when a version is named: learn its base order, renumber.

@@ -10,7 +10,8 @@
 // the paragraphs' `TextBinding` (italics kept, concurrent typing merged, undo
 // through the same Y.UndoManager). The secretariat may also put a new footnote
 // at the caret in a paragraph: a marker run carrying `footnote: <id>` and the
-// footnote's Y.Text, in one change.
+// footnote's Y.Text, in one change (undone by Ctrl+Z like typing: the editor's
+// Y.UndoManager tracks this module's changes to the footnotes and paragraphs).
 //
 // Delegates and observers see the same text, read-only, with the reason on
 // hover and on focus; the server refuses what a client writes anyway
@@ -437,7 +438,7 @@ export class HeaderEditor {
     doc.transact(() => {
       r.footnotes.set(id, new Y.Text());
       at.text.insert(at.at, superscript(before.size + 1), { footnote: id, italic: null });
-    });
+    }, this);
     this.renderFootnotes();
     const n = this.notes.get(id);
     if (n) {
@@ -474,7 +475,7 @@ export class HeaderEditor {
     doc.transact(() => {
       for (const k of marks.reverse()) k.text.delete(k.at, k.len);
       r.footnotes.delete(id);
-    });
+    }, this);
     this.renderFootnotes();
   }
 

@@ -206,6 +206,23 @@ export default async function (t) {
     if ((r.footnotes ?? []).some((f) => (f.text ?? []).map((x) => x.text).join('') === added)) throw new Error('the export still has the deleted footnote');
   });
 
+  await check('header: Ctrl+Z takes back a footnote just added, on every page; Ctrl+Shift+Z brings it back', async () => {
+    const before = await chair.locator('.workspace .footnote').count();
+    const marks = (p) => p.locator('.paragraphs .row[data-label="OP3"] .fn-ref').count();
+    const marksBefore = await marks(chair);
+    await t.typeAtEnd(sec, 'OP3', '');
+    await sec.locator('.add-footnote').click();
+    await until('the new footnote has the caret', async () => sec.evaluate(() => !!document.activeElement?.classList.contains('fn-text')));
+    await everywhere('the new footnote on every page', [sec, chair], async (p) => (await p.locator('.workspace .footnote').count()) === before + 1 && (await marks(p)) === marksBefore + 1);
+    await sec.keyboard.press('Control+Z');
+    await everywhere('the footnote and its mark gone again on every page', [sec, jpn, chair], async (p) => (await p.locator('.workspace .footnote').count()) === before && (await marks(p)) === marksBefore);
+    await t.typeAtEnd(sec, 'OP3', '');
+    await sec.keyboard.press('Control+Shift+Z');
+    await everywhere('the footnote back on every page', [sec, jpn, chair], async (p) => (await p.locator('.workspace .footnote').count()) === before + 1 && (await marks(p)) === marksBefore + 1);
+    await sec.keyboard.press('Control+Z');
+    await everywhere('and gone again', [sec, chair], async (p) => (await p.locator('.workspace .footnote').count()) === before);
+  });
+
   await check("header: a footnote a delegate's client adds anyway is refused by the server; no one else sees it or its mark", async () => {
     const count = async (p) => p.locator('.workspace .footnote').count();
     const marks = async (p) => p.locator('.paragraphs .row[data-label="OP2"] .fn-ref').count();
