@@ -12,6 +12,7 @@ import { Connection, type ConnState } from './connection';
 import { colourOf, h, timeOf } from './dom';
 import { apiGet, exportMenu } from './exports';
 import { HistoryView } from './history';
+import { HeaderEditor } from './header';
 import { attributionLine, renderCompilation } from './compilation';
 import { labels, type BaseParagraph } from './labels';
 import { layOn } from './worddiff';
@@ -460,6 +461,8 @@ export class Editor {
   private readonly compilationEl = h('article.un-doc.compilation-view', { hidden: true });
   private readonly sponsorsEl = h('div.un-sponsors');
   private readonly revisionEl = h('span.revision');
+  /** The heading, title and footnotes, editable by the secretariat and the chair (header.ts). */
+  readonly header: HeaderEditor;
   /** The paragraph order at the last named version (provisional labels are computed against it). */
   private base: BaseParagraph[] | null = null;
   private baseFor: string | undefined;
@@ -495,6 +498,17 @@ export class Editor {
       this.historyEl,
     );
     this.docEl.append(this.headerEl, this.titleEl, this.moveTopEl, this.paragraphsEl, this.closingEl, this.footnotesEl);
+    this.header = new HeaderEditor(
+      {
+        claims: c,
+        roots: () => this.roots,
+        doc: () => this.doc,
+        notify: (k, t) => this.notify(k, t),
+        ignoreLocks: () => this.ignoreLocalLocks,
+        caretParagraph: () => this.caretParagraph(),
+      },
+      { header: this.headerEl, title: this.titleEl, closing: this.closingEl, footnotes: this.footnotesEl, sponsors: this.sponsorsEl },
+    );
     this.editorEl.append(this.docEl, this.compilationEl);
     document.body.classList.add('comments-open');
 
@@ -531,6 +545,8 @@ export class Editor {
     this.awareness = awareness;
     this.undo?.destroy();
     this.undo = new Undo([this.roots.paragraphs, this.roots.footnotes]);
+    // A footnote added or deleted in the page is undone like typing (header.ts).
+    this.undo.manager.trackedOrigins.add(this.header);
     this.roots.meta.observe((e) => {
       this.renderMeta();
       // The server writes `revision` when a version is named: learn its base order, renumber.
@@ -585,14 +601,24 @@ export class Editor {
       this.notify('denied', `Your change to ${label} was not kept: ${plainWords(d)}. See ${label}.`);
       return;
     }
+    if (this.header.serverRefused(d)) return;
     this.notify('denied', `Part of your change was not kept: ${plainWords(d)}.`);
+  }
+
+  /** The paragraph the caret is in and where (a new footnote's mark goes there). */
+  caretParagraph(): { text: Y.Text; at: number; label: string; refusal: string | null } | null {
+    for (const v of this.views.values()) {
+      const caret = v.binding?.caret();
+      if (v.binding && caret) return { text: v.binding.text, at: caret[1], label: v.label, refusal: v.refusal() };
+    }
+    return null;
   }
 
   /** Whether a key press or edit command belongs to the paragraphs (not a form field, where the browser's own undo works). */
   private inText(target: EventTarget | null): boolean {
     const el = target instanceof Element ? target : null;
     if (el?.closest('input, textarea, select')) return false;
-    return !el || el === document.body || !!el.closest('.ptext');
+    return !el || el === document.body || !!el.closest('.ptext, .fn-text');
   }
 
   private historyCommand(cmd: 'undo' | 'redo'): void {
@@ -653,6 +679,8 @@ export class Editor {
   setIgnoreLocalLocks(on: boolean): void {
     this.ignoreLocalLocks = on;
     for (const v of this.views.values()) v.update();
+    this.header.update();
+    this.header.renderFootnotes();
   }
 
   notify(kind: 'denied' | 'refused' | 'info', text: string): void {
@@ -667,8 +695,6 @@ export class Editor {
   }
 
   private renderMeta(): void {
-    const m = this.roots.meta;
-    const g = (k: string) => str(m, k) ?? '';
     const c = this.session.claims;
     const mode = docMode(this.roots);
     if (maySetMode(c)) {
@@ -683,22 +709,7 @@ export class Editor {
       this.modeEl.replaceChildren(h(`span.mode-badge.mode-${mode}`, mode === 'open' ? 'Open mode' : 'Negotiation mode'));
     }
     document.body.dataset.mode = mode;
-    this.headerEl.replaceChildren(
-      h('div.un-top', h('span.un-un', 'United Nations'), h('span.un-symbol', g('symbol'))),
-      h('div.un-organ-row', h('span.un-organ', g('organ')), h('div.un-distr', h('div', g('distribution')), h('div', g('date')), h('div', g('original')))),
-      h('div.un-body', g('body')),
-      h('div.un-session', g('session')),
-      h('div.un-session', g('venue')),
-      h('div.un-agenda', g('agendaItem')),
-      h('div.un-agenda-title', g('agendaTitle')),
-      h('div.un-submitted', g('submittedBy')),
-      this.sponsorsEl,
-      h('div.un-report', g('report')),
-      h('div.un-intro', g('introduction')),
-    );
-    const number = g('number');
-    this.titleEl.replaceChildren(h('h1.un-res-title', number ? `${number}. ${g('title')}` : g('title')), h('div.un-acting', g('actingBody')));
-    this.closingEl.replaceChildren(...g('closing').split('\n').filter((l) => l).map((l) => h('div.un-closing-line', l)));
+    this.header.update();
     this.renderSponsors();
     for (const v of this.views.values()) v.update();
   }
@@ -751,6 +762,7 @@ export class Editor {
     if (this.rerender) return;
     this.rerender = window.requestAnimationFrame(() => {
       this.rerender = 0;
+      this.renderFootnotes();
       this.renderProposals();
       this.renderCompilation();
     });
@@ -792,21 +804,7 @@ export class Editor {
   }
 
   private renderFootnotes(): void {
-    const order: string[] = [];
-    for (const m of this.roots.paragraphs.toArray()) {
-      const t = m instanceof Y.Map ? pText(m) : undefined;
-      for (const op of (t?.toDelta() ?? []) as { attributes?: { footnote?: string } }[]) {
-        const f = op.attributes?.footnote;
-        if (f && !order.includes(f)) order.push(f);
-      }
-    }
-    for (const k of [...this.roots.footnotes.keys()].sort()) if (!order.includes(k)) order.push(k);
-    const sup = (n: number) => String(n).replace(/\d/g, (d) => '⁰¹²³⁴⁵⁶⁷⁸⁹'[Number(d)]);
-    this.footnotesEl.replaceChildren(
-      ...order
-        .filter((id) => this.roots.footnotes.get(id) instanceof Y.Text)
-        .map((id, i) => h('div.footnote', { id: `fn-${id}` }, h('span.fn-marker', sup(i + 1)), ' ', renderRuns(this.roots.footnotes.get(id) as Y.Text))),
-    );
+    this.header.renderFootnotes();
   }
 
   /** A pending proposal as a suggestion: the change marked up in the proposer's colour, who, supporters, when, the buttons. */
