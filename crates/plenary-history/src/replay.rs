@@ -23,7 +23,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use plenary_doc::{BaseOrder, ResolutionDoc, numbering};
-use plenary_store::{Checkpoint, LogEntry, Snapshot, Store, Version};
+use plenary_store::{Checkpoint, LogEntry, Snapshot, Store, StoreError, Version};
 use serde::{Deserialize, Serialize};
 use yrs::updates::decoder::Decode;
 use yrs::{Transact, Update};
@@ -204,8 +204,10 @@ impl AttributionState {
         })
     }
 
-    /// Applies `page` (in order) up to `until`, on the blocking pool: it is CPU work.
-    async fn apply(mut self, page: Vec<(u64, LogEntry)>, until: u64) -> Self {
+    /// Applies `page` (in order) up to `until`, on the blocking pool: it is CPU work. A panic in
+    /// the work is carried on to the caller; the pool refusing it (the runtime shutting down) is
+    /// a store-like outage, never a panic.
+    async fn apply(mut self, page: Vec<(u64, LogEntry)>, until: u64) -> Result<Self, HistoryError> {
         let work = move || {
             for (s, entry) in page {
                 if s > until {
@@ -218,10 +220,13 @@ impl AttributionState {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(_) => match tokio::task::spawn_blocking(work).await {
-                Ok(state) => state,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
+                Ok(state) => Ok(state),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(HistoryError::Store(StoreError::Unavailable {
+                    reason: "the server is shutting down".to_owned(),
+                })),
             },
-            Err(_) => work(),
+            Err(_) => Ok(work()),
         }
     }
 }
@@ -744,7 +749,7 @@ impl History {
             if page.is_empty() {
                 break;
             }
-            state = state.apply(page, target).await;
+            state = state.apply(page, target).await?;
             if checkpoints && state.seq - state.saved >= ATTRIBUTION_CHECKPOINT_DISTANCE {
                 self.save_attribution(doc, &mut state).await?;
             }

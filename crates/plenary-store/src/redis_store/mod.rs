@@ -10,6 +10,7 @@
 mod fields;
 mod keys;
 mod tasks;
+mod watches;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -61,8 +62,9 @@ return {1, last}
 ";
 
 /// A [`Store`] on Redis. Cheap to clone; clones share one auto-reconnecting multiplexed
-/// connection. Watches and awareness subscriptions each use a connection of their own (they
-/// block or subscribe).
+/// connection, and one blocking reader that follows every watched log (`watches.rs`): a node
+/// holds two connections for its logs however many documents it has loaded. Awareness
+/// subscriptions still use a connection each.
 #[derive(Clone)]
 pub struct RedisStore {
     client: Client,
@@ -70,6 +72,8 @@ pub struct RedisStore {
     scripts: Arc<Scripts>,
     /// Documents this process already added to `plenary:docs`, to spare a round trip per append.
     registered: Arc<Mutex<HashSet<String>>>,
+    /// The one reader that follows every watched log (`watches.rs`).
+    watches: watches::Watches,
 }
 
 struct Scripts {
@@ -132,14 +136,15 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = with_timeout(ConnectionManager::new_with_config(client.clone(), config)).await?;
         Ok(RedisStore {
-            client,
-            conn,
             scripts: Arc::new(Scripts {
                 append: Script::new(APPEND_LUA),
                 positioned: Script::new(POSITIONED_LUA),
                 version: Script::new(VERSION_LUA),
             }),
             registered: Arc::new(Mutex::new(HashSet::new())),
+            watches: watches::Watches::start(client.clone(), conn.clone()),
+            client,
+            conn,
         })
     }
 
@@ -379,15 +384,11 @@ impl Store for RedisStore {
     }
 
     async fn watch(&self, doc: &str, after: u64) -> Result<LogWatch, StoreError> {
-        let conn = tasks::watch_connection(&self.client).await?;
+        check_doc(doc)?;
         let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
-        tokio::spawn(tasks::follow_log(
-            self.client.clone(),
-            conn,
-            doc.to_owned(),
-            after,
-            tx,
-        ));
+        if !self.watches.follow(doc, after, tx) {
+            return Err(StoreError::unavailable("the log reader has stopped"));
+        }
         Ok(LogWatch::new(rx))
     }
 

@@ -1,27 +1,22 @@
-//! The background tasks behind [`LogWatch`](crate::LogWatch) and
-//! [`AwarenessFeed`](crate::AwarenessFeed): each owns a connection of its own, reconnects after
-//! errors, and ends when its receiver is dropped.
+//! The connection behind the log reader (`watches.rs`) and the task behind each
+//! [`AwarenessFeed`](crate::AwarenessFeed), which owns a connection of its own, resubscribes after
+//! errors and ends when its receiver is dropped.
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubStream};
-use redis::streams::{StreamReadOptions, StreamReadReply};
-use redis::{AsyncCommands, AsyncConnectionConfig, Client};
+use redis::{AsyncConnectionConfig, Client};
 use tokio::sync::mpsc;
 
-use super::{CONNECT_TIMEOUT, OP_TIMEOUT, fields, keys, with_timeout};
-use crate::{LogEntry, StoreError};
+use super::{CONNECT_TIMEOUT, OP_TIMEOUT, fields, with_timeout};
+use crate::StoreError;
 
-/// How long one XREAD waits for new entries before asking again.
-const BLOCK_MS: usize = 2_000;
-/// How many entries one XREAD returns at most.
-const READ_BATCH: usize = 512;
+/// How long one XREAD of the log reader waits for new entries before asking again.
+pub(super) const BLOCK_MS: usize = 2_000;
 /// Waits between reconnection attempts grow from the first to the second.
 const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
-
-type WatchItem = Result<(u64, LogEntry), StoreError>;
 
 /// A connection for blocking reads: its response timeout must outlast the BLOCK.
 pub(super) async fn watch_connection(client: &Client) -> Result<MultiplexedConnection, StoreError> {
@@ -29,94 +24,6 @@ pub(super) async fn watch_connection(client: &Client) -> Result<MultiplexedConne
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
         .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64) + OP_TIMEOUT));
     with_timeout(client.get_multiplexed_async_connection_with_config(&config)).await
-}
-
-/// Feeds `tx` with every entry of `doc`'s log after `after`, forever: XREAD BLOCK from the last
-/// delivered ID, so a reconnection resumes exactly where the previous connection stopped.
-pub(super) async fn follow_log(
-    client: Client,
-    conn: MultiplexedConnection,
-    doc: String,
-    after: u64,
-    tx: mpsc::Sender<WatchItem>,
-) {
-    let key = keys::log(&doc);
-    let options = StreamReadOptions::default()
-        .block(BLOCK_MS)
-        .count(READ_BATCH);
-    let mut last = after;
-    let mut conn = Some(conn);
-    let mut backoff = BACKOFF_MIN;
-    let mut outage_reported = false;
-    loop {
-        let Some(current) = conn.as_mut() else {
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = tx.closed() => return,
-            }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
-            match watch_connection(&client).await {
-                Ok(fresh) => conn = Some(fresh),
-                Err(error) => {
-                    if !report_outage(&tx, error, &mut outage_reported).await {
-                        return;
-                    }
-                }
-            }
-            continue;
-        };
-        let keys = [key.as_str()];
-        let ids = [fields::stream_id(last)];
-        let read = tokio::select! {
-            read = current.xread_options::<_, _, Option<StreamReadReply>>(&keys, &ids, &options) => read,
-            () = tx.closed() => return,
-        };
-        match read {
-            Ok(reply) => {
-                outage_reported = false;
-                backoff = BACKOFF_MIN;
-                let ids = reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids);
-                for stream_entry in ids {
-                    let seq = match fields::seq_of(&doc, &stream_entry.id) {
-                        Ok(seq) => seq,
-                        Err(error) => {
-                            // Without a sequence number we cannot move past it; stop here.
-                            let _ = tx.send(Err(error)).await;
-                            return;
-                        }
-                    };
-                    if seq <= last {
-                        continue;
-                    }
-                    last = seq;
-                    let item = fields::decode_entry(&doc, seq, &stream_entry.map)
-                        .map(|entry| (seq, entry));
-                    if tx.send(item).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            Err(error) => {
-                conn = None;
-                if !report_outage(&tx, super::from_redis(error), &mut outage_reported).await {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Tells the watcher about an outage, once per outage. False if the watcher is gone.
-async fn report_outage(
-    tx: &mpsc::Sender<WatchItem>,
-    error: StoreError,
-    outage_reported: &mut bool,
-) -> bool {
-    if *outage_reported || !error.is_unavailable() {
-        return !tx.is_closed();
-    }
-    *outage_reported = true;
-    tx.send(Err(error)).await.is_ok()
 }
 
 /// Opens a pub/sub connection subscribed to `channel`; returns once the subscription is active,
