@@ -468,7 +468,7 @@ export class Editor {
   private readonly noticeEl = h('div.notice', { role: 'alert', hidden: true });
   private readonly docEl = h('article.un-doc');
   private readonly editorEl = h('main.workspace');
-  private readonly historyEl = h('section.history-view', { hidden: true });
+  private readonly historyEl = h('main.history-view', { hidden: true });
   private readonly compilationEl = h('article.un-doc.compilation-view', { hidden: true });
   private readonly sponsorsEl = h('div.un-sponsors');
   private readonly revisionEl = h('span.revision');
