@@ -286,7 +286,7 @@ export default async function (t) {
       await openHistoryWithCompare(t, page);
       await page.evaluate(() => window.scrollTo(0, 0));
       await t.shot(page, `view-history-${w}`);
-      await page.locator('.history-main .compare-view').evaluate((el) => el.closest('.history-main').scrollIntoView({ block: 'start' }));
+      await page.locator('.history-main').evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await t.shot(page, `view-compare-${w}`);
       await closeHistory(page);
     }
