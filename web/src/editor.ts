@@ -4,6 +4,7 @@
 
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
+import { paragraphName, presenceBox, skipLink } from './a11y';
 import { TextBinding } from './binding';
 import { AnchorMarks, encodeAnchor, findWords, resolveAnchor, selectedWords, type MarkRange } from './anchors';
 import { COMMENT_CLOSED, CommentsHub, commentRefusalWords, lastTextFromHistory, type Comment, type Post } from './comments';
@@ -172,6 +173,16 @@ class ParagraphView {
     if (mayPropose(c)) tools.push(h('button.propose-btn', { type: 'button', onclick: () => this.openProposeForm() }, 'Propose'));
     if (this.ed.mayComment()) tools.push(h('button.comment-btn', { type: 'button', onclick: () => this.ed.openCommentForm(this) }, 'Comment'));
     this.toolsEl.replaceChildren(...tools);
+    this.name();
+  }
+
+  /** The names a screen reader speaks: the text box ("OP4, operative paragraph 4, open"), its tools, its comments. */
+  name(): void {
+    const locked = this.refusal() !== null;
+    this.textEl.setAttribute('aria-label', paragraphName({ label: this.label, kind: pKind(this.map), level: pLevel(this.map), number: this.numEl.textContent ?? '', status: STATUS_LABEL[pStatus(this.map)], locked }));
+    this.toolsEl.setAttribute('role', 'group');
+    this.toolsEl.setAttribute('aria-label', `${this.label} tools`);
+    this.marginEl.setAttribute('aria-label', `Comments on ${this.label}`);
   }
 
   /** A locked paragraph still tells the user why, when they click into it. */
@@ -452,12 +463,14 @@ export class Editor {
   private readonly closingEl = h('div.un-closing');
   private readonly footnotesEl = h('footer.footnotes');
   private readonly presenceEl = h('div.presence');
+  /** The presence list and its count, "6 here", which opens it on a narrow screen (a11y.ts). */
+  private readonly presence = presenceBox(this.presenceEl);
   private readonly modeEl = h('span.mode');
   private readonly connEl = h('span.conn');
   private readonly noticeEl = h('div.notice', { role: 'alert', hidden: true });
   private readonly docEl = h('article.un-doc');
   private readonly editorEl = h('main.workspace');
-  private readonly historyEl = h('section.history-view', { hidden: true });
+  private readonly historyEl = h('main.history-view', { hidden: true });
   private readonly compilationEl = h('article.un-doc.compilation-view', { hidden: true });
   private readonly sponsorsEl = h('div.un-sponsors');
   private readonly revisionEl = h('span.revision');
@@ -492,7 +505,7 @@ export class Editor {
     const exports = exportMenu(session.doc, () => this.auth, (m) => this.notify('refused', m));
     const out = h('button', { type: 'button', onclick: () => { signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
     root.replaceChildren(
-      h('div.topbar', h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presenceEl, this.revisionEl, h('span.spacer'), commentsToggle, compilationBtn, historyBtn, exports, me, out),
+      h('header.topbar', skipLink(), h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presence.el, this.revisionEl, h('span.spacer'), commentsToggle, compilationBtn, historyBtn, exports, me, out),
       this.noticeEl,
       this.editorEl,
       this.historyEl,
@@ -659,9 +672,12 @@ export class Editor {
     if (form.classList.contains('comment-form')) {
       if (!this.commentForm) return false;
       const text = form.querySelector<HTMLTextAreaElement>('textarea.comment-text');
-      if (text) this.commentDrafts.set(this.commentForm.paragraphId, text.value);
+      const id = this.commentForm.paragraphId;
+      if (text) this.commentDrafts.set(id, text.value);
       this.commentForm = undefined;
       this.renderComments();
+      // The keyboard user is back where they were: in the paragraph's text.
+      [...this.views.values()].find((x) => x.id === id)?.textEl.focus();
       return true;
     }
     const v = [...this.views.values()].find((x) => x.formEl.contains(form));
@@ -791,6 +807,7 @@ export class Editor {
       v.labelEl.textContent = nums[i].label;
       v.numEl.textContent = nums[i].number;
       v.row.dataset.label = nums[i].label;
+      v.name();
       if (v.refusalEl.firstChild) v.renderRefusal();
       // Keep DOM order = document order without touching rows already in place.
       const want = prev ? prev.nextSibling : this.paragraphsEl.firstChild;
@@ -980,6 +997,7 @@ export class Editor {
   private renderPresence(): void {
     if (!this.awareness) return;
     const peers = this.peers();
+    this.presence.count(peers.length);
     const labelOf = new Map([...this.views.values()].map((v) => [v.id, v.label]));
     this.presenceEl.replaceChildren(
       ...peers.map((p) =>
