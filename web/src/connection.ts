@@ -100,11 +100,15 @@ export class Connection {
   private confirmations: { at: number; done: (ok: boolean) => void }[] = [];
   /** The document cannot be opened (`explain`): the page says so, not "connecting", at every retry. */
   private unavailable = false;
+  /** The stored copy did not match the server's document: nothing more is sent (see offline.ts). */
+  private stale = false;
 
   constructor(
     readonly name: string,
     private readonly auth: Auth,
     private readonly ev: ConnectionEvents,
+    /** Keep the document in the browser for offline work (the draft; not the comment scopes). */
+    opts: { keepOffline?: boolean } = {},
   ) {
     this.doc = new Y.Doc();
     const provider = new WebsocketProvider(syncUrl(), this.name, this.doc, {
@@ -130,6 +134,15 @@ export class Connection {
         const d = decoding.clone(dec);
         decoding.readVarUint(d);
         sv = Y.decodeStateVector(decoding.readVarUint8Array(d));
+      }
+      if (sv && this.offline.foreign(sv)) {
+        // The stored copy holds others' edits the server lacks (offline.ts): answer nothing, stop.
+        this.stale = true;
+        this.provider.shouldConnect = false;
+        this.provider.ws?.close();
+        void this.offline.discard();
+        this.ev.onState?.('refused', "this browser's copy of the document no longer matches the server's (it was replaced or restored), so it was set aside; reload the page");
+        return;
       }
       sync(enc, dec, prov, emitSynced, type);
       if (kind === syncProtocol.messageYjsSyncStep2) this.heardStep2();
@@ -160,7 +173,7 @@ export class Connection {
     this.provider = provider;
     window.addEventListener('offline', this.onOffline);
     this.liveness = window.setInterval(() => this.checkLive(), 500);
-    this.offline = new OfflineStore(this.doc, name, auth.session.claims.sub, () => this.confirm(), (u) => this.ev.onUnsent?.(u));
+    this.offline = new OfflineStore(this.doc, name, auth.session.claims.sub, !!opts.keepOffline, () => this.confirm(), (u) => this.ev.onUnsent?.(u));
     this.ev.onDoc(this.doc, provider.awareness);
     // What this user typed here before (kept in the browser) is in the document before it syncs.
     void this.offline.loaded.then(() => this.connect());
@@ -278,7 +291,7 @@ export class Connection {
     // y-websocket would open the same URL again: its ticket is used.
     this.provider.shouldConnect = false;
     this.dropConfirmations();
-    if (this.destroyed) return;
+    if (this.destroyed || this.stale) return;
     if (event?.code === TOKEN_EXPIRED) {
       this.ev.onState?.('expired');
       this.auth.renew(this.token).then(
@@ -295,7 +308,8 @@ export class Connection {
     }
     this.failures++;
     if (!this.unavailable) this.ev.onState?.('disconnected');
-    if (this.opened) this.retry();
+    // A comment scope's refusal is not explained: its document is the draft's, explained by the draft's connection.
+    if (this.opened || this.name.includes('/')) this.retry();
     else void this.explain();
   }
 

@@ -535,7 +535,7 @@ export class Editor {
         this.renderAll();
         void this.loadBase();
       },
-    });
+    }, { keepOffline: true });
     document.addEventListener('keydown', this.onKey, true);
     document.addEventListener('beforeinput', this.onHistoryInput, true);
     this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub) });

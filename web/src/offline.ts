@@ -23,6 +23,12 @@
 // (the server answers a step 1 only once what it received before is stored,
 // room.rs `sync_step1`). The marker (which paragraphs, since when) is stored
 // with the document, so a reloaded page says so too.
+//
+// A stored copy that holds other people's edits the server does not have (the
+// document was deleted and created again under the same name, or the server
+// restored an older state) is never sent: the server would attribute those
+// edits to this user. The page discards the copy and asks for a reload
+// (`foreign`, checked before the page answers the server's sync step 1).
 
 import * as Y from 'yjs';
 import { IndexeddbPersistence } from 'y-indexeddb';
@@ -40,7 +46,7 @@ export function storeName(doc: string, sub: string): string {
 }
 
 /** How long the page waits for the store before connecting anyway (IndexedDB unavailable or slow). */
-const LOAD_WAIT = 2000;
+const LOAD_WAIT = 1000;
 /** The client ids this user's pages used for this document, newest last (for the refused words of a stored edit). */
 const MAX_CLIENTS = 32;
 
@@ -56,6 +62,8 @@ export class OfflineStore {
   private firstAfterAsk = 0;
   private touchedAfterAsk = new Set<string>();
   private clients = new Set<number>();
+  /** The stored client ids have been read: `foreign` can tell this user's pages from others'. */
+  private clientsRead = false;
   private confirmTimer: number | undefined;
   private readonly onUpdate: (u: Uint8Array, origin: unknown, doc: Y.Doc, tr: Y.Transaction) => void;
 
@@ -63,13 +71,14 @@ export class OfflineStore {
     private readonly doc: Y.Doc,
     docName: string,
     sub: string,
+    persist: boolean,
     /** Asks the server to confirm what it has received so far; false when there is no live connection. */
     private readonly confirm: () => Promise<boolean>,
     private readonly onChange: (u: Unsent | null) => void,
   ) {
     this.clients.add(doc.clientID);
     try {
-      this.persistence = new IndexeddbPersistence(storeName(docName, sub), doc);
+      if (persist) this.persistence = new IndexeddbPersistence(storeName(docName, sub), doc);
     } catch {
       this.persistence = null; // no IndexedDB (a locked-down profile): the page works online only
     }
@@ -86,6 +95,7 @@ export class OfflineStore {
               }
             }
             if (typeof clients === 'string') for (const c of JSON.parse(clients) as number[]) this.clients.add(c);
+            this.clientsRead = true;
             void p.set('clients', JSON.stringify([...this.clients].slice(-MAX_CLIENTS)));
             if (this.unsent) this.onChange(this.unsent);
           }),
@@ -168,6 +178,27 @@ export class OfflineStore {
     });
     if (covered) this.clear();
     else this.confirmSoon(0);
+  }
+
+  /**
+   * Whether the page holds edits of someone else's that the server (state
+   * vector `sv`) does not have: only possible from a stored copy of another
+   * incarnation of the document.
+   */
+  foreign(sv: Map<number, number>): boolean {
+    if (!this.persistence || !this.clientsRead) return false;
+    let found = false;
+    Y.decodeStateVector(Y.encodeStateVector(this.doc)).forEach((clock, client) => {
+      if ((sv.get(client) ?? 0) < clock && !this.isMine(client)) found = true;
+    });
+    return found;
+  }
+
+  /** Deletes the stored copy (it no longer matches the server's document). */
+  async discard(): Promise<void> {
+    this.doc.off('update', this.onUpdate);
+    this.unsent = null;
+    await this.persistence?.clearData().catch(() => undefined);
   }
 
   private clear(): void {
