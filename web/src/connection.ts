@@ -175,8 +175,7 @@ export class Connection {
     this.liveness = window.setInterval(() => this.checkLive(), 500);
     this.offline = new OfflineStore(this.doc, name, auth.session.claims.sub, !!opts.keepOffline, () => this.confirm(), (u) => this.ev.onUnsent?.(u));
     this.ev.onDoc(this.doc, provider.awareness);
-    // What this user typed here before (kept in the browser) is in the document before it syncs.
-    void this.offline.loaded.then(() => this.connect());
+    this.connect();
   }
 
   /**
@@ -227,7 +226,9 @@ export class Connection {
     if (!this.unavailable && this.failures === 0) this.ev.onState?.('connecting');
     this.attempt = (async () => {
       try {
-        const { ticket, token } = await this.auth.ticket();
+        // What this user typed here before (kept in the browser) is in the document before it
+        // syncs: the store loads while the ticket is on its way.
+        const [{ ticket, token }] = await Promise.all([this.auth.ticket(), this.offline.loaded]);
         if (this.destroyed) return;
         this.token = token;
         this.opened = false;
