@@ -121,12 +121,16 @@ export class OfflineStore {
     }
     this.generation++;
     const touched = new Set(this.unsent?.paragraphs ?? []);
+    const known = touched.size;
     for (const type of tr.changed.keys()) {
       touched.add(paragraphOf(type));
       this.touchedAfterAsk.add(paragraphOf(type));
     }
-    this.unsent = { since: this.unsent?.since ?? Date.now(), paragraphs: [...touched] };
-    this.save();
+    // The marker is written when it changes (a first edit, another paragraph), not at every keystroke.
+    if (!this.unsent || touched.size !== known) {
+      this.unsent = { since: this.unsent?.since ?? Date.now(), paragraphs: [...touched] };
+      this.save();
+    }
     this.confirmSoon();
   }
 
