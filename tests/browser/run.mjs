@@ -142,8 +142,10 @@ async function createDoc(base, chairToken, name) {
 /** Stops the server (SIGTERM) and waits for it to exit: pages see a dropped connection. */
 async function stopServer() {
   const s = server;
-  const exited = new Promise((r) => s.once('exit', r));
+  // The listener that fails a starting server goes first (removing it after adding this one
+  // removed both, and every stop waited its full 10 s).
   s.removeAllListeners('exit');
+  const exited = new Promise((r) => s.once('exit', r));
   s.kill('SIGTERM');
   await Promise.race([exited, sleep(10000)]);
 }

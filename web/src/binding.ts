@@ -7,6 +7,18 @@
 // applied it (`input`), diffed against the Y.Text around the caret, applied
 // to the Y.Text in one transaction, and the element re-rendered. Remote
 // changes re-render the element and move the caret through the change.
+//
+// IME composition (Japanese, Chinese input; issue 15 item 11): the browser
+// owns the element's DOM while a composition is open, and re-rendering it
+// would end the composition and lose what was being composed. So remote
+// changes to the paragraph wait: the Y.Text takes them at once, the element
+// is left alone until `compositionend`. Then the composed text is read back
+// against the text as it was when the composition began, placed in the Y.Text
+// through relative positions taken then (so it lands where it was composed,
+// whatever others inserted or deleted meanwhile), and the element rendered.
+// Composed input obeys the same lock as typed input: the browser cannot
+// cancel a composition (its `beforeinput` is not cancelable), so a paragraph
+// that is locked when the composition ends takes none of it.
 
 import * as Y from 'yjs';
 
@@ -22,6 +34,10 @@ export interface BindingOptions {
 
 export class TextBinding {
   private composing = false;
+  /** The composition's starting point: the text then, the selection it replaces, anchored in the Y.Text. */
+  private composeBase?: { text: string; start: number; end: number; relStart: Y.RelativePosition; relEnd: Y.RelativePosition };
+  /** A remote change arrived during the composition: rendered at its end. */
+  private deferred = false;
   private readonly observer: (e: Y.YTextEvent, t: Y.Transaction) => void;
 
   constructor(
@@ -33,6 +49,10 @@ export class TextBinding {
     this.render();
     this.observer = (e, t) => {
       if (t.origin === this) return; // our own edit: already rendered
+      if (this.composing) {
+        this.deferred = true; // the composition owns the element until it ends
+        return;
+      }
       const caret = this.hasFocus() ? this.caret() : null;
       this.render();
       if (caret) this.setCaret(transform(caret[0], e.delta as DeltaOp[]), transform(caret[1], e.delta as DeltaOp[]));
@@ -40,11 +60,8 @@ export class TextBinding {
     text.observe(this.observer);
     el.addEventListener('beforeinput', this.onBeforeInput);
     el.addEventListener('input', this.onInput);
-    el.addEventListener('compositionstart', () => (this.composing = true));
-    el.addEventListener('compositionend', () => {
-      this.composing = false;
-      this.onInput();
-    });
+    el.addEventListener('compositionstart', this.onCompositionStart);
+    el.addEventListener('compositionend', this.onCompositionEnd);
     el.addEventListener('focus', () => this.opts.onFocus?.());
     el.addEventListener('paste', this.onPaste);
     el.addEventListener('drop', (e) => e.preventDefault());
@@ -55,7 +72,64 @@ export class TextBinding {
     this.el.removeEventListener('beforeinput', this.onBeforeInput);
     this.el.removeEventListener('input', this.onInput);
     this.el.removeEventListener('paste', this.onPaste);
+    this.el.removeEventListener('compositionstart', this.onCompositionStart);
+    this.el.removeEventListener('compositionend', this.onCompositionEnd);
   }
+
+  /** Whether an IME composition is open in this paragraph. */
+  get isComposing(): boolean {
+    return this.composing;
+  }
+
+  private readonly onCompositionStart = (): void => {
+    this.composing = true;
+    this.deferred = false;
+    const text = this.text.toString();
+    const caret = this.caret() ?? [text.length, text.length];
+    // The element shows the Y.Text here (every change so far was rendered).
+    this.composeBase = {
+      text,
+      start: caret[0],
+      end: caret[1],
+      relStart: Y.createRelativePositionFromTypeIndex(this.text, caret[0]),
+      relEnd: Y.createRelativePositionFromTypeIndex(this.text, caret[1]),
+    };
+  };
+
+  private readonly onCompositionEnd = (): void => {
+    this.composing = false;
+    const base = this.composeBase;
+    this.composeBase = undefined;
+    const deferred = this.deferred;
+    this.deferred = false;
+    if (!base) return this.onInput();
+    const why = this.opts.refusal();
+    if (why) {
+      // Locked (an agreed paragraph, negotiation mode …): nothing composed lands.
+      const caret = Math.min(base.start, this.text.length);
+      this.render();
+      if (this.hasFocus() || document.activeElement === this.el) this.setCaret(caret);
+      this.opts.onRefused(why);
+      return;
+    }
+    const now = this.domText();
+    const caret = this.caret();
+    const d = diff(now, base.text, caret ? caret[1] : now.length);
+    const doc = this.text.doc;
+    const abs = (r: Y.RelativePosition, fallback: number): number => {
+      const a = doc ? Y.createAbsolutePositionFromRelativePosition(r, doc) : null;
+      return a && a.type === this.text ? a.index : fallback;
+    };
+    // Where the change begins and ends in today's text: relative to the selection the composition replaced.
+    const len = this.text.length;
+    const from = Math.max(0, Math.min(len, abs(base.relStart, base.start) + (d.at - base.start)));
+    const to = Math.max(from, Math.min(len, abs(base.relEnd, base.end) + (d.at + d.deleted - base.end)));
+    if (d.deleted || d.inserted) this.apply(from, d.deleted ? to - from : 0, d.inserted);
+    if (deferred || d.deleted || d.inserted || now !== this.text.toString()) {
+      this.render();
+      this.setCaret(from + d.inserted.length);
+    }
+  };
 
   /** Renders the Y.Text into the element: italic runs as <em>, footnote markers as <sup>. */
   render(): void {
@@ -165,21 +239,18 @@ export class TextBinding {
     const now = this.domText();
     const before = this.text.toString();
     if (now === before) return;
+    // Input the page could not cancel beforehand (a composition, the browser's own corrections) obeys the lock too.
+    const why = this.opts.refusal();
+    if (why) {
+      this.render();
+      this.opts.onRefused(why);
+      return;
+    }
     const caret = this.caret();
-    // Characters after the caret were not touched by typing or deleting:
-    // anchor the diff on the caret so repeated letters land where typed.
-    const caretEnd = caret ? caret[1] : now.length;
-    let suffix = 0;
-    const maxSuffix = Math.min(now.length - caretEnd, before.length);
-    while (suffix < maxSuffix && now[now.length - 1 - suffix] === before[before.length - 1 - suffix]) suffix++;
-    let prefix = 0;
-    const maxPrefix = Math.min(now.length, before.length) - suffix;
-    while (prefix < maxPrefix && now[prefix] === before[prefix]) prefix++;
-    const deleted = before.length - suffix - prefix;
-    const inserted = now.slice(prefix, now.length - suffix);
-    this.apply(prefix, deleted, inserted);
+    const d = diff(now, before, caret ? caret[1] : now.length);
+    this.apply(d.at, d.deleted, d.inserted);
     this.render();
-    this.setCaret(prefix + inserted.length);
+    this.setCaret(d.at + d.inserted.length);
   };
 
   /** Replaces `len` characters at `at` with `insert`, inheriting the italic of its neighbour. */
@@ -205,6 +276,22 @@ export class TextBinding {
     const a = at === 0 ? right : left;
     return !!a?.italic;
   }
+}
+
+/**
+ * What an edit changed: `now` is the element's text, `before` the text it
+ * showed, `caretEnd` the caret after the edit. Characters after the caret
+ * were not touched by typing or deleting: the diff is anchored on the caret
+ * so repeated letters land where typed.
+ */
+function diff(now: string, before: string, caretEnd: number): { at: number; deleted: number; inserted: string } {
+  let suffix = 0;
+  const maxSuffix = Math.min(now.length - caretEnd, before.length);
+  while (suffix < maxSuffix && now[now.length - 1 - suffix] === before[before.length - 1 - suffix]) suffix++;
+  let prefix = 0;
+  const maxPrefix = Math.min(now.length, before.length) - suffix;
+  while (prefix < maxPrefix && now[prefix] === before[prefix]) prefix++;
+  return { at: prefix, deleted: before.length - suffix - prefix, inserted: now.slice(prefix, now.length - suffix) };
 }
 
 /** Moves an offset through a Y.Text delta. */

@@ -16,16 +16,33 @@
 //   change with an update of its own, which this document integrates like any
 //   other, so the page converges with everyone and keeps all the rest of what
 //   the user typed (see refusal.ts).
+// * Offline work (issue 15): the document is kept in the browser (offline.ts)
+//   and loaded before the first connection, so edits made while the server
+//   could not be reached survive a reload or a closed tab and are sent by the
+//   next connection's sync exchange, through the server's refusal path.
+// * A document the token does not open, or that does not exist: the server
+//   answers the WebSocket upgrade with 403 or 404, which a browser does not
+//   show the page (the socket just closes). A socket that closes before it
+//   opened makes the page ask the same question over HTTP, where the answer
+//   is readable, and say it in plain words instead of trying forever.
 
 import * as Y from 'yjs';
-import { WebsocketProvider, messageAuth } from 'y-websocket';
+import { WebsocketProvider, messageAuth, messageSync } from 'y-websocket';
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import * as syncProtocol from 'y-protocols/sync';
 import type { Awareness } from 'y-protocols/awareness';
 import { SessionError, type Auth } from './auth';
+import { OfflineStore, type Unsent } from './offline';
 
-export type ConnState = 'connecting' | 'connected' | 'disconnected' | 'refused' | 'expired' | 'ended';
+export type ConnState = 'connecting' | 'connected' | 'disconnected' | 'refused' | 'expired' | 'ended' | 'unavailable';
+
+/** Why a document cannot be opened: the token does not cover it (403) or there is none by that name (404). */
+export interface Unavailable {
+  status: 403 | 404;
+  /** The server's own words. */
+  detail: string;
+}
 
 export interface ConnectionEvents {
   /** The document, once, when the connection is made. */
@@ -33,7 +50,14 @@ export interface ConnectionEvents {
   onSynced?: () => void;
   onDenied?: (reason: string) => void;
   onState?: (s: ConnState, detail?: string) => void;
+  /** The document cannot be opened (the page stops trying on 403, and retries slowly on 404). */
+  onUnavailable?: (u: Unavailable) => void;
+  /** Unsent edits kept in the browser, or none (offline.ts). */
+  onUnsent?: (u: Unsent | null) => void;
 }
+
+/** How long the page waits before asking again for a document that does not exist (yet). */
+export const MISSING_RETRY = 10000;
 
 /** The close code of a connection whose token expired (server: connection.rs). */
 export const TOKEN_EXPIRED = 4001;
@@ -56,6 +80,7 @@ export function syncUrl(): string {
 export class Connection {
   readonly doc: Y.Doc;
   readonly provider: WebsocketProvider;
+  readonly offline: OfflineStore;
   /** Attempts in a row that ended without a synced connection. */
   failures = 0;
   private destroyed = false;
@@ -69,11 +94,21 @@ export class Connection {
   private lastHeard = 0;
   private lastProbe = 0;
   private readonly onOffline = (): void => this.lost('the browser is offline');
+  /** Sync step 1 messages sent on the current socket, and the step 2 answers heard (the server answers in order). */
+  private step1Sent = 0;
+  private step2Heard = 0;
+  private confirmations: { at: number; done: (ok: boolean) => void }[] = [];
+  /** The document cannot be opened (`explain`): the page says so, not "connecting", at every retry. */
+  private unavailable = false;
+  /** The stored copy did not match the server's document: nothing more is sent (see offline.ts). */
+  private stale = false;
 
   constructor(
     readonly name: string,
     private readonly auth: Auth,
     private readonly ev: ConnectionEvents,
+    /** Keep the document in the browser for offline work (the draft; not the comment scopes). */
+    opts: { keepOffline?: boolean } = {},
   ) {
     this.doc = new Y.Doc();
     const provider = new WebsocketProvider(syncUrl(), this.name, this.doc, {
@@ -89,10 +124,42 @@ export class Connection {
       const reason = kind === 0 ? decoding.readVarString(decoder) : `unknown auth message ${kind}`;
       this.ev.onDenied?.(reason);
     };
+    // Counts the server's sync step 2 answers, and hands its state vector (its sync step 1, sent
+    // when a connection opens) to the offline store once y-websocket has answered it.
+    const sync = provider.messageHandlers[messageSync];
+    provider.messageHandlers[messageSync] = (enc, dec, prov, emitSynced, type) => {
+      const kind = decoding.peekVarUint(dec);
+      let sv: Map<number, number> | undefined;
+      if (kind === syncProtocol.messageYjsSyncStep1) {
+        const d = decoding.clone(dec);
+        decoding.readVarUint(d);
+        sv = Y.decodeStateVector(decoding.readVarUint8Array(d));
+      }
+      if (sv && this.offline.foreign(sv)) {
+        // The stored copy holds others' edits the server lacks (offline.ts): answer nothing, stop.
+        this.stale = true;
+        this.provider.shouldConnect = false;
+        this.provider.ws?.close();
+        void this.offline.discard();
+        this.ev.onState?.('refused', "this browser's copy of the document no longer matches the server's (it was replaced or restored), so it was set aside; reload the page");
+        return;
+      }
+      sync(enc, dec, prov, emitSynced, type);
+      if (kind === syncProtocol.messageYjsSyncStep2) this.heardStep2();
+      // y-websocket sends this handler's answer after it returns.
+      if (sv) {
+        const serverSv = sv;
+        window.setTimeout(() => this.offline.serverState(serverSv), 0);
+      }
+    };
     provider.on('status', ({ status }: { status: string }) => {
       if (status === 'connected') {
         this.opened = true;
         this.lastHeard = Date.now();
+        // y-websocket sends a sync step 1 when the socket opens.
+        this.step1Sent = 1;
+        this.step2Heard = 0;
+        this.unavailable = false;
       }
       // 'disconnected' is reported by `closed`, which knows why.
       if (status !== 'disconnected') this.ev.onState?.(status as ConnState);
@@ -106,18 +173,62 @@ export class Connection {
     this.provider = provider;
     window.addEventListener('offline', this.onOffline);
     this.liveness = window.setInterval(() => this.checkLive(), 500);
+    this.offline = new OfflineStore(this.doc, name, auth.session.claims.sub, !!opts.keepOffline, () => this.confirm(), (u) => this.ev.onUnsent?.(u));
     this.ev.onDoc(this.doc, provider.awareness);
     this.connect();
+  }
+
+  /**
+   * Resolves true once the server has stored everything this page sent so far
+   * (it answers a sync step 1 only then, in order), false if the connection
+   * goes first or there is none.
+   */
+  confirm(): Promise<boolean> {
+    const ws = this.socket();
+    if (!ws || !this.provider.wsconnected) return Promise.resolve(false);
+    if (!this.sendStep1(ws)) return Promise.resolve(false);
+    const at = this.step1Sent;
+    return new Promise((done) => this.confirmations.push({ at, done }));
+  }
+
+  private sendStep1(ws: WebSocket): boolean {
+    const enc = encoding.createEncoder();
+    encoding.writeVarUint(enc, messageSync);
+    syncProtocol.writeSyncStep1(enc, this.doc);
+    try {
+      ws.send(encoding.toUint8Array(enc));
+    } catch {
+      this.lost('the connection failed');
+      return false;
+    }
+    this.step1Sent++;
+    return true;
+  }
+
+  private heardStep2(): void {
+    this.step2Heard++;
+    const due = this.confirmations.filter((c) => c.at <= this.step2Heard);
+    this.confirmations = this.confirmations.filter((c) => c.at > this.step2Heard);
+    for (const c of due) c.done(true);
+  }
+
+  private dropConfirmations(): void {
+    const all = this.confirmations;
+    this.confirmations = [];
+    for (const c of all) c.done(false);
   }
 
   /** Ticket, then socket. Failures are retried with a growing delay; one attempt at a time. */
   private connect(): void {
     if (this.destroyed || this.attempt) return;
     window.clearTimeout(this.retryTimer);
-    this.ev.onState?.('connecting');
+    // After a failure the page goes on saying offline until it is live again (not "connecting" at every attempt).
+    if (!this.unavailable && this.failures === 0) this.ev.onState?.('connecting');
     this.attempt = (async () => {
       try {
-        const { ticket, token } = await this.auth.ticket();
+        // What this user typed here before (kept in the browser) is in the document before it
+        // syncs: the store loads while the ticket is on its way.
+        const [{ ticket, token }] = await Promise.all([this.auth.ticket(), this.offline.loaded]);
         if (this.destroyed) return;
         this.token = token;
         this.opened = false;
@@ -160,14 +271,7 @@ export class Connection {
     }
     if (quiet > PROBE_AFTER && Date.now() - this.lastProbe > PROBE_AFTER) {
       this.lastProbe = Date.now();
-      const enc = encoding.createEncoder();
-      encoding.writeVarUint(enc, 0); // messageSync
-      syncProtocol.writeSyncStep1(enc, this.doc);
-      try {
-        ws.send(encoding.toUint8Array(enc));
-      } catch {
-        this.lost('the connection failed');
-      }
+      this.sendStep1(ws);
     }
   }
 
@@ -187,7 +291,8 @@ export class Connection {
   private closed(event: CloseEvent | null): void {
     // y-websocket would open the same URL again: its ticket is used.
     this.provider.shouldConnect = false;
-    if (this.destroyed) return;
+    this.dropConfirmations();
+    if (this.destroyed || this.stale) return;
     if (event?.code === TOKEN_EXPIRED) {
       this.ev.onState?.('expired');
       this.auth.renew(this.token).then(
@@ -203,8 +308,44 @@ export class Connection {
       return;
     }
     this.failures++;
-    if (this.failures >= 3 && !this.opened) this.ev.onState?.('refused', 'the server closed the connection');
-    else this.ev.onState?.('disconnected');
+    if (!this.unavailable) this.ev.onState?.('disconnected');
+    // A comment scope's refusal is not explained: its document is the draft's, explained by the draft's connection.
+    if (this.opened || this.name.includes('/')) this.retry();
+    else void this.explain();
+  }
+
+  /**
+   * The socket closed before it opened: the server refused the upgrade, or
+   * could not be reached. Asked over HTTP with the same token, the server says
+   * which (403: the token does not open the document; 404: no such document).
+   */
+  private async explain(): Promise<void> {
+    let r: Response | undefined;
+    try {
+      r = await fetch(`/api/docs/${encodeURIComponent(this.name)}/versions`, { headers: { Authorization: `Bearer ${this.auth.token}` } });
+    } catch {
+      r = undefined; // not reachable: offline
+    }
+    if (this.destroyed) return;
+    if (r && (r.status === 403 || r.status === 404)) {
+      let detail = `HTTP ${r.status}`;
+      try {
+        const body = (await r.json()) as { detail?: unknown };
+        if (typeof body.detail === 'string') detail = body.detail;
+      } catch {
+        /* not the JSON error shape */
+      }
+      this.unavailable = true;
+      this.ev.onState?.('unavailable', detail);
+      this.ev.onUnavailable?.({ status: r.status, detail });
+      // A token does not change: stop. A document may yet be created: ask again now and then.
+      if (r.status === 404) this.retry(MISSING_RETRY);
+      return;
+    }
+    if (this.unavailable) {
+      this.unavailable = false; // the server is not reachable now: that is what the page says
+      this.ev.onState?.('disconnected');
+    }
     this.retry();
   }
 
@@ -217,6 +358,8 @@ export class Connection {
     window.clearTimeout(this.retryTimer);
     window.clearInterval(this.liveness);
     window.removeEventListener('offline', this.onOffline);
+    this.dropConfirmations();
+    this.offline.destroy();
     this.provider.destroy();
     this.doc.destroy();
   }

@@ -10,6 +10,8 @@ import { AnchorMarks, encodeAnchor, findWords, resolveAnchor, selectedWords, typ
 import { COMMENT_CLOSED, CommentsHub, commentRefusalWords, lastTextFromHistory, type Comment, type Post } from './comments';
 import { Auth } from './auth';
 import { Connection, type ConnState } from './connection';
+import { unavailableEl, unsentWords } from './connection-words';
+import type { Unsent } from './offline';
 import { colourOf, h, timeOf } from './dom';
 import { apiGet, exportMenu } from './exports';
 import { HistoryView } from './history';
@@ -116,7 +118,8 @@ class ParagraphView {
         onRefused: (why) => ed.notify('refused', `You cannot edit ${this.label}: ${why}.`),
         onFocus: () => ed.conn.setPresence('paragraph', this.id),
       });
-      this.refused = new RefusedWords(t, () => this.renderRefusal());
+      // A refused edit kept offline was typed by an earlier page of this user's (offline.ts).
+      this.refused = new RefusedWords(t, () => this.renderRefusal(), (client) => ed.conn.offline.isMine(client));
     }
     map.observe(() => this.update());
     this.update();
@@ -467,6 +470,13 @@ export class Editor {
   private readonly presence = presenceBox(this.presenceEl);
   private readonly modeEl = h('span.mode');
   private readonly connEl = h('span.conn');
+  /** Unsent edits kept in this browser (offline.ts). */
+  private readonly unsentEl = h('span.unsent', { role: 'status', hidden: true });
+  /** Why the document cannot be opened, in plain words (connection.ts `explain`). */
+  private readonly problemEl = h('div.open-problem', { role: 'alert', hidden: true });
+  private unsent: Unsent | null = null;
+  private live = false;
+  private unsentTimer: number | undefined;
   private readonly noticeEl = h('div.notice', { role: 'alert', hidden: true });
   private readonly docEl = h('article.un-doc');
   private readonly editorEl = h('main.workspace');
@@ -503,10 +513,11 @@ export class Editor {
     const historyBtn = h('button#toggle-history', { type: 'button', onclick: () => this.toggleHistory() }, 'History');
     const compilationBtn = h('button#toggle-compilation', { type: 'button', 'aria-pressed': 'false', onclick: () => this.toggleCompilation() }, 'Compilation text');
     const exports = exportMenu(session.doc, () => this.auth, (m) => this.notify('refused', m));
-    const out = h('button', { type: 'button', onclick: () => { signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
+    const out = h('button', { type: 'button', onclick: async () => { await this.conn?.offline.signOut(); signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
     root.replaceChildren(
-      h('header.topbar', skipLink(), h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.presence.el, this.revisionEl, h('span.spacer'), commentsToggle, compilationBtn, historyBtn, exports, me, out),
+      h('header.topbar', skipLink(), h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.unsentEl, this.presence.el, this.revisionEl, h('span.spacer'), commentsToggle, compilationBtn, historyBtn, exports, me, out),
       this.noticeEl,
+      this.problemEl,
       this.editorEl,
       this.historyEl,
     );
@@ -536,12 +547,21 @@ export class Editor {
       onDoc: (doc, awareness) => this.bind(doc, awareness),
       onDenied: (reason) => this.serverRefused(reason),
       onState: (s, d) => this.connState(s, d),
+      onUnavailable: (u) => {
+        this.problemEl.replaceChildren(unavailableEl(session.doc, u));
+        this.problemEl.hidden = false;
+        this.editorEl.hidden = true;
+      },
+      onUnsent: (u) => {
+        this.unsent = u;
+        this.renderUnsent();
+      },
       onSynced: () => {
         document.body.dataset.synced = 'true';
         this.renderAll();
         void this.loadBase();
       },
-    });
+    }, { keepOffline: true });
     document.addEventListener('keydown', this.onKey, true);
     document.addEventListener('beforeinput', this.onHistoryInput, true);
     this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub) });
@@ -588,12 +608,19 @@ export class Editor {
     const words: Record<ConnState, string> = {
       connected: '● live',
       connecting: '○ connecting…',
-      disconnected: '○ offline; reconnecting…',
+      disconnected: '○ offline — your edits are kept and will be sent',
       refused: `○ ${detail ?? 'refused'}`,
       expired: '○ your session expired; reconnecting…',
       ended: '○ your session ended; sign in again',
+      unavailable: '○ this document cannot be opened',
     };
+    if (s === 'connected' && !this.problemEl.hidden) {
+      this.problemEl.hidden = true;
+      this.editorEl.hidden = false;
+    }
     this.connEl.textContent = words[s];
+    this.live = s === 'connected';
+    this.renderUnsent();
     this.connEl.title = detail ?? '';
     this.connEl.className = `conn conn-${s}`;
   }
@@ -784,6 +811,17 @@ export class Editor {
     });
   }
 
+  /** Unsent edits are shown while the page is not live, or when the server has not confirmed them within 3 s (not during every typing burst). */
+  private renderUnsent(): void {
+    const u = this.unsent;
+    const wait = u && this.live ? u.since + 3000 - Date.now() : 0;
+    window.clearTimeout(this.unsentTimer);
+    if (wait > 0) this.unsentTimer = window.setTimeout(() => this.renderUnsent(), wait + 50);
+    const text = u && wait <= 0 ? unsentWords(u, (id) => this.labelById.get(id)?.label) : '';
+    this.unsentEl.hidden = !text;
+    if (this.unsentEl.textContent !== text) this.unsentEl.textContent = text;
+  }
+
   private renderParagraphs(): void {
     const maps = this.roots.paragraphs.toArray().filter((m): m is Y.Map<unknown> => m instanceof Y.Map);
     const keep = new Set(maps);
@@ -818,6 +856,7 @@ export class Editor {
     this.renderPresence();
     this.renderComments();
     this.renderCompilation();
+    this.renderUnsent();
   }
 
   private renderFootnotes(): void {

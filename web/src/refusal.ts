@@ -109,7 +109,8 @@ interface Run {
  * Keeps aside the words of this user's that the server took out of one
  * paragraph. Armed by a permission-denied naming the paragraph; while armed,
  * a remote change to the paragraph's Y.Text that deletes text inserted by this
- * page's own client id is the server's revert, and what it deleted is kept
+ * page's own client id (or, with `isMine`, by an earlier page of the same user
+ * whose edits were kept offline and sent by this one) is the server's revert, and what it deleted is kept
  * (the deleted items' content, read before Yjs collects it). A cascade of
  * refusals (the user keeps typing) accumulates into the same runs.
  */
@@ -125,6 +126,7 @@ export class RefusedWords {
   constructor(
     readonly text: Y.Text,
     private readonly onChange: () => void,
+    private readonly isMine: (client: number) => boolean = (client) => client === text.doc?.clientID,
   ) {
     this.observer = (e, t) => this.observe(e, t);
     text.observe(this.observer);
@@ -142,12 +144,11 @@ export class RefusedWords {
     if (t.local || Date.now() > this.armedUntil) return;
     const doc = this.text.doc;
     if (!doc) return;
-    const me = doc.clientID;
     const found: { text: string; index: number }[] = [];
     let index = 0; // offset in the text as it is after this change
     let run: { text: string; index: number } | null = null;
     for (let item = this.text._start; item; item = item.right) {
-      const mineDeleted = e.deletes(item) && item.id.client === me && item.content instanceof Y.ContentString;
+      const mineDeleted = e.deletes(item) && this.isMine(item.id.client) && item.content instanceof Y.ContentString;
       if (mineDeleted) {
         const s = (item.content as Y.ContentString).str;
         if (run) run.text += s;
