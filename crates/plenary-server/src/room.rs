@@ -889,13 +889,36 @@ impl Room {
         };
         // Keep only the entries this connection may speak for: y-websocket
         // clients re-send every state they hear of, and nobody may rewrite or
-        // remove someone else's presence.
+        // remove someone else's presence. The same user may take over an id
+        // from another of their connections: a page that reconnects after a
+        // stall keeps its client id while the server may not yet have noticed
+        // that the old socket is dead (it would otherwise stay silent for
+        // everyone until the idle timeout closes the old one).
+        let mut taken_over = Vec::new();
         update
             .clients
             .retain(|id, _| match self.awareness_owner.get(&id.get()) {
-                Some(owner) => *owner == conn,
+                Some(owner) if *owner == conn => true,
+                Some(owner) => {
+                    let same_user = self
+                        .peers
+                        .get(owner)
+                        .is_some_and(|p| p.handle.session.principal.sub == principal.sub);
+                    if same_user {
+                        taken_over.push((*owner, id.get()));
+                    }
+                    same_user
+                }
                 None => true,
             });
+        for (old, id) in taken_over {
+            if let Some(p) = self.peers.get_mut(&old) {
+                p.awareness_ids.remove(&id);
+            }
+        }
+        let Some(peer) = self.peers.get(&conn) else {
+            return;
+        };
         // One presence per page: a connection may speak for a few ids (a
         // client that replaced its Y.Doc), not for thousands that every
         // joiner would then receive; and a state is small.

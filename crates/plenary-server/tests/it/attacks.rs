@@ -1622,3 +1622,76 @@ async fn a_refused_write_over_a_map_key_brings_back_the_value_it_displaced() {
         assert!(!frames_hold(&witness, "DISPLACED"));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Presence ids change hands only within one user (found in the browser tests)
+// ---------------------------------------------------------------------------
+
+fn presence_of(id: u64, clock: u32, paragraph: &str) -> Vec<u8> {
+    use std::collections::HashMap as Map;
+    use yrs::sync::AwarenessUpdate;
+    use yrs::sync::awareness::AwarenessUpdateEntry;
+    let mut clients = Map::new();
+    clients.insert(
+        yrs::block::ClientID::new(id),
+        AwarenessUpdateEntry {
+            clock,
+            json: Arc::from(
+                format!(r#"{{"user":{{"name":"x"}},"paragraph":"{paragraph}"}}"#).as_str(),
+            ),
+        },
+    );
+    plenary_client::encode_awareness(AwarenessUpdate { clients })
+}
+
+async fn presence_paragraph(witness: &Client, id: u64, want: &str) -> bool {
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline {
+        let seen = witness.awareness_states();
+        if seen
+            .iter()
+            .any(|(i, s)| *i == id && s["paragraph"].as_str() == Some(want))
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// A page whose socket stalled reconnects with the same client id while the server still holds
+/// the old, silent socket: its presence must reach the others at once, not after the old socket's
+/// idle timeout. Another user offering the same id is still refused.
+#[tokio::test]
+async fn a_reconnecting_page_keeps_its_presence_id_and_nobody_else_can_take_it() {
+    let server = server();
+    let doc = "atk-presence-handover";
+    let _chair = seeded(&server, doc).await;
+    let witness = connect(&server, doc, &Who::delegate("GBR")).await;
+    let jpn = Who::delegate("JPN");
+    let id = 4_242_424;
+    let stalled = connect(&server, doc, &jpn).await;
+    stalled.send_raw(presence_of(id, 1, "p1"));
+    assert!(presence_paragraph(&witness, id, "p1").await);
+    // The same user's new socket (the old one is still open, as after a stall).
+    let again = connect(&server, doc, &jpn).await;
+    again.send_raw(presence_of(id, 2, "p2"));
+    assert!(
+        presence_paragraph(&witness, id, "p2").await,
+        "the reconnected page's presence never reached the others"
+    );
+    // Another delegation cannot take the id over.
+    let intruder = connect(&server, doc, &Who::delegate("FRA")).await;
+    intruder.send_raw(presence_of(id, 3, "p9"));
+    assert!(
+        !presence_paragraph(&witness, id, "p9").await,
+        "another user rewrote the presence"
+    );
+    // When the stalled socket finally goes, the presence it handed over stays.
+    stalled.close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        presence_paragraph(&witness, id, "p2").await,
+        "closing the old socket removed the presence the new one holds"
+    );
+}
