@@ -207,3 +207,75 @@ async fn two_nodes_share_documents_and_presence_and_survive_a_node_loss() {
     assert_eq!(all_texts(fresh.doc()), all_texts(moved.doc()));
     assert!(text_of(fresh.doc(), 7).ends_with(" a19"));
 }
+
+/// Connections the node at `port`'s Redis holds, not counting the one that asks.
+fn redis_connections(redis: &RedisServer) -> usize {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port().to_string(), "CLIENT", "LIST"])
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .count()
+        .saturating_sub(1)
+}
+
+/// A node follows every document it has loaded, for the log and for presence, over a fixed
+/// number of Redis connections: loading sixty documents costs no more connections than two, and
+/// edits and presence still cross nodes on every one of them.
+#[tokio::test]
+async fn a_node_follows_many_documents_over_a_fixed_number_of_redis_connections() {
+    let redis = RedisServer::spawn();
+    let a = redis_server(&redis, "node-a");
+    let b = redis_server(&redis, "node-b");
+    let mut readers = Vec::new();
+    let mut writers = Vec::new();
+    let load = |n: usize| format!("many-{n}");
+    for n in 0..2 {
+        a.ensure_doc(&load(n));
+        readers.push(connect(&a, &load(n), &Who::observer()).await);
+        writers.push(connect(&b, &load(n), &Who::chair()).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let with_two = redis_connections(&redis);
+    for n in 2..60 {
+        a.ensure_doc(&load(n));
+        readers.push(connect(&a, &load(n), &Who::observer()).await);
+        writers.push(connect(&b, &load(n), &Who::chair()).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let with_sixty = redis_connections(&redis);
+    assert!(
+        with_sixty <= with_two,
+        "two nodes hold {with_two} Redis connections with 2 documents loaded, {with_sixty} with 60"
+    );
+    assert!(with_sixty <= 8, "{with_sixty} connections for two nodes");
+    // Every one of the sixty still crosses from node B to node A, edits and presence alike.
+    for (n, (w, r)) in writers.iter().zip(&readers).enumerate() {
+        set_meta(w.doc(), "agendaItem", &format!("mark-{n}"));
+        w.set_awareness(&serde_json::json!({"user": {"name": format!("writer {n}")}}));
+        let want = format!("mark-{n}");
+        r.wait_until(WAIT, |d| {
+            meta_value(d, "agendaItem").as_deref() == Some(want.as_str())
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the edit of document {n} did not cross nodes"));
+    }
+    for (n, r) in readers.iter().enumerate() {
+        let deadline = Instant::now() + WAIT;
+        while !r
+            .awareness_states()
+            .iter()
+            .any(|(_, s)| s["paragraph"].is_null() && s["user"]["role"] == "chair")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "presence of document {n} did not cross nodes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!(
+        "Redis connections of two nodes: {with_two} with 2 documents loaded, {with_sixty} with 60"
+    );
+}

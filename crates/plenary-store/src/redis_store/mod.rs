@@ -9,7 +9,7 @@
 
 mod fields;
 mod keys;
-mod tasks;
+mod presence;
 mod watches;
 
 use std::collections::HashSet;
@@ -62,18 +62,19 @@ return {1, last}
 ";
 
 /// A [`Store`] on Redis. Cheap to clone; clones share one auto-reconnecting multiplexed
-/// connection, and one blocking reader that follows every watched log (`watches.rs`): a node
-/// holds two connections for its logs however many documents it has loaded. Awareness
-/// subscriptions still use a connection each.
+/// connection, one blocking reader that follows every watched log (`watches.rs`) and one
+/// pub/sub connection for every document's presence (`presence.rs`): a node holds three
+/// connections to Redis however many documents it has loaded.
 #[derive(Clone)]
 pub struct RedisStore {
-    client: Client,
     conn: ConnectionManager,
     scripts: Arc<Scripts>,
     /// Documents this process already added to `plenary:docs`, to spare a round trip per append.
     registered: Arc<Mutex<HashSet<String>>>,
     /// The one reader that follows every watched log (`watches.rs`).
     watches: watches::Watches,
+    /// The one pub/sub connection for every document's presence (`presence.rs`).
+    presence: presence::Presence,
 }
 
 struct Scripts {
@@ -143,7 +144,7 @@ impl RedisStore {
             }),
             registered: Arc::new(Mutex::new(HashSet::new())),
             watches: watches::Watches::start(client.clone(), conn.clone()),
-            client,
+            presence: presence::Presence::new(client),
             conn,
         })
     }
@@ -404,15 +405,9 @@ impl Store for RedisStore {
     }
 
     async fn subscribe_awareness(&self, doc: &str) -> Result<AwarenessFeed, StoreError> {
-        let channel = keys::awareness(doc);
-        let messages = tasks::subscribe(&self.client, &channel).await?;
+        check_doc(doc)?;
         let (tx, rx) = tokio::sync::mpsc::channel(AWARENESS_BUFFER);
-        tokio::spawn(tasks::relay_awareness(
-            self.client.clone(),
-            channel,
-            messages,
-            tx,
-        ));
+        self.presence.subscribe(&keys::awareness(doc), tx).await?;
         Ok(AwarenessFeed::new(rx))
     }
 

@@ -20,12 +20,14 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::{StreamReadOptions, StreamReadReply};
-use redis::{AsyncCommands, Client};
+use redis::{AsyncCommands, AsyncConnectionConfig, Client};
 use tokio::sync::mpsc;
 
-use super::{fields, from_redis, keys, tasks, with_timeout};
+use super::{CONNECT_TIMEOUT, OP_TIMEOUT, fields, from_redis, keys, with_timeout};
 use crate::{LogEntry, StoreError};
 
+/// How long one XREAD waits for new entries before asking again.
+const BLOCK_MS: usize = 2_000;
 /// How many entries one XREAD returns at most, per stream.
 const READ_BATCH: usize = 512;
 /// Waits between reconnection attempts grow from the first to the second.
@@ -81,7 +83,12 @@ struct Reader {
 }
 
 async fn connect(client: &Client) -> Result<Reader, StoreError> {
-    let mut conn = tasks::watch_connection(client).await?;
+    // Its response timeout must outlast the BLOCK.
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(Duration::from_millis(BLOCK_MS as u64) + OP_TIMEOUT));
+    let mut conn: MultiplexedConnection =
+        with_timeout(client.get_multiplexed_async_connection_with_config(&config)).await?;
     let id: i64 = with_timeout(redis::cmd("CLIENT").arg("ID").query_async(&mut conn)).await?;
     Ok(Reader { conn, id })
 }
@@ -92,7 +99,7 @@ async fn run(
     mut added: mpsc::UnboundedReceiver<Follower>,
 ) {
     let options = StreamReadOptions::default()
-        .block(tasks::BLOCK_MS)
+        .block(BLOCK_MS)
         .count(READ_BATCH);
     let mut followers: Vec<Follower> = Vec::new();
     let mut reader: Option<Reader> = None;
