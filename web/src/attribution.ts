@@ -53,6 +53,9 @@ const ROLE_NAMES: Record<string, string> = { chair: 'Chair', secretariat: 'Secre
 /** The colour key of a writer: the delegation, else the role. */
 export const keyOf = (r: { user: string; delegation?: string | null }): string => r.delegation || ROLE_NAMES[r.user.split(':')[0]] || r.user || '?';
 
+/** Text as the document was created (log entry 1, its import) stays untinted: the colours show what was written since. */
+const isOriginal = (r: AttributedRun): boolean => r.seq === 1;
+
 /** What the legend calls a colour key. */
 export const keyName = (k: string): string => (/^[A-Z]{2,3}$/.test(k) ? delegationName(k) : k);
 
@@ -280,7 +283,7 @@ export class Authors {
     this.dirty.clear();
     this.placed.clear();
     for (const [id, el] of this.rows()) this.place(id, el);
-    this.slots = slotsFor([...this.byPara.values()].flat().map(keyOf));
+    this.slots = slotsFor([...this.byPara.values()].flat().filter((r) => !isOriginal(r)).map(keyOf));
     this.renderHighlights();
     this.renderLegend();
   }
@@ -323,6 +326,7 @@ export class Authors {
     for (const [el, placed] of this.placed) {
       const nodes = textNodes(el);
       for (const p of placed) {
+        if (isOriginal(p.run)) continue;
         const r = rangeOf(nodes, p.from, p.to);
         const slot = this.slots.get(keyOf(p.run));
         if (r && slot !== undefined) bySlot[slot].push(r);
@@ -336,7 +340,13 @@ export class Authors {
 
   private renderLegend(): void {
     const counts = new Map<string, number>();
-    for (const runs of this.byPara.values()) for (const r of runs) counts.set(keyOf(r), (counts.get(keyOf(r)) ?? 0) + r.text.length);
+    let original = false;
+    for (const runs of this.byPara.values()) {
+      for (const r of runs) {
+        if (isOriginal(r)) original = true;
+        else counts.set(keyOf(r), (counts.get(keyOf(r)) ?? 0) + r.text.length);
+      }
+    }
     const keys = [...counts.keys()].sort((a, b) => keyName(a).localeCompare(keyName(b)));
     this.legendEl.replaceChildren(
       h('strong', 'Authors'),
@@ -347,6 +357,7 @@ export class Authors {
           return h('li.author-key', { 'data-key': k }, h('span.author-swatch', { style: `background:${p.bg};border-bottom:3px solid ${p.line}`, 'aria-hidden': 'true' }), keyName(k));
         }),
       ),
+      original ? h('span.author-key.author-original', 'Plain: the text as the document was created') : '',
       h('span.authors-hint', 'Point at the text, or put the cursor in it, to see who wrote it and when. '),
       this.caretEl,
     );
@@ -359,7 +370,7 @@ export class Authors {
     const name = known ?? this.names.get(run.user);
     const who = name ?? (run.delegation ? delegationName(run.delegation) : ROLE_NAMES[run.user.split(':')[0]] ?? run.user);
     const of = name && run.delegation && !name.includes(delegationName(run.delegation).replace(/^Delegation of /, '')) ? ` (${delegationName(run.delegation)})` : '';
-    const via = run.proposal ? ' · by an accepted proposal' : '';
+    const via = run.proposal ? ' · by an accepted proposal' : isOriginal(run) ? ' · as the document was created' : '';
     return `${who}${of} · ${clockOf(run.at_ms)}${via}`;
   }
 
@@ -402,14 +413,16 @@ export class Authors {
     const sel = document.getSelection();
     const el = sel?.anchorNode ? (sel.anchorNode instanceof Element ? sel.anchorNode : sel.anchorNode.parentElement)?.closest<HTMLElement>('.ptext') : null;
     if (!sel || !el || !this.o.container.contains(el)) {
-      this.caretEl.textContent = '';
+      if (this.caretEl.textContent) this.caretEl.textContent = '';
       return;
     }
     const r = document.createRange();
     r.selectNodeContents(el);
     r.setEnd(sel.anchorNode!, sel.anchorOffset);
     const run = this.runAt(el, r.toString().length, false);
-    this.caretEl.textContent = run ? `At the cursor: ${this.describe(run)}` : '';
+    const line = run ? `At the cursor: ${this.describe(run)}` : '';
+    // Announced once per run, not on every caret move.
+    if (this.caretEl.textContent !== line) this.caretEl.textContent = line;
   };
 
   private showTip(text: string, x: number, y: number): void {

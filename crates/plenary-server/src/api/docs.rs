@@ -772,12 +772,11 @@ pub(crate) async fn tracked(
             )
         })?
         .to_owned();
-    let to = t
-        .to
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && *t != "current")
-        .map(str::to_owned);
+    let to =
+        t.to.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && *t != "current")
+            .map(str::to_owned);
     let _slot = api.gate.enter(&doc)?;
     // Resolved as /compare resolves `from` and `to`: a number is a log position, else a version.
     let until = to.as_deref().map_or(Point::Current, Point::parse);
