@@ -185,6 +185,7 @@ export class Authors {
   private slots = new Map<string, number>();
   private fetchTimer: number | undefined;
   private retries = 0;
+  private pendingSince: number | undefined;
   private req = 0;
   private mo?: MutationObserver;
   private dirty = new Set<HTMLElement>();
@@ -235,7 +236,9 @@ export class Authors {
   changed(): void {
     if (!this.on) return;
     this.retries = 0;
-    this.schedule(900);
+    // A pause of 0.9 s, but at most 4 s after the first change not yet read (typing that never pauses).
+    this.pendingSince ??= Date.now();
+    this.schedule(Math.max(0, Math.min(900, 4000 - (Date.now() - this.pendingSince))));
   }
 
   private schedule(ms: number): void {
@@ -245,6 +248,7 @@ export class Authors {
 
   private async fetch(): Promise<void> {
     const req = ++this.req;
+    this.pendingSince = undefined;
     let res: { paragraphs?: ParagraphRuns[] };
     try {
       const r = await apiGet(`/api/docs/${encodeURIComponent(this.o.doc)}/attribution`, this.o.auth());
