@@ -14,6 +14,7 @@ import { unavailableEl, unsentWords } from './connection-words';
 import type { Unsent } from './offline';
 import { colourOf, h, timeOf } from './dom';
 import { apiGet, exportMenu } from './exports';
+import { Authors } from './attribution';
 import { HistoryView } from './history';
 import { HeaderEditor } from './header';
 import { attributionLine, renderCompilation } from './compilation';
@@ -175,6 +176,7 @@ class ParagraphView {
     }
     if (mayPropose(c)) tools.push(h('button.propose-btn', { type: 'button', onclick: () => this.openProposeForm() }, 'Propose'));
     if (this.ed.mayComment()) tools.push(h('button.comment-btn', { type: 'button', onclick: () => this.ed.openCommentForm(this) }, 'Comment'));
+    tools.push(h('button.history-btn', { type: 'button', 'aria-label': `History of ${this.label || 'this paragraph'}`, onclick: () => this.ed.openParagraphHistory(this.id) }, 'History'));
     this.toolsEl.replaceChildren(...tools);
     this.name();
   }
@@ -492,6 +494,8 @@ export class Editor {
   private labelById = new Map<string, Numbered>();
   private rerender = 0;
   private history?: HistoryView;
+  /** "Show authors": the text tinted by who wrote it (attribution.ts). */
+  private authors?: Authors;
   private commentForm?: { paragraphId: string; el: HTMLElement };
   /** Undo and redo of the user's own typing (undo.ts). */
   undo?: Undo;
@@ -513,9 +517,10 @@ export class Editor {
     const historyBtn = h('button#toggle-history', { type: 'button', onclick: () => this.toggleHistory() }, 'History');
     const compilationBtn = h('button#toggle-compilation', { type: 'button', 'aria-pressed': 'false', onclick: () => this.toggleCompilation() }, 'Compilation text');
     const exports = exportMenu(session.doc, () => this.auth, (m) => this.notify('refused', m));
+    const authorsBtn = h('button#toggle-authors', { type: 'button', 'aria-pressed': 'false', onclick: () => this.toggleAuthors() }, 'Show authors');
     const out = h('button', { type: 'button', onclick: async () => { await this.conn?.offline.signOut(); signOut(); location.href = location.pathname + `?doc=${encodeURIComponent(session.doc)}`; } }, 'Sign out');
     root.replaceChildren(
-      h('header.topbar', skipLink(), h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.unsentEl, this.presence.el, this.revisionEl, h('span.spacer'), commentsToggle, compilationBtn, historyBtn, exports, me, out),
+      h('header.topbar', skipLink(), h('span.brand', 'Plenary'), h('span.docname', session.doc), this.modeEl, this.connEl, this.unsentEl, this.presence.el, this.revisionEl, h('span.spacer'), commentsToggle, authorsBtn, compilationBtn, historyBtn, exports, me, out),
       this.noticeEl,
       this.problemEl,
       this.editorEl,
@@ -564,7 +569,7 @@ export class Editor {
     }, { keepOffline: true });
     document.addEventListener('keydown', this.onKey, true);
     document.addEventListener('beforeinput', this.onHistoryInput, true);
-    this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub) });
+    this.conn.setPresence('user', { name: c.name, delegation: attribution(c), role: c.role, colour: colourOf(c.sub), sub: c.sub });
     (window as unknown as Record<string, unknown>).__plenary = this;
   }
 
@@ -588,6 +593,7 @@ export class Editor {
     this.roots.paragraphs.observe(() => this.renderParagraphs());
     // Text edits move a suggestion's marked-up words and the compilation text.
     this.roots.paragraphs.observeDeep(() => this.scheduleRerender());
+    this.roots.paragraphs.observeDeep(() => this.authors?.changed());
     this.roots.footnotes.observeDeep(() => this.renderFootnotes());
     this.roots.proposals.observeDeep(() => {
       this.renderProposals();
@@ -1381,15 +1387,45 @@ export class Editor {
 
   // ---- history ----
 
-  private toggleHistory(): void {
+  private toggleHistory(paragraph?: string): void {
     const showing = !this.historyEl.hidden;
     this.historyEl.hidden = showing;
     this.editorEl.hidden = !showing;
     document.body.classList.toggle('history-open', !showing);
     if (!showing) {
       this.history ??= new HistoryView(this.historyEl, this.session, (id) => this.labelById.get(id)?.label);
-      void this.history.open();
+      void (paragraph ? this.history.openParagraph(paragraph) : this.history.open());
     }
+  }
+
+  /** A paragraph's own history since a version, from its History button. */
+  openParagraphHistory(id: string): void {
+    if (this.historyEl.hidden) this.toggleHistory(id);
+    else void this.history?.openParagraph(id);
+    window.scrollTo(0, 0);
+  }
+
+  // ---- who wrote what ----
+
+  private toggleAuthors(): void {
+    this.authors ??= new Authors({
+      doc: this.session.doc,
+      auth: () => this.auth,
+      container: this.paragraphsEl,
+      nameOf: (sub) => (sub === this.session.claims.sub ? this.session.claims.name : this.peerName(sub)),
+    });
+    if (!this.authors.legendEl.isConnected) this.editorEl.prepend(this.authors.legendEl);
+    this.authors.set(!this.authors.on);
+    document.getElementById('toggle-authors')?.setAttribute('aria-pressed', String(this.authors.on));
+  }
+
+  /** The display name of a user present on the page (their presence carries their id). */
+  private peerName(sub: string): string | undefined {
+    for (const s of this.awareness?.getStates().values() ?? []) {
+      const u = s.user as { sub?: string; name?: string } | undefined;
+      if (u?.sub === sub && u.name) return u.name;
+    }
+    return undefined;
   }
 }
 

@@ -1,9 +1,14 @@
 // The Export menu: the current document in every format the server exports
 // (`GET /api/docs/{doc}?format=…`), its compilation text
-// (`/compilation?format=html`), its drafting checks shown in the page
+// (`/compilation?format=text|html`), its drafting checks shown in the page
 // (`/checks`) and Word with tracked changes against a named version
 // (`/tracked?base=…`). Requests carry the token as a Bearer header, never in
-// a URL, and files are saved through a blob URL.
+// a URL, and files are saved through a blob URL, named after the document and
+// the last named version (`reducing-reoffending-Rev.2.docx`, or
+// `…-after-Rev.2.docx` once the text changed since).
+
+/** A name as it may stand in a file name: letters, digits, `.`, `_`, `-`. */
+const fileSafe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 80);
 
 import type { Auth } from './auth';
 import { h } from './dom';
@@ -18,11 +23,6 @@ export const EXPORT_FORMATS: { format: string; label: string; ext: string }[] = 
   { format: 'json', label: 'JSON', ext: 'json' },
 ];
 
-/** The file name the server gives (`Content-Disposition`), or `<doc>.<ext>`. */
-function fileName(r: Response, doc: string, ext: string): string {
-  const given = /filename="([^"]+)"/.exec(r.headers.get('Content-Disposition') ?? '')?.[1];
-  return given ?? `${doc.replace(/\//g, '-')}.${ext}`;
-}
 
 /** GETs an API path with the Bearer token, renewing an expired token once; throws on an error status with the server's `detail`. */
 export async function apiGet(path: string, auth: Auth): Promise<Response> {
@@ -46,11 +46,12 @@ export async function apiGet(path: string, auth: Auth): Promise<Response> {
   return r;
 }
 
-/** Saves an answer as a file: the name the server gives, else `<doc>.<ext>`. */
-async function save(r: Response, doc: string, ext: string): Promise<void> {
+/** Saves an answer as a file: the name the server gives (`Content-Disposition`), else `name`. */
+export async function saveResponse(r: Response, name: string, prefer: 'server' | 'ours' = 'server'): Promise<void> {
+  const given = /filename="([^"]+)"/.exec(r.headers.get('Content-Disposition') ?? '')?.[1];
   const blob = await r.blob();
   const href = URL.createObjectURL(blob);
-  const a = h('a', { href, download: fileName(r, doc, ext), hidden: true }) as HTMLAnchorElement;
+  const a = h('a', { href, download: prefer === 'server' ? given ?? name : name, hidden: true }) as HTMLAnchorElement;
   document.body.append(a);
   a.click();
   a.remove();
@@ -60,19 +61,51 @@ async function save(r: Response, doc: string, ext: string): Promise<void> {
 
 const docPath = (doc: string) => `/api/docs/${encodeURIComponent(doc)}`;
 
+/**
+ * What the current text is, for a file name: `Rev.2` when it is the last named
+ * version, `after-Rev.2` when it changed since (`/compare` says what changed),
+ * '' before any version.
+ */
+async function revisionTag(doc: string, auth: Auth): Promise<string> {
+  try {
+    const vs = (await (await apiGet(`${docPath(doc)}/versions`, auth)).json()) as Version[];
+    const last = vs[vs.length - 1];
+    if (!last) return '';
+    // The server's own note of the version's name (meta `revision`) follows it in the log: not a change of the text.
+    const c = (await (await apiGet(`${docPath(doc)}/compare?from=${last.seq}&to=current`, auth)).json()) as Record<string, unknown>;
+    const changed = Object.entries(c).some(([k, v]) => Array.isArray(v) && v.some((x) => k !== 'meta' || (x as { key?: string }).key !== 'revision'));
+    return `${changed ? 'after-' : ''}${fileSafe(last.name)}`;
+  } catch {
+    return '';
+  }
+}
+
+/** `<doc>-Rev.2.<ext>` (see `revisionTag`). */
+async function nameFor(doc: string, auth: Auth, ext: string, what = ''): Promise<string> {
+  const tag = await revisionTag(doc, auth);
+  return [fileSafe(doc), tag, what].filter(Boolean).join('-') + `.${ext}`;
+}
+
 /** Fetches one export (renewing an expired token once) and saves it. */
 export async function downloadExport(doc: string, auth: Auth, format: string, ext: string): Promise<void> {
-  await save(await apiGet(`${docPath(doc)}?format=${encodeURIComponent(format)}`, auth), doc, ext);
+  const [r, name] = await Promise.all([apiGet(`${docPath(doc)}?format=${encodeURIComponent(format)}`, auth), nameFor(doc, auth, ext)]);
+  await saveResponse(r, name, 'ours');
 }
 
 /** The compilation text as an HTML page: each paragraph with its pending proposals bracketed, attributed to their delegations. */
 export async function downloadCompilation(doc: string, auth: Auth): Promise<void> {
-  await save(await apiGet(`${docPath(doc)}/compilation?format=html`, auth), `${doc}-compilation`, 'html');
+  await saveResponse(await apiGet(`${docPath(doc)}/compilation?format=html`, auth), `${fileSafe(doc)}-compilation.html`);
+}
+
+/** The compilation text as plain text, as it is read out in the room. */
+export async function downloadCompilationText(doc: string, auth: Auth): Promise<void> {
+  const [r, name] = await Promise.all([apiGet(`${docPath(doc)}/compilation?format=text`, auth), nameFor(doc, auth, 'txt', 'compilation')]);
+  await saveResponse(r, name, 'ours');
 }
 
 /** Word with tracked changes turning the version `base` into the document as it stands. */
 export async function downloadTracked(doc: string, auth: Auth, base: string): Promise<void> {
-  await save(await apiGet(`${docPath(doc)}/tracked?base=${encodeURIComponent(base)}`, auth), `${doc}-tracked`, 'docx');
+  await saveResponse(await apiGet(`${docPath(doc)}/tracked?base=${encodeURIComponent(base)}`, auth), `${fileSafe(doc)}-tracked-against-${fileSafe(base)}.docx`);
 }
 
 /** A drafting finding as `GET /api/docs/{doc}/checks` sends it. */
@@ -177,7 +210,8 @@ export function exportMenu(doc: string, auth: () => Auth, onError: (message: str
     );
   }
   const extra: { id: string; label: string; run: () => Promise<void> }[] = [
-    { id: 'compilation', label: 'Compilation text', run: () => downloadCompilation(doc, auth()) },
+    { id: 'compilation', label: 'Compilation text (HTML page)', run: () => downloadCompilation(doc, auth()) },
+    { id: 'compilation-text', label: 'Compilation text (plain text)', run: () => downloadCompilationText(doc, auth()) },
     { id: 'checks', label: 'Drafting checks', run: () => showChecks(doc, auth(), panel) },
     { id: 'tracked', label: 'Word with tracked changes against…', run: () => chooseTrackedBase(doc, auth(), panel, onError) },
   ];

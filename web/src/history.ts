@@ -11,7 +11,9 @@
 import { colourOf, h, timeOf } from './dom';
 import { delegationName } from './delegations';
 import { mayNameVersion } from './policy';
-import { renderRedline } from './redline';
+import { paragraphRedline, renderRedline, stepRedline } from './redline';
+import { clockOf as clock } from './attribution';
+import { saveResponse } from './exports';
 import type { Session } from './session';
 import { groupSteps, type Entry, type Group } from './steps';
 
@@ -80,6 +82,14 @@ export class HistoryView {
   private readonly sliderEl = h('input#history-slider', { type: 'range', min: 0, max: 0, value: 0, 'aria-label': 'Timeline' }) as HTMLInputElement;
   private readonly paraFilter = h('select#history-filter-paragraph', { 'aria-label': 'Filter by paragraph' }) as HTMLSelectElement;
   private readonly whoFilter = h('select#history-filter-delegation', { 'aria-label': 'Filter by delegation' }) as HTMLSelectElement;
+  private readonly sinceFilter = h('select#history-filter-since', { 'aria-label': 'Since' }) as HTMLSelectElement;
+  /** A paragraph's own history (its filter set): the redline of its text since the chosen point, and who changed it. */
+  private readonly paraEl = h('section.para-history', { hidden: true, 'aria-live': 'polite' });
+  private paraReq = 0;
+  private paraTimer: number | undefined;
+  /** Paragraph label (as the filter lists it) → id. */
+  private paraIds = new Map<string, string>();
+  private opening?: Promise<void>;
   private readonly stepEl = h('div.history-step');
   private readonly stepsEl = h('ol.history-steps');
   private readonly stateEl = h('article.un-doc.history-doc');
@@ -97,6 +107,7 @@ export class HistoryView {
     this.sliderEl.addEventListener('input', () => this.show(Number(this.sliderEl.value)));
     this.paraFilter.addEventListener('change', () => this.applyFilters());
     this.whoFilter.addEventListener('change', () => this.applyFilters());
+    this.sinceFilter.addEventListener('change', () => this.applyFilters());
     root.replaceChildren(
       h(
         'div.history-side',
@@ -109,10 +120,10 @@ export class HistoryView {
         h('h3', 'Compare'),
         this.compareEl,
         h('h3', 'Steps'),
-        h('div.history-filters', this.paraFilter, this.whoFilter),
+        h('div.history-filters', this.paraFilter, this.whoFilter, this.sinceFilter),
         this.stepsEl,
       ),
-      h('div.history-main', this.stateEl),
+      h('div.history-main', this.paraEl, this.stateEl),
     );
   }
 
@@ -162,7 +173,32 @@ export class HistoryView {
     }
   }
 
+  /** Opens the history of the whole document (filters by paragraph and time cleared). */
   async open(): Promise<void> {
+    this.paraFilter.value = '';
+    this.sinceFilter.value = '';
+    this.opening = this.load();
+    await this.opening;
+  }
+
+  /** Opens the history of one paragraph: its steps since the last named version (or the start), and the redline of its text. */
+  async openParagraph(id: string): Promise<void> {
+    this.opening = this.load();
+    await this.opening;
+    const label = this.label(id);
+    if (![...this.paraFilter.options].some((o) => o.value === label)) {
+      this.paraIds.set(label, id);
+      this.paraFilter.append(h('option', { value: label }, label));
+    }
+    this.paraFilter.value = label;
+    this.whoFilter.value = '';
+    const last = this.versions[this.versions.length - 1];
+    this.sinceFilter.value = last ? String(last.seq) : '';
+    this.applyFilters();
+    this.paraEl.scrollIntoView?.({ block: 'start' });
+  }
+
+  private async load(): Promise<void> {
     this.statusEl.textContent = 'Loading the timeline…';
     this.statusEl.className = 'history-status';
     let entries: Entry[];
@@ -190,9 +226,9 @@ export class HistoryView {
         }
       }
     }
+    await this.loadVersions();
     this.fillFilters();
     this.applyFilters();
-    await this.loadVersions();
   }
 
   private fillFilters(): void {
@@ -202,8 +238,9 @@ export class HistoryView {
       for (const p of g.paragraphs) paras.set(this.label(p), p);
       who.set(this.whoKey(g), g.delegation ? delegationName(g.delegation) : this.whoKey(g));
     }
+    this.paraIds = new Map([...paras].map(([l, id]) => [l, id]));
     const keep = (sel: HTMLSelectElement) => sel.value;
-    const [pv, wv] = [keep(this.paraFilter), keep(this.whoFilter)];
+    const [pv, wv, sv] = [keep(this.paraFilter), keep(this.whoFilter), keep(this.sinceFilter)];
     const order = (l: string): string => l.replace(/^PP/, '0').replace(/^OP/, '1').replace(/\d+/, (n) => n.padStart(4, '0'));
     this.paraFilter.replaceChildren(
       h('option', { value: '' }, 'All paragraphs'),
@@ -213,12 +250,26 @@ export class HistoryView {
       h('option', { value: '' }, 'All delegations'),
       ...[...who.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1)).map(([k, name]) => h('option', { value: k, selected: k === wv }, name)),
     );
+    this.sinceFilter.replaceChildren(
+      h('option', { value: '' }, 'Since the start'),
+      ...this.versions.map((v) => h('option', { value: String(v.seq), selected: String(v.seq) === sv }, `Since ${v.name}`)),
+    );
+  }
+
+  /** The point the since filter names: a version's position, or 0 (the start). */
+  private sinceSeq(): number {
+    return Number(this.sinceFilter.value) || 0;
+  }
+
+  private sinceName(): string {
+    return this.sinceFilter.value ? this.versions.find((v) => String(v.seq) === this.sinceFilter.value)?.name ?? `position ${this.sinceFilter.value}` : 'the start';
   }
 
   private applyFilters(): void {
     const para = this.paraFilter.value;
     const who = this.whoFilter.value;
-    this.shown = this.groups.filter((g) => (!para || g.paragraphs.some((p) => this.label(p) === para)) && (!who || this.whoKey(g) === who));
+    const since = this.sinceSeq();
+    this.shown = this.groups.filter((g) => (!para || g.paragraphs.some((p) => this.label(p) === para)) && (!who || this.whoKey(g) === who) && g.seq > since);
     const edits = this.shown.reduce((n, g) => n + g.entries.length, 0);
     this.statusEl.textContent = `${this.shown.length} steps (${edits} edits). Drag the slider to replay the document.`;
     this.sliderEl.max = String(Math.max(0, this.shown.length - 1));
@@ -226,6 +277,73 @@ export class HistoryView {
     this.stepsEl.replaceChildren(...this.shown.map((g, i) => this.stepItem(g, i)));
     if (this.shown.length) this.show(this.shown.length - 1);
     else this.stepEl.replaceChildren(h('div.muted', 'No step matches these filters.'));
+    const id = para ? this.paraIds.get(para) : undefined;
+    this.paraEl.hidden = !id;
+    window.clearTimeout(this.paraTimer);
+    this.paraReq++;
+    if (id) this.paraTimer = window.setTimeout(() => void this.renderParagraph(id), 60);
+  }
+
+  /**
+   * The paragraph's own history: its text from the chosen point to now as a
+   * redline (inserted words marked with who wrote them), its moves and status
+   * changes, then each step since with who made it and what it changed.
+   */
+  private async renderParagraph(id: string): Promise<void> {
+    const req = ++this.paraReq;
+    const label = this.label(id);
+    const since = this.sinceSeq();
+    const sinceName = this.sinceName();
+    const steps = this.shown.filter((g) => g.paragraphs.includes(id));
+    const body = h('div.para-history-body', h('p.muted', 'Reading its history…'));
+    const stepsEl = h('ol.para-steps');
+    this.paraEl.replaceChildren(
+      h('h2.para-history-title', `${label}: changes since ${sinceName}`),
+      h('p.para-history-sub', `${steps.length} step${steps.length === 1 ? '' : 's'} since ${sinceName}. Choose another point with “Since” under Steps.`),
+      body,
+      h('h3', 'Who changed it'),
+      stepsEl,
+    );
+    try {
+      const cmp = (await this.getJson(`/compare?from=${since}&to=current`)) as Json;
+      if (req !== this.paraReq) return;
+      let runs: Json[] = [];
+      try {
+        const at = (await this.getJson(`/attribution?at=${asNum(cmp.to_seq) ?? 'current'}`)) as Json;
+        runs = listOf(at.paragraphs).find((p) => asStr(p.id) === id)?.runs as Json[] ?? [];
+      } catch {
+        /* the redline without who wrote each insertion */
+      }
+      if (req !== this.paraReq) return;
+      body.replaceChildren(paragraphRedline(cmp, id, runs, (r) => ({ who: this.whoOf({ user: asStr(r.user), delegation: asStr(r.delegation) }), when: clock(asNum(r.at_ms)) })));
+    } catch (e) {
+      if (req === this.paraReq) body.replaceChildren(h('div.history-unavailable', `Its history is not available: ${(e as Error).message}`));
+      return;
+    }
+    if (!steps.length) stepsEl.replaceChildren(h('li.muted', `No one changed ${label} since ${sinceName}.`));
+    // The latest steps first, each with its own redline (one comparison each: at most a dozen).
+    const recent = steps.slice(-12).reverse();
+    const items = recent.map((g) =>
+      h(
+        'li.para-step',
+        { 'data-seq': g.seq },
+        h('div.para-step-head', h('span.dot', { style: `background:${colourOf(g.delegation || g.user)}` }), h('strong', this.whoOf(g)), ` · ${label} · ${clockOf(g.to)}`, g.entries.length > 1 ? h('span.muted', ` · ${g.entries.length} edits`) : ''),
+        h('div.para-step-change', h('span.muted', '…')),
+      ),
+    );
+    stepsEl.replaceChildren(...items);
+    if (steps.length > recent.length) stepsEl.append(h('li.muted', `and ${steps.length - recent.length} earlier step(s), listed under Steps.`));
+    for (const [i, g] of recent.entries()) {
+      if (req !== this.paraReq) return;
+      const slot = items[i].querySelector('.para-step-change') as HTMLElement;
+      try {
+        const c = await this.getJson(`/compare?from=${Math.max(0, g.entries[0].seq - 1)}&to=${g.seq}`);
+        if (req !== this.paraReq) return;
+        slot.replaceChildren(stepRedline(c, id));
+      } catch (e) {
+        slot.replaceChildren(h('span.muted', `(not available: ${(e as Error).message})`));
+      }
+    }
   }
 
   private stepLine(g: Group): string {
@@ -330,16 +448,44 @@ export class HistoryView {
 
   private renderCompare(): void {
     const last = this.groups[this.groups.length - 1];
+    // `name`: how /tracked is asked for the point (a version by its name, the current text as `current`).
     const points = [
-      ...this.versions.map((v) => ({ value: String(v.seq), label: v.name })),
-      ...this.groups.map((g, i) => ({ value: String(g.seq), label: `Step ${i + 1}: ${this.stepLine(g)}` })),
+      ...this.versions.map((v) => ({ value: String(v.seq), label: v.name, name: v.name })),
+      ...this.groups.map((g, i) => ({ value: String(g.seq), label: `Step ${i + 1}: ${this.stepLine(g)}`, name: String(g.seq) })),
     ];
-    if (last) points.push({ value: String(last.seq), label: 'current text' });
+    if (last) points.push({ value: String(last.seq), label: 'current text', name: 'current' });
     const sel = (cls: string, dflt: number) =>
-      h(`select.${cls}`, { 'aria-label': cls === 'compare-from' ? 'Compare from' : 'Compare to' }, ...points.map((p, i) => h('option', { value: p.value, selected: i === dflt }, p.label))) as HTMLSelectElement;
+      h(
+        `select.${cls}`,
+        { 'aria-label': cls === 'compare-from' ? 'Compare from' : 'Compare to' },
+        ...points.map((p, i) => h('option', { value: p.value, 'data-name': p.name, selected: i === dflt }, p.label)),
+      ) as HTMLSelectElement;
     const from = sel('compare-from', 0);
     const to = sel('compare-to', points.length - 1);
     const out = h('div.compare-result');
+    const nameOf = (s: HTMLSelectElement) => s.selectedOptions[0]?.dataset.name ?? s.value;
+    const docx = h(
+      'button.compare-docx',
+      {
+        type: 'button',
+        title: 'The second point with the changes since the first tracked, as Word shows them',
+        onclick: async () => {
+          docx.setAttribute('aria-busy', 'true');
+          try {
+            const [base, until] = [nameOf(from), nameOf(to)];
+            const q = `base=${encodeURIComponent(base)}${until === 'current' ? '' : `&to=${encodeURIComponent(until)}`}`;
+            const r = await this.api(`/tracked?${q}`);
+            if (!r.ok) throw new Error(`HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+            await saveResponse(r, `${this.session.doc}-tracked.docx`);
+          } catch (e) {
+            out.prepend(h('div.history-unavailable', `The Word file could not be made: ${(e as Error).message}`));
+          } finally {
+            docx.removeAttribute('aria-busy');
+          }
+        },
+      },
+      'Download as Word, changes tracked',
+    );
     this.compareEl.replaceChildren(
       h('div.compare-row', from, ' → ', to, h('button.compare-btn', { type: 'button', onclick: async () => {
         out.replaceChildren('Comparing…');
@@ -356,6 +502,7 @@ export class HistoryView {
           out.replaceChildren(h('div.history-unavailable', `Compare is not available: ${(e as Error).message}`));
         }
       } }, 'Compare')),
+      h('div.compare-row', docx),
       out,
     );
   }

@@ -159,3 +159,125 @@ export function renderRedline(res: unknown): HTMLElement {
   ].filter(Boolean);
   return h('div.redline', h('p.redline-summary', counts.join(' · ')), ...sections);
 }
+
+/** Who wrote an attributed run, in words, for a paragraph's own redline. */
+export type Describe = (run: Json) => { who: string; when: string };
+
+/**
+ * Inserted words split along the attribution runs of the new text: each
+ * `<ins>` carries who wrote it (tooltip, and a tag after the insertion).
+ */
+function attributedOps(ops: Op[], runs: Json[], describe: Describe): HTMLElement {
+  const newText = ops.filter((o) => !o.op.startsWith('del')).map((o) => o.text).join('');
+  const runText = runs.map((r) => str(r.text)).join('');
+  if (!runs.length || runText !== newText) return opsNode(ops);
+  // Run boundaries over the new text.
+  const bounds: { from: number; to: number; run: Json }[] = [];
+  let at = 0;
+  for (const r of runs) {
+    const len = str(r.text).length;
+    bounds.push({ from: at, to: at + len, run: r });
+    at += len;
+  }
+  // The pieces in order: kept and struck words, and inserted words split by writer.
+  type Piece = { op: 'eq' | 'del' | 'ins'; text: string; who?: string; when?: string };
+  const pieces: Piece[] = [];
+  let pos = 0;
+  for (const o of ops) {
+    if (o.op.startsWith('del')) {
+      pieces.push({ op: 'del', text: o.text });
+    } else if (!o.op.startsWith('ins')) {
+      pieces.push({ op: 'eq', text: o.text });
+      pos += o.text.length;
+    } else {
+      const end = pos + o.text.length;
+      for (const b of bounds) {
+        const [x, z] = [Math.max(pos, b.from), Math.min(end, b.to)];
+        if (z > x) pieces.push({ op: 'ins', text: o.text.slice(x - pos, z - pos), ...describe(b.run) });
+      }
+      pos = end;
+    }
+  }
+  const out = h('div.redline-text');
+  pieces.forEach((p, i) => {
+    if (p.op === 'del') return void out.append(h('del', p.text));
+    if (p.op === 'eq') return void out.append(p.text);
+    out.append(h('ins.by', { title: `${p.who} · ${p.when}`, 'data-who': p.who ?? '' }, p.text));
+    // The writer's name once, after a stretch of their insertions (struck words and spaces between do not break it).
+    const next = pieces.slice(i + 1).find((q) => q.op === 'ins' || (q.op === 'eq' && q.text.trim()));
+    if (!next || next.op === 'eq' || next.who !== p.who) out.append(h('span.ins-who', `${p.who} · ${p.when}`));
+  });
+  return out;
+}
+
+/**
+ * One paragraph's own redline between two points (a `/compare` answer): its
+ * text with struck and inserted words (who wrote each insertion, from `runs`,
+ * the paragraph's attribution at the second point), its moves and status
+ * changes, or that it is new, deleted or unchanged.
+ */
+export function paragraphRedline(res: unknown, id: string, runs: Json[], describe: Describe): HTMLElement {
+  const c = (res && typeof res === 'object' ? res : {}) as Json;
+  const notes: string[] = [];
+  let body: HTMLElement | null = null;
+  const changed = arr(c.changed).find((p) => str(p.id) === id);
+  const added = arr(c.added).find((p) => str(p.id) === id);
+  const deleted = arr(c.deleted).find((p) => str(p.id) === id);
+  const moved = arr(c.moved).find((p) => str(p.id) === id);
+  const status = arr(c.status_changed).find((p) => str(p.id) === id);
+  if (added) {
+    notes.push('new paragraph since then');
+    body = attributedOps([{ op: 'ins', text: str(added.text) }], runs, describe);
+  } else if (deleted) {
+    notes.push('paragraph deleted');
+    body = h('div.redline-text', h('del', str(deleted.text)));
+  } else if (changed) {
+    body = attributedOps(readOps(changed.ops), runs, describe);
+    if (changed.old_label && changed.new_label && changed.old_label !== changed.new_label && !moved) notes.push(`was ${str(changed.old_label)}`);
+  }
+  if (moved) notes.push(`moved from ${str(moved.old_label)}${moved.kind_changed ? ' (between preamble and operative part)' : ''}`);
+  if (status) notes.push(`status ${statusWord(status.from)} → ${statusWord(status.to)}`);
+  if (!body && !notes.length) return h('div.redline.para-redline', h('p.muted.redline-none', 'Its text is the same as then.'));
+  return h(
+    'div.redline.para-redline',
+    notes.length ? h('div.change-head', ...notes.map((n) => h('span.change-note', n))) : null,
+    body ?? h('p.muted', 'Its words are the same as then.'),
+  );
+}
+
+/** What one step did to paragraph `id` (a `/compare` answer from just before the step to just after it), in a line. */
+export function stepRedline(res: unknown, id: string): HTMLElement {
+  const c = (res && typeof res === 'object' ? res : {}) as Json;
+  const parts: (HTMLElement | string)[] = [];
+  const changed = arr(c.changed).find((p) => str(p.id) === id);
+  const added = arr(c.added).find((p) => str(p.id) === id);
+  const deleted = arr(c.deleted).find((p) => str(p.id) === id);
+  const moved = arr(c.moved).find((p) => str(p.id) === id);
+  const status = arr(c.status_changed).find((p) => str(p.id) === id);
+  if (added) parts.push(h('span.change-note', 'added the paragraph'), h('div.redline-text', h('ins', str(added.text))));
+  if (deleted) parts.push(h('span.change-note', 'deleted the paragraph'), h('div.redline-text', h('del', str(deleted.text))));
+  if (moved) parts.push(h('span.change-note', `moved it from ${str(moved.old_label)} to ${str(moved.new_label)}`));
+  if (status) parts.push(h('span.change-note', `status ${statusWord(status.from)} → ${statusWord(status.to)}`));
+  if (changed) parts.push(contextOps(readOps(changed.ops)));
+  if (!parts.length) parts.push(h('span.muted', 'no visible change to its text'));
+  return h('div.redline.step-redline', ...parts);
+}
+
+/** The changed words with a few words of context either side, the rest elided. */
+function contextOps(ops: Op[], words = 6): HTMLElement {
+  const out = h('div.redline-text');
+  ops.forEach((o, i) => {
+    if (o.op.startsWith('ins')) out.append(h('ins', o.text));
+    else if (o.op.startsWith('del')) out.append(h('del', o.text));
+    else {
+      const ws = o.text.split(/(?<=\s)/);
+      const first = i === 0;
+      const lastOp = i === ops.length - 1;
+      if (ws.length <= words * 2) out.append(o.text);
+      else if (first) out.append(`… ${ws.slice(-words).join('')}`);
+      else if (lastOp) out.append(`${ws.slice(0, words).join('')} …`);
+      else out.append(`${ws.slice(0, words).join('')} … ${ws.slice(-words).join('')}`);
+    }
+  });
+  return out;
+}

@@ -591,9 +591,23 @@ impl History {
         base: &Point,
         max_entries: u64,
     ) -> Result<TrackedInputs, HistoryError> {
+        self.tracked_between(doc, base, &Point::Current, max_entries)
+            .await
+    }
+
+    /// Like [`tracked_since`](Self::tracked_since), up to the point `to` rather than now: the
+    /// changes from one version (or position) to another, as a compare view shows them. A `to`
+    /// before the base gives the changes that lead back from the base to it.
+    pub async fn tracked_between(
+        &self,
+        doc: &str,
+        base: &Point,
+        to: &Point,
+        max_entries: u64,
+    ) -> Result<TrackedInputs, HistoryError> {
         const PAGE: usize = 1_000;
         let base_seq = self.resolve(doc, base).await?;
-        let seq = self.resolve(doc, &Point::Current).await?;
+        let seq = self.resolve(doc, to).await?;
         let old = self.resolution_at(doc, base_seq).await?;
         let new = self.resolution_at(doc, seq).await?;
         let attribution = self.attribution(doc, seq).await?;

@@ -726,6 +726,9 @@ pub(crate) async fn compilation(
 pub(crate) struct TrackedQuery {
     /// What the changes are tracked against: a version name (`Rev.1`) or a log position.
     base: Option<String>,
+    /// Up to which point: a version name, a log position or `current` (default), as for
+    /// `/compare`'s `to`.
+    to: Option<String>,
 }
 
 /// Most log entries read to credit whole-paragraph deletions and moves in a tracked export
@@ -734,8 +737,9 @@ pub(crate) struct TrackedQuery {
 /// (250 entries a page), so this keeps a request as bounded as a replay.
 const MAX_TRACKED_ENTRIES: u64 = 5_000;
 
-/// `GET /api/docs/{doc}/tracked?base=…`: the current document as Word with tracked changes
-/// against a base (any reader), the way a revised draft is circulated. Each insertion is
+/// `GET /api/docs/{doc}/tracked?base=…[&to=…]`: the current document (or the document at
+/// `to`) as Word with tracked changes against a base (any reader), the way a revised draft is
+/// circulated. Each insertion is
 /// credited to whoever wrote it (`user (Delegation)`, from the attribution), a paragraph
 /// deleted or moved whole to whoever last changed it, and what history does not attribute
 /// (header lines, footnotes, deletions inside a paragraph) to the requester.
@@ -769,11 +773,17 @@ pub(crate) async fn tracked(
             )
         })?
         .to_owned();
+    let to =
+        t.to.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && *t != "current")
+            .map(str::to_owned);
     let _slot = api.gate.enter(&doc)?;
-    // Resolved as /compare resolves its `from`: a number is a log position, else a version.
+    // Resolved as /compare resolves `from` and `to`: a number is a log position, else a version.
+    let until = to.as_deref().map_or(Point::Current, Point::parse);
     let inputs = api
         .history
-        .tracked_since(&doc, &Point::parse(&base), MAX_TRACKED_ENTRIES)
+        .tracked_between(&doc, &Point::parse(&base), &until, MAX_TRACKED_ENTRIES)
         .await?;
     let author = match &p.delegation {
         Some(d) if !d.is_empty() => format!("{} ({d})", p.name),
@@ -811,7 +821,14 @@ pub(crate) async fn tracked(
             ));
         }
     };
-    let file = format!("{doc}-tracked-against-{}.docx", file_safe(&base));
+    let file = match &to {
+        Some(to) => format!(
+            "{doc}-{}-tracked-against-{}.docx",
+            file_safe(to),
+            file_safe(&base)
+        ),
+        None => format!("{doc}-tracked-against-{}.docx", file_safe(&base)),
+    };
     Ok((
         [
             (header::CONTENT_TYPE, DOCX_TYPE.to_owned()),

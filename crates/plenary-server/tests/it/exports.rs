@@ -518,6 +518,36 @@ async fn checks_compilation_and_tracked_word_over_the_api() {
         get(&server, &format!("/api/docs/{DOC}/tracked?base=1"), &reader).await;
     assert_eq!(status, 200);
     assert!(document_xml(&by_seq).contains(&format!("w:author=\"{} (JPN)\"", sub(&jpn))));
+    // Up to a point before now (`to`, as a compare view chooses it): the chair's paragraph
+    // (entry 3) is tracked, JPN's later word (entry 4) is not there at all.
+    let (status, headers, upto) = get(
+        &server,
+        &format!("/api/docs/{DOC}/tracked?base=Rev.1&to=3"),
+        &reader,
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&upto));
+    assert_eq!(
+        header(&headers, "content-disposition"),
+        format!("attachment; filename=\"{DOC}-3-tracked-against-Rev.1.docx\"")
+    );
+    let xml3 = document_xml(&upto);
+    assert_eq!(
+        mark_around(&xml3, "youth-led initiatives"),
+        ("ins".into(), format!("{} (Chair)", sub(&chair)))
+    );
+    assert!(
+        !xml3.contains(">all <"),
+        "JPN's word of entry 4 is after `to`"
+    );
+    let e = get_json(
+        &server,
+        &format!("/api/docs/{DOC}/tracked?base=Rev.1&to=Rev.9"),
+        &reader,
+        404,
+    )
+    .await;
+    assert!(e["detail"].as_str().unwrap().contains("Rev.9"), "{e}");
 
     // Unknown bases and missing ones: JSON errors that say what was wrong.
     let e = get_json(
