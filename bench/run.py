@@ -52,6 +52,8 @@ SCENARIO_LIMITS = {
     "writer": FILL_LIMITS,
     "crafted": RATE_LIMITS + ADDRESS_LIMITS,  # size caps stay at their defaults: they are part of what is measured
     "refusal": RATE_LIMITS + ADDRESS_LIMITS,
+    "joinstorm": [],  # 200 joins from one address: under the per-address default
+    "nodes": [],  # at most 500 clients over one or two nodes: the defaults hold
 }
 
 
@@ -102,11 +104,13 @@ class Server:
         self.token = None
         self.protocol = {"hocuspocus": "hocuspocus", "baseline": "relay"}.get(kind, "yws")
 
-    def start(self):
+    def start(self, node_id=None):
         if self.kind == "plenary":
             cmd = [PLENARY, "serve", "--dev", "--port", "0", "--data-dir", self.data_dir]
             if self.redis:
                 cmd += ["--redis", self.redis]
+            if node_id:
+                cmd += ["--node-id", node_id]
             cmd += self.limits
             print("$", " ".join(cmd), flush=True)
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -315,6 +319,79 @@ def scenario_cold(workdir, updates, data, redis):
           f"{', '.join(f'{m:.1f}' for m in first['first_sync_ms'])}; state {first['step2_bytes']} bytes")
 
 
+def quantiles(ms):
+    t = sorted(ms)
+    at = lambda q: t[round((len(t) - 1) * q)]
+    return {"n": len(t), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99), "max_ms": t[-1]}
+
+
+def scenario_joinstorm(workdir, updates, data, redis, clients):
+    """`clients` connect at once to COLD_DOC (`updates` logged updates): right after a restart
+    (cold: the first join loads the document, the others wait for it) and again (warm)."""
+    store = "redis" if redis else "embedded"
+    filled(workdir, data, store, updates, redis)
+    srv = Server("plenary", workdir, data_dir=data, redis=redis, limits=SCENARIO_LIMITS["joinstorm"]).start()
+    rows = {}
+    try:
+        for phase in ("cold", "warm"):
+            r = bench(srv, os.path.join(RESULTS, f"joinstorm-{store}-{phase}.json"), "--mode", "join-storm",
+                      "--clients", clients, "--connect-parallelism", clients, "--doc-prefix", "cold")
+            rows[phase] = {**quantiles(r["first_sync_ms"]), "step2_bytes": r["step2_bytes"],
+                           "server": r.get("server")}
+        seq = logged_seq(srv, COLD_DOC)
+    finally:
+        srv.stop()
+    with open(os.path.join(RESULTS, f"joinstorm-{store}.json"), "w") as f:
+        json.dump({"store": store, "log_entries": seq, "clients": clients, **rows}, f, indent=1)
+    print(f"\n{store}: {clients} clients join a document of {seq} log entries at once "
+          f"(state {rows['cold']['step2_bytes']} bytes)\n\n| phase | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|")
+    for phase, q in rows.items():
+        print(f"| {phase} | {q['p50_ms']:.1f} | {q['p90_ms']:.1f} | {q['p99_ms']:.1f} | {q['max_ms']:.1f} |")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scenario_nodes(workdir, clients, typists, duration):
+    """The same load on one Plenary node and on two nodes sharing one Redis (clients split
+    round-robin, typists on both): deliveries, latency across nodes, and Redis's CPU."""
+    rows = []
+    for n in (1, 2):
+        redis = Redis()
+        nodes = []
+        try:
+            for i in range(n):
+                nodes.append(Server("plenary", workdir, redis=redis.url, limits=SCENARIO_LIMITS["nodes"]).start(f"node-{i + 1}"))
+            time.sleep(1)
+            first = nodes[0]
+            first.url = ",".join(s.url for s in nodes)
+            cpu0, t0 = cpu_seconds(redis.proc.pid), time.time()
+            r = bench(first, os.path.join(RESULTS, f"nodes-{n}.json"), "--clients", clients, "--typists", typists,
+                      "--rate", 5, "--duration", duration)
+            redis_cpu = 100 * (cpu_seconds(redis.proc.pid) - cpu0) / (time.time() - t0)
+            rows.append({"nodes": n, "redis_cpu_percent": redis_cpu, **r})
+        finally:
+            for s in nodes:
+                s.stop()
+            redis.stop()
+        time.sleep(1)
+    with open(os.path.join(RESULTS, "nodes.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    print(f"\n{clients} clients, {typists} typists, one document, Plenary on one Redis\n")
+    print("| nodes | deliveries/s | delivered | p50 ms | p99 ms | max ms | Redis CPU % |\n|---|---|---|---|---|---|---|")
+    for r in rows:
+        l = r["latency"]
+        print(f"| {r['nodes']} | {r['deliveries_per_s']:.0f} | {r['delivery_ratio'] * 100:.1f} % | {l['p50_ms']:.2f} | "
+              f"{l['p99_ms']:.2f} | {l['max_ms']:.1f} | {r['redis_cpu_percent']:.0f} |")
+    one, two = rows[0], rows[1]
+    print(f"\ntwo nodes against one: deliveries/s {two['deliveries_per_s'] / one['deliveries_per_s']:.2f}, "
+          f"p99 {two['latency']['p99_ms'] / one['latency']['p99_ms']:.2f}")
+
+
 def scenario_replay(workdir, updates, data, redis, points):
     """Materialises `points` random points of COLD_DOC's history through the HTTP API, one request at a time."""
     store = "redis" if redis else "embedded"
@@ -515,13 +592,16 @@ def scenario_refusal(workdir, samples, same_client):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay", "idle", "writer", "crafted", "refusal", "plot"])
+    ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay", "idle", "writer", "crafted", "refusal",
+                                         "joinstorm", "nodes", "plot"])
     ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--points", default="200:20,500:50", help="fanout: clients:typists,…")
     ap.add_argument("--updates", type=int, default=100_000, help="cold/replay: log entries to fill")
     ap.add_argument("--docs", type=int, help="rooms: documents (default 500, 4 clients each); idle: documents (default 1000)")
-    ap.add_argument("--redis", action="store_true", help="cold/replay: Plenary on a redis-server of our own")
+    ap.add_argument("--redis", action="store_true", help="cold/replay/joinstorm: Plenary on a redis-server of our own")
+    ap.add_argument("--clients", type=int, help="joinstorm: clients joining at once (default 200); nodes: clients (default 500)")
+    ap.add_argument("--typists", type=int, default=50, help="nodes: typists")
     ap.add_argument("--data-dir", help="cold/replay: keep the filled data here and reuse it on the next run")
     ap.add_argument("--replay-points", type=int, default=100, help="replay: points of history")
     ap.add_argument("--checkpoints", default="3000,30000,100000", help="writer: log sizes to measure at")
@@ -563,6 +643,10 @@ def main():
             scenario_load("rooms", [(4 * docs, docs, docs, 2)], servers, a.duration, workdir)
         elif a.scenario == "cold":
             scenario_cold(workdir, a.updates, data, redis and redis.url)
+        elif a.scenario == "joinstorm":
+            scenario_joinstorm(workdir, a.updates, data, redis and redis.url, a.clients or 200)
+        elif a.scenario == "nodes":
+            scenario_nodes(workdir, a.clients or 500, a.typists, a.duration)
         elif a.scenario == "replay":
             scenario_replay(workdir, a.updates, data, redis and redis.url, a.replay_points)
         elif a.scenario == "idle":

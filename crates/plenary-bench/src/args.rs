@@ -35,12 +35,33 @@ pub enum Mode {
     /// A delegate (`--sender-token`) alternates an edit of an open paragraph
     /// and one of an agreed paragraph: round trips of acceptance and refusal.
     Refusal,
+    /// A join storm: `--clients` connect to one document at once (up to
+    /// `--connect-parallelism` handshakes in flight); each one's time from connect
+    /// to its first applied sync step 2.
+    JoinStorm,
+}
+
+impl BenchArgs {
+    /// The url client `i` connects to (round-robin over the comma-separated `--url`).
+    pub fn url_for(&self, i: usize) -> &str {
+        let urls: Vec<&str> = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        match urls.len() {
+            0 => self.url.as_str(),
+            n => urls[i % n],
+        }
+    }
 }
 
 /// `plenary bench`: a load generator for any y-protocols server.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Server url without the document, e.g. ws://127.0.0.1:8080/sync.
+    /// Server url without the document, e.g. ws://127.0.0.1:8080/sync. Several, comma-separated
+    /// (nodes of one cluster): client i connects to url i % n.
     #[arg(long)]
     pub url: String,
     #[arg(long, value_enum, default_value = "yws")]

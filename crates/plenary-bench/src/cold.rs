@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use yrs::block::ClientID;
 use yrs::{ReadTxn, Transact};
@@ -148,6 +149,89 @@ pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
         updates_per_s: written as f64 / elapsed,
         first_sync_ms: Vec::new(),
         step2_bytes: 0,
+        server,
+    }))
+}
+
+/// `--clients` connect at once (up to `--connect-parallelism` handshakes in flight) and wait for
+/// their first sync: each client's time from the start of its connect to synced, in ms, sorted.
+pub(crate) async fn join_storm(args: &BenchArgs) -> Result<Report, BenchError> {
+    let doc = doc_name(args);
+    let registry = Arc::new(Registry::default());
+    let (stop_tx, stop) = watch::channel(false);
+    let joins = futures_util::stream::iter(0..args.clients.max(1))
+        .map(|i| {
+            let framing = Framing {
+                protocol: args.protocol,
+                doc: doc.clone(),
+            };
+            let (registry, stop) = (registry.clone(), stop.clone());
+            async move {
+                let started = Instant::now();
+                let conn = connection::open(
+                    args.url_for(i),
+                    args.token.as_deref(),
+                    framing,
+                    None,
+                    registry,
+                    stop,
+                )
+                .await?;
+                let synced =
+                    tokio::time::timeout(STEP_TIMEOUT, conn.wait_synced()).await == Ok(true);
+                let took = started.elapsed().as_secs_f64() * 1000.0;
+                Ok::<_, String>((synced.then_some(took), conn))
+            }
+        })
+        .buffer_unordered(args.connect_parallelism.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut times = Vec::new();
+    let mut conns = Vec::new();
+    let mut failed = None;
+    for j in joins {
+        match j {
+            Ok((Some(ms), conn)) => {
+                times.push(ms);
+                conns.push(conn);
+            }
+            Ok((None, conn)) => {
+                failed.get_or_insert_with(|| "no sync within the step timeout".to_owned());
+                conns.push(conn);
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    let server = args.pid.and_then(|pid| {
+        let now = Instant::now();
+        procstat::usage(pid, procstat::cpu_mark(pid, now)?, now)
+    });
+    stop_tx.send_replace(true);
+    let mut step2_bytes = 0;
+    for conn in conns {
+        step2_bytes = step2_bytes.max(conn.finish().await.step2_bytes);
+    }
+    if let Some(reason) = failed {
+        return Err(BenchError::NoConnection {
+            url: args.url.clone(),
+            reason: format!(
+                "{} of {} clients did not sync: {reason}",
+                args.clients - times.len(),
+                args.clients
+            ),
+        });
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Report::Cold(ColdFigures {
+        label: args.label.clone(),
+        doc,
+        mode: "join-storm".into(),
+        updates: 0,
+        updates_per_s: 0.0,
+        first_sync_ms: times,
+        step2_bytes,
         server,
     }))
 }

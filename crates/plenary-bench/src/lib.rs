@@ -49,6 +49,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             Mode::Load => load::run_load(&args).await,
             Mode::Fill => cold::fill(&args).await,
             Mode::FirstSync => cold::first_sync(&args).await,
+            Mode::JoinStorm => cold::join_storm(&args).await,
             Mode::Idle => idle::run_idle(&args).await,
             Mode::Writer => writer::run_writer(&args).await,
             Mode::Crafted => crafted::run_crafted(&args).await,

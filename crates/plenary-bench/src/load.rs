@@ -80,7 +80,7 @@ pub(crate) async fn run_load(args: &BenchArgs) -> Result<Report, BenchError> {
             let stop = stop.clone();
             async move {
                 let conn = connection::open(
-                    &args.url,
+                    args.url_for(i),
                     args.token.as_deref(),
                     framing,
                     typist,

@@ -158,7 +158,24 @@ impl Report {
                         format!("{} at {:.0}/s", f.updates, f.updates_per_s),
                     );
                 }
-                if !f.first_sync_ms.is_empty() {
+                if f.first_sync_ms.len() > 10 {
+                    // A join storm: the distribution, not every client.
+                    let mut t = f.first_sync_ms.clone();
+                    t.sort_by(f64::total_cmp);
+                    let at = |q: f64| t[((t.len() - 1) as f64 * q).round() as usize];
+                    row(
+                        "time to synced ms",
+                        format!(
+                            "{} clients: p50 {:.1}, p90 {:.1}, p99 {:.1}, max {:.1}",
+                            t.len(),
+                            at(0.5),
+                            at(0.9),
+                            at(0.99),
+                            at(1.0)
+                        ),
+                    );
+                    row("sync step 2 bytes", f.step2_bytes.to_string());
+                } else if !f.first_sync_ms.is_empty() {
                     let list: Vec<String> =
                         f.first_sync_ms.iter().map(|m| format!("{m:.1}")).collect();
                     row("first sync ms", list.join(", "));

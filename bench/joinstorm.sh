@@ -1,0 +1,3 @@
+#!/bin/sh
+# Scenario joinstorm: see BENCHMARKS.md.
+exec "$(dirname "$0")/run.py" joinstorm "$@"
