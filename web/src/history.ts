@@ -46,6 +46,7 @@ function readEntry(o: Json): Entry {
   return {
     seq: asNum(pick(o, 'seq', 'position', 'id')) ?? 0,
     user: asStr(pick(o, 'user', 'author')),
+    name: asStr(pick(o, 'name')),
     delegation: asStr(pick(o, 'delegation')),
     at: asNum(pick(o, 'at_ms', 'atMs', 'at', 'time')) ?? 0,
     paragraphs: Array.isArray(paragraphs) ? paragraphs.map((p) => (typeof p === 'string' ? p : asStr((p as Json).id ?? (p as Json).label))) : [],
@@ -78,6 +79,8 @@ export class HistoryView {
   private versions: Version[] = [];
   /** Paragraph id → label, from the current state (and earlier states for deleted paragraphs). */
   private readonly labels = new Map<string, string>();
+  /** User id → the display name the log kept for them (for runs and steps that carry only the id). */
+  private readonly names = new Map<string, string>();
   private readonly statusEl = h('div.history-status');
   private readonly sliderEl = h('input#history-slider', { type: 'range', min: 0, max: 0, value: 0, 'aria-label': 'Timeline' }) as HTMLInputElement;
   private readonly paraFilter = h('select#history-filter-paragraph', { 'aria-label': 'Filter by paragraph' }) as HTMLSelectElement;
@@ -143,8 +146,11 @@ export class HistoryView {
     return r.json();
   }
 
-  /** Who made a step, in words: the signed-in user's own name, else the delegation, else the role. */
-  private whoOf(g: { user: string; delegation: string }): string {
+  /** Who made a step, in words: the name the log kept for them (or the signed-in user's own),
+   *  else the delegation, else the role. */
+  private whoOf(g: { user: string; delegation: string; name?: string }): string {
+    const name = g.name || this.names.get(g.user);
+    if (name) return name;
     if (g.user && g.user === this.session.claims.sub) return this.session.claims.name;
     if (g.delegation) return delegationName(g.delegation);
     return ROLE_NAMES[g.user.split(':')[0]] ?? (g.user || 'Unknown');
@@ -205,6 +211,7 @@ export class HistoryView {
     try {
       const tl = await this.getJson('/timeline');
       entries = listOf(tl, 'entries', 'steps', 'timeline').map(readEntry).sort((a, b) => a.seq - b.seq);
+      for (const e of entries) if (e.name) this.names.set(e.user, e.name);
       this.labels.clear();
       this.learnLabels(await this.getJson('/state'));
     } catch (e) {

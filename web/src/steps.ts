@@ -9,6 +9,8 @@ export interface Entry {
   at: number;
   /** The token's subject (`delegate:JPN:aiko-tanaka`). */
   user: string;
+  /** The display name the author's token carried ("Delegate of Japan"), '' when not kept. */
+  name: string;
   /** The delegation code (`JPN`), '' when none. */
   delegation: string;
   /** Paragraph ids the entry touched. */
@@ -19,6 +21,7 @@ export interface Entry {
 export interface Group {
   entries: Entry[];
   user: string;
+  name: string;
   delegation: string;
   paragraphs: string[];
   /** Time of the first and the last entry. */
@@ -46,7 +49,7 @@ export function groupSteps(entries: Entry[], burstMs = BURST_MS): Group[] {
       continue;
     }
     key = k;
-    out.push({ entries: [e], user: e.user, delegation: e.delegation, paragraphs: [...new Set(e.paragraphs)], from: e.at, to: e.at, seq: e.seq });
+    out.push({ entries: [e], user: e.user, name: e.name, delegation: e.delegation, paragraphs: [...new Set(e.paragraphs)], from: e.at, to: e.at, seq: e.seq });
   }
   return out;
 }

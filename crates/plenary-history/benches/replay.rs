@@ -65,6 +65,7 @@ async fn main() {
     let entry = |update: Vec<u8>, i: u64| LogEntry {
         update,
         user: format!("user-{}", i % 3),
+        name: None,
         delegation: Some(["JPN", "EU", "MEX"][(i % 3) as usize].to_owned()),
         at_ms: 1_700_000_000_000 + i as i64,
         paragraphs: vec![],

@@ -126,6 +126,9 @@ pub struct TimelineEntry {
     pub seq: u64,
     pub at_ms: i64,
     pub user: String,
+    /// The display name the author's token carried ("Delegate of Japan"), if it was kept.
+    #[serde(default)]
+    pub name: Option<String>,
     pub delegation: Option<String>,
     pub paragraphs: Vec<String>,
 }
@@ -136,6 +139,7 @@ impl TimelineEntry {
             seq,
             at_ms: e.at_ms,
             user: e.user,
+            name: e.name,
             delegation: e.delegation,
             paragraphs: e.paragraphs,
         }

@@ -19,6 +19,7 @@ fn entry(update: Vec<u8>, user: &str, delegation: Option<&str>, at_ms: i64) -> L
     LogEntry {
         update,
         user: user.into(),
+        name: None,
         delegation: delegation.map(str::to_owned),
         at_ms,
         paragraphs: vec![],

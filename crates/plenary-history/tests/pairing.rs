@@ -179,6 +179,7 @@ async fn tracked_changes_from_history_credit_each_delegate() {
         let entry = LogEntry {
             update,
             user: user.into(),
+            name: None,
             delegation: delegation.map(str::to_owned),
             at_ms,
             paragraphs: vec![touched.to_owned()],

@@ -272,6 +272,7 @@ impl Persistence {
         LogEntry {
             update: update.to_vec(),
             user: session.principal.sub.clone(),
+            name: Some(session.principal.name.clone()),
             delegation: Some(session.principal.attribution().to_string()),
             at_ms: now_ms(),
             paragraphs,

@@ -22,6 +22,7 @@ fn entry(n: u64) -> LogEntry {
     LogEntry {
         update: vec![u8::try_from(n % 251).unwrap(); 100],
         user: "delegate-17".to_owned(),
+        name: None,
         delegation: Some("Chile".to_owned()),
         at_ms: 1_700_000_000_000,
         paragraphs: vec!["p4".to_owned()],

@@ -9,6 +9,9 @@ pub struct LogEntry {
     pub update: Vec<u8>,
     /// Who made it.
     pub user: String,
+    /// Their display name when they made it ("Delegate of Japan"), from their token: history
+    /// reads in names even about someone long gone. `None` in entries written before it was kept.
+    pub name: Option<String>,
     /// On behalf of which delegation, if any.
     pub delegation: Option<String>,
     /// When it was accepted, milliseconds since the Unix epoch (given by the caller).

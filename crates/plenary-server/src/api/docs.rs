@@ -149,6 +149,7 @@ pub(crate) async fn create(
     let entry = LogEntry {
         update: doc.encode_state(),
         user: p.sub.clone(),
+        name: Some(p.name.clone()),
         delegation: p.delegation.clone(),
         at_ms: now_ms(),
         paragraphs: doc

@@ -65,6 +65,7 @@ async fn store_resolution(
     let entry = LogEntry {
         update: doc.encode_state(),
         user: "system".into(),
+        name: Some("Plenary (import)".into()),
         delegation: None,
         at_ms: (unix_now() * 1000) as i64,
         paragraphs: r.paragraphs.iter().map(|p| p.id.clone()).collect(),

@@ -3,7 +3,9 @@
 
 use crate::LogEntry;
 
-const FORMAT: u8 = 1;
+/// Format 1 had no `name`; format 2 appends it (a flag, then the string).
+const FORMAT: u8 = 2;
+const FORMAT_WITHOUT_NAME: u8 = 1;
 
 pub(super) fn encode(entry: &LogEntry) -> Vec<u8> {
     let strings: usize = entry.paragraphs.iter().map(|p| p.len() + 4).sum();
@@ -26,15 +28,24 @@ pub(super) fn encode(entry: &LogEntry) -> Vec<u8> {
         put_bytes(&mut out, paragraph.as_bytes());
     }
     put_bytes(&mut out, entry.node.as_bytes());
+    match &entry.name {
+        Some(name) => {
+            out.push(1);
+            put_bytes(&mut out, name.as_bytes());
+        }
+        None => out.push(0),
+    }
     out
 }
 
 /// `None` if the bytes are not an entry this module wrote.
 pub(super) fn decode(bytes: &[u8]) -> Option<LogEntry> {
     let mut reader = Reader { rest: bytes };
-    if reader.take(1)? != [FORMAT] {
+    let format = reader.take(1)?;
+    if format != [FORMAT] && format != [FORMAT_WITHOUT_NAME] {
         return None;
     }
+    let has_name = format == [FORMAT];
     let update = reader.bytes()?.to_vec();
     let user = reader.string()?;
     let delegation = match reader.take(1)? {
@@ -54,12 +65,22 @@ pub(super) fn decode(bytes: &[u8]) -> Option<LogEntry> {
         paragraphs.push(reader.string()?);
     }
     let node = reader.string()?;
+    let name = if has_name {
+        match reader.take(1)? {
+            [0] => None,
+            [1] => Some(reader.string()?),
+            _ => return None,
+        }
+    } else {
+        None
+    };
     if !reader.rest.is_empty() {
         return None;
     }
     Some(LogEntry {
         update,
         user,
+        name,
         delegation,
         at_ms,
         paragraphs,
@@ -115,6 +136,7 @@ mod tests {
         LogEntry {
             update: vec![0, 1, 2, 255],
             user: "ana".to_owned(),
+            name: Some("Delegate of Chile".to_owned()),
             delegation: Some("Chile".to_owned()),
             at_ms: -5,
             paragraphs: vec!["p1".to_owned(), "p2".to_owned()],
@@ -128,10 +150,23 @@ mod tests {
         assert_eq!(decode(&encode(&entry)), Some(entry));
         let bare = LogEntry {
             delegation: None,
+            name: None,
             paragraphs: vec![],
             ..sample()
         };
         assert_eq!(decode(&encode(&bare)), Some(bare));
+    }
+
+    #[test]
+    fn reads_entries_written_before_names_were_kept() {
+        let entry = LogEntry {
+            name: None,
+            ..sample()
+        };
+        let mut old = encode(&entry);
+        old[0] = FORMAT_WITHOUT_NAME;
+        old.pop(); // format 1 ends after `node`
+        assert_eq!(decode(&old), Some(entry));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub(super) const DELEGATION: &str = "delegation";
 pub(super) const AT_MS: &str = "at_ms";
 pub(super) const PARAGRAPHS: &str = "paragraphs";
 pub(super) const NODE: &str = "node";
+pub(super) const NAME: &str = "name";
 
 /// The stream ID of entry `seq`: the sequence number is the ID's time part, so XRANGE and XREAD
 /// can start at any sequence number directly.
@@ -58,9 +59,15 @@ pub(super) fn decode_entry(
     } else {
         None
     };
+    let name = if map.contains_key(NAME) {
+        Some(text(NAME)?)
+    } else {
+        None
+    };
     Ok(LogEntry {
         update: bytes(UPDATE)?,
         user: text(USER)?,
+        name,
         delegation,
         at_ms,
         paragraphs,

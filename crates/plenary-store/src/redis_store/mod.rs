@@ -215,6 +215,9 @@ impl Store for RedisStore {
         if let Some(delegation) = &entry.delegation {
             invocation.arg(fields::DELEGATION).arg(delegation);
         }
+        if let Some(name) = &entry.name {
+            invocation.arg(fields::NAME).arg(name);
+        }
         let mut conn = self.conn.clone();
         with_timeout(invocation.invoke_async(&mut conn)).await
     }
