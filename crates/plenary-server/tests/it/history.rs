@@ -589,6 +589,8 @@ async fn a_negotiation_replayed_compared_and_attributed_over_the_api() {
     );
     assert_eq!(t[0]["delegation"], "JPN");
     assert_eq!(t[0]["user"], jpn.claims().sub.as_str());
+    // The log kept the author's display name: history reads in names, whoever is online.
+    assert_eq!(t[0]["name"], jpn.claims().name.as_str());
     let vs = get_json(&server, &format!("/api/docs/{DOC}/versions"), &obs).await;
     assert_eq!(
         vs.as_array()
