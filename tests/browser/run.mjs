@@ -539,7 +539,8 @@ async function main() {
   });
 
   await check('sessions: a short-lived token expires, the page renews it and reconnects by itself; nothing typed is lost', async () => {
-    const short = token('delegate', 'Delegate of Mexico', ['--delegation', 'MEX', '--ttl', '8s']);
+    // 14 s: long enough for the page to open and type under a loaded CI machine (8 s was not).
+    const short = token('delegate', 'Delegate of Mexico', ['--delegation', 'MEX', '--ttl', '14s']);
     const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     const mex = await ctx.newPage();
     mex.on('pageerror', (e) => console.log(`  [mex page error] ${e.message}`));
@@ -563,7 +564,7 @@ async function main() {
     await until('the first words reach the FRA page', async () => (await textOf(fra, 'OP1')).includes('[MEX before expiry]'));
 
     // At `exp` the server closes the connection (4001); the page says so in plain words.
-    await until('the page says the session expired', async () => (await conn.innerText()).includes('your session expired; reconnecting'), 15000);
+    await until('the page says the session expired', async () => (await conn.innerText()).includes('your session expired; reconnecting'), 25000);
     await shot(mex, 'session-expired');
     await typeAtEnd(mex, 'OP1', ' [MEX while disconnected]');
     await sleep(500);
