@@ -55,7 +55,7 @@ pub(crate) async fn writer_pair(args: &BenchArgs, doc: &str) -> Result<WriterPai
     let (stop_tx, stop) = watch::channel(false);
     let connect = |typist| {
         connection::open(
-            &args.url,
+            args.url_for(0),
             args.token.as_deref(),
             framing.clone(),
             typist,
@@ -249,7 +249,7 @@ pub(crate) async fn first_sync(args: &BenchArgs) -> Result<Report, BenchError> {
         let (stop_tx, stop) = watch::channel(false);
         let started = Instant::now();
         let conn = connection::open(
-            &args.url,
+            args.url_for(0),
             args.token.as_deref(),
             framing.clone(),
             None,

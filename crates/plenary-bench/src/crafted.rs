@@ -413,7 +413,7 @@ async fn open_room(args: &BenchArgs, doc: &str) -> Result<Room, BenchError> {
     };
     let seed_client = u64::from(rand::random::<u32>()) + 1_000;
     let chair_doc = typing::new_doc(seed_client);
-    let mut chair = Raw::open(&args.url, args.token.as_deref(), framing.clone())
+    let mut chair = Raw::open(args.url_for(0), args.token.as_deref(), framing.clone())
         .await
         .map_err(fail)?;
     chair
@@ -424,7 +424,7 @@ async fn open_room(args: &BenchArgs, doc: &str) -> Result<Room, BenchError> {
         chair.send(framing.update(&seed));
     }
     let sender_token = args.sender_token.as_deref().or(args.token.as_deref());
-    let mut sender = Raw::open(&args.url, sender_token, framing.clone())
+    let mut sender = Raw::open(args.url_for(0), sender_token, framing.clone())
         .await
         .map_err(fail)?;
     let sender_doc = typing::new_doc(u64::from(rand::random::<u32>()) + 1_000);

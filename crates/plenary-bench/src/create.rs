@@ -132,7 +132,7 @@ pub(crate) async fn ensure_docs(args: &BenchArgs, names: &[String]) -> Result<Cr
     if args.no_create || args.protocol != Protocol::Yws || names.is_empty() {
         return Ok(skip);
     }
-    let Some((authority, prefix)) = api_base(&args.url) else {
+    let Some((authority, prefix)) = api_base(args.url_for(0)) else {
         eprintln!(
             "{}: not creating documents (only ws:// urls; the generator has no TLS client)",
             args.label

@@ -55,7 +55,7 @@ pub(crate) async fn run_idle(args: &BenchArgs) -> Result<Report, BenchError> {
         .map(|i| {
             let id = 1 + i as u64;
             connection::open(
-                &args.url,
+                args.url_for(0),
                 args.token.as_deref(),
                 framing(i),
                 Some((id, typing::new_doc(id))),
@@ -105,7 +105,7 @@ pub(crate) async fn run_idle(args: &BenchArgs) -> Result<Report, BenchError> {
             checked += 1;
             let (probe_stop_tx, probe_stop) = watch::channel(false);
             let Ok(probe) = connection::open(
-                &args.url,
+                args.url_for(0),
                 args.token.as_deref(),
                 framing(i),
                 None,

@@ -165,7 +165,7 @@ pub(crate) async fn run_refusal(args: &BenchArgs) -> Result<Report, BenchError> 
     crate::create::ensure_docs(args, std::slice::from_ref(&doc)).await?;
 
     let chair_doc = typing::new_doc(u64::from(rand::random::<u32>()) + 1_000);
-    let mut chair = Raw::open(&args.url, args.token.as_deref(), framing.clone())
+    let mut chair = Raw::open(args.url_for(0), args.token.as_deref(), framing.clone())
         .await
         .map_err(fail)?;
     chair
@@ -186,12 +186,12 @@ pub(crate) async fn run_refusal(args: &BenchArgs) -> Result<Report, BenchError> 
     chair.send(framing.update(&agree));
     let agreed = |d: &Doc| status_of(d, AGREED).as_deref() == Some("agreed");
 
-    let mut a = Raw::open(&args.url, Some(sender_token), framing.clone())
+    let mut a = Raw::open(args.url_for(0), Some(sender_token), framing.clone())
         .await
         .map_err(fail)?;
     let a_doc = typing::new_doc(u64::from(rand::random::<u32>()) + 1_000);
     sync_until(&mut a, &a_doc, agreed).await.map_err(fail)?;
-    let mut b = Raw::open(&args.url, Some(sender_token), framing.clone())
+    let mut b = Raw::open(args.url_for(0), Some(sender_token), framing.clone())
         .await
         .map_err(fail)?;
     let b_doc = typing::new_doc(u64::from(rand::random::<u32>()) + 1_000);
