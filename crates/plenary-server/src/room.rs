@@ -25,6 +25,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -157,7 +158,12 @@ pub(crate) struct Room {
     commit_done: mpsc::Sender<Result<usize, PersistError>>,
     /// Sync step 2 answers encoded while updates were waiting for the store,
     /// held until the commit that makes what they show durable (by number).
-    held_step2: Vec<(ConnId, Vec<u8>, u64)>,
+    held_step2: Vec<(ConnId, Bytes, u64)>,
+    /// Bumped by the document on every transaction that changed it (`None`: no cache).
+    changes: Option<Arc<AtomicU64>>,
+    /// The last sync step 2 answered to an empty state vector (a fresh page), with the change
+    /// count it was encoded at: a join storm on a large document encodes it once, not per joiner.
+    full_step2: Option<(u64, Bytes)>,
     /// Group commits started and finished so far.
     commits_started: u64,
     commits_finished: u64,
@@ -282,10 +288,14 @@ impl Room {
     }
 
     fn send_to(&mut self, conn: ConnId, frame: Vec<u8>) {
+        self.send_frame(conn, Bytes::from(frame));
+    }
+
+    fn send_frame(&mut self, conn: ConnId, frame: Bytes) {
         let Some(peer) = self.peers.get(&conn) else {
             return;
         };
-        if peer.handle.out.try_send(Bytes::from(frame)).is_err() {
+        if peer.handle.out.try_send(frame).is_err() {
             self.drop_peer(
                 conn,
                 Some(CloseReason::new(
@@ -382,9 +392,26 @@ impl Room {
     /// that covers them returns (the next one to start if some are queued,
     /// else the one in flight), so a steady stream of edits never starves it.
     fn sync_step1(&mut self, conn: ConnId, sv: &StateVector) {
-        let frame = protocol::sync_step2(self.doc.doc().transact().encode_state_as_update_v1(sv));
+        let encode = |room: &Self| {
+            Bytes::from(protocol::sync_step2(
+                room.doc.doc().transact().encode_state_as_update_v1(sv),
+            ))
+        };
+        let changed = self.changes.as_ref().map(|c| c.load(Ordering::Acquire));
+        let frame = if let (true, Some(now)) = (sv.is_empty(), changed) {
+            match &self.full_step2 {
+                Some((at, frame)) if *at == now => frame.clone(),
+                _ => {
+                    let frame = encode(self);
+                    self.full_step2 = Some((now, frame.clone()));
+                    frame
+                }
+            }
+        } else {
+            encode(self)
+        };
         if self.is_durable() {
-            self.send_to(conn, frame);
+            self.send_frame(conn, frame);
         } else {
             let covering = if self.queued.is_empty() {
                 self.commits_started
@@ -842,7 +869,7 @@ impl Room {
             .partition(|(_, _, covering)| *covering <= done);
         self.held_step2 = held;
         for (conn, frame, _) in ready {
-            self.send_to(conn, frame);
+            self.send_frame(conn, frame);
         }
         self.start_commit();
         if self.is_durable() {
@@ -1114,6 +1141,18 @@ async fn run(
         }
     };
     let awareness = Awareness::new(doc.doc().clone());
+    let counter = Arc::new(AtomicU64::new(0));
+    let counting = counter.clone();
+    // Without the observer (it cannot fail on a document no transaction holds) there is no cache.
+    let changes = doc
+        .doc()
+        .observe_transaction_cleanup("plenary-room-changes", move |_, e| {
+            if e.before_state != e.after_state || !e.delete_set.is_empty() {
+                counting.fetch_add(1, Ordering::AcqRel);
+            }
+        })
+        .is_ok()
+        .then_some(counter);
     // Loading was O(document) already; so is this one encode.
     let size = DocSize::new(doc.encode_state().len());
     let (commit_done, mut commits) = mpsc::channel(4);
@@ -1131,6 +1170,8 @@ async fn run(
         replies: Vec::new(),
         commit_done,
         held_step2: Vec::new(),
+        changes,
+        full_step2: None,
         commits_started: 0,
         commit_started: Instant::now(),
         commits_finished: 0,

@@ -437,3 +437,57 @@ async fn joiners_sync_promptly_while_others_type() {
     .await
     .unwrap();
 }
+
+/// Fresh pages get the whole document from one cached encoding until it changes: a change made
+/// of deletions alone (which moves no state vector) must still reach the next fresh page, as must
+/// an insertion.
+#[tokio::test]
+async fn every_fresh_page_gets_the_document_as_it_is_now_after_deletions_too() {
+    let server = server();
+    server.ensure_doc("fresh-pages");
+    let chair = seeded(&server, "fresh-pages").await;
+    let first = connect(&server, "fresh-pages", &Who::observer()).await;
+    first
+        .wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    let before = text_of(chair.doc(), 2);
+    // Delete the first five characters of paragraph 2: deletions only.
+    {
+        use yrs::{Array, Map, Transact};
+        let arr = paragraphs(chair.doc());
+        let text = {
+            let txn = chair.doc().transact();
+            let p: yrs::MapRef = arr.get(&txn, 2).unwrap().cast().unwrap();
+            p.get(&txn, "text").unwrap().cast::<yrs::TextRef>().unwrap()
+        };
+        let mut txn = chair.doc().transact_mut();
+        yrs::Text::remove_range(&text, &mut txn, 0, 5);
+    }
+    let want = before.chars().skip(5).collect::<String>();
+    first
+        .wait_until(WAIT, |d| text_of(d, 2) == want)
+        .await
+        .unwrap();
+    let second = connect(&server, "fresh-pages", &Who::observer()).await;
+    second
+        .wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(second.doc(), 2),
+        want,
+        "a fresh page got the text before the deletion"
+    );
+    append(chair.doc(), 2, " (added)");
+    first
+        .wait_until(WAIT, |d| text_of(d, 2).ends_with("(added)"))
+        .await
+        .unwrap();
+    let third = connect(&server, "fresh-pages", &Who::observer()).await;
+    third
+        .wait_until(WAIT, |d| paragraph_count(d) == 13)
+        .await
+        .unwrap();
+    assert!(text_of(third.doc(), 2).ends_with("(added)"));
+}
