@@ -17,6 +17,7 @@
 // its elements, so marks change nothing it sees; the caret is kept.
 
 import * as Y from 'yjs';
+import { pointIn } from './binding';
 
 export interface AnchorRange {
   start: number;
@@ -92,21 +93,6 @@ export function selectionIn(el: HTMLElement): AnchorRange | null {
   return { start: offsetIn(el, r.startContainer, r.startOffset), end: offsetIn(el, r.endContainer, r.endOffset) };
 }
 
-function pointAt(el: HTMLElement, offset: number): [Node, number] {
-  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-  let left = offset;
-  let last: Text | null = null;
-  for (let n = walker.nextNode() as Text | null; n; n = walker.nextNode() as Text | null) {
-    const len = n.data.length;
-    // As the binding does: end a run rather than start the next, except in a footnote marker.
-    if (left < len || (left === len && !n.parentElement?.closest('sup'))) return [n, left];
-    left -= len;
-    last = n;
-  }
-  if (last) return [last, last.data.length];
-  return [el, 0];
-}
-
 /**
  * The last words a user selected in a paragraph's text, so that pressing
  * Comment anchors the comment to them even when the click moved the selection.
@@ -173,8 +159,8 @@ export class AnchorMarks {
     this.el.normalize();
     this.wrap(want);
     if (caret && sel) {
-      const a = pointAt(this.el, caret.start);
-      const b = pointAt(this.el, caret.end);
+      const a = pointIn(this.el, caret.start);
+      const b = pointIn(this.el, caret.end);
       if (backwards) sel.setBaseAndExtent(b[0], b[1], a[0], a[1]);
       else sel.setBaseAndExtent(a[0], a[1], b[0], b[1]);
     }

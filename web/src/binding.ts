@@ -188,19 +188,7 @@ export class TextBinding {
   }
 
   private pointAt(offset: number): [Node, number] {
-    const walker = document.createTreeWalker(this.el, NodeFilter.SHOW_TEXT);
-    let left = offset;
-    let last: Text | null = null;
-    for (let n = walker.nextNode() as Text | null; n; n = walker.nextNode() as Text | null) {
-      const len = n.data.length;
-      // Prefer ending a run over starting the next one, except inside a
-      // footnote marker, so typing after a marker does not land in it.
-      if (left < len || (left === len && !n.parentElement?.closest('sup'))) return [n, left];
-      left -= len;
-      last = n;
-    }
-    if (last) return [last, last.data.length];
-    return [this.el, 0];
+    return pointIn(this.el, offset);
   }
 
   private domText(): string {
@@ -309,4 +297,20 @@ export function transform(offset: number, delta: DeltaOp[]): number {
     if (pos > out && op.retain !== undefined) break;
   }
   return out;
+}
+
+/** The DOM point of character `offset` of `el`'s text. A run is ended rather than the next one
+ *  started, except inside a footnote marker, so typing after a marker does not land in it. */
+export function pointIn(el: HTMLElement, offset: number): [Node, number] {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  let left = offset;
+  let last: Text | null = null;
+  for (let n = walker.nextNode() as Text | null; n; n = walker.nextNode() as Text | null) {
+    const len = n.data.length;
+    if (left < len || (left === len && !n.parentElement?.closest('sup'))) return [n, left];
+    left -= len;
+    last = n;
+  }
+  if (last) return [last, last.data.length];
+  return [el, 0];
 }

@@ -72,8 +72,8 @@ async fn until_status(server: &TestServer, token: &str, want: u16) -> String {
     panic!("the token never got {want}");
 }
 
-#[tokio::test]
-async fn a_rotated_key_set_opens_the_new_key_and_retires_the_old_without_a_restart() {
+/// A server verifying with a copy of the test key set, checked for changes every `poll_secs`.
+fn jwks_server(poll_secs: u64) -> (tempfile::TempDir, PathBuf, TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let jwks = dir.path().join("jwks.json");
     publish(&jwks, &std::fs::read(key_file("jwks.json")).unwrap());
@@ -81,10 +81,16 @@ async fn a_rotated_key_set_opens_the_new_key_and_retires_the_old_without_a_resta
         bin(),
         ServerOptions {
             jwks: Some(jwks.clone()),
-            jwks_poll_secs: Some(1),
+            jwks_poll_secs: Some(poll_secs),
             ..Default::default()
         },
     );
+    (dir, jwks, server)
+}
+
+#[tokio::test]
+async fn a_rotated_key_set_opens_the_new_key_and_retires_the_old_without_a_restart() {
+    let (_dir, jwks, server) = jwks_server(1);
     let old = token("rsa-private.pem", "rsa-2026");
     let new = token("rsa-other-private.pem", "rsa-2027");
     for (private, kid) in [
@@ -119,17 +125,7 @@ async fn a_rotated_key_set_opens_the_new_key_and_retires_the_old_without_a_resta
 
 #[tokio::test]
 async fn sighup_reloads_at_once_and_a_broken_set_leaves_the_keys_in_use() {
-    let dir = tempfile::tempdir().unwrap();
-    let jwks = dir.path().join("jwks.json");
-    publish(&jwks, &std::fs::read(key_file("jwks.json")).unwrap());
-    let server = TestServer::start(
-        bin(),
-        ServerOptions {
-            jwks: Some(jwks.clone()),
-            jwks_poll_secs: Some(3_600),
-            ..Default::default()
-        },
-    );
+    let (_dir, jwks, server) = jwks_server(3_600);
     let old = token("rsa-private.pem", "rsa-2026");
     let new = token("rsa-other-private.pem", "rsa-2027");
     let hangup = || {
