@@ -86,7 +86,7 @@ fn entry(n: u64) -> LogEntry {
     LogEntry {
         update: format!("update {n}").into_bytes(),
         user: format!("user-{}", n % 3),
-        name: (n % 3 != 0).then(|| format!("Delegate {}", n % 3)),
+        name: (!n.is_multiple_of(3)).then(|| format!("Delegate {}", n % 3)),
         delegation: n.is_multiple_of(2).then(|| "Côte d'Ivoire".to_owned()),
         at_ms: 1_700_000_000_000 + i64::try_from(n).unwrap(),
         paragraphs: (0..n % 3).map(|p| format!("p{p}")).collect(),
