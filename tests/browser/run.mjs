@@ -492,7 +492,7 @@ async function main() {
     }, 10000);
     const steps = await chair.locator('.history-steps > .step').evaluateAll((els) => els.map((e) => ({ text: e.querySelector('.step-line').textContent, edits: Number(e.dataset.edits) })));
     const last = steps[steps.length - 1];
-    if (!last || !last.text.startsWith('Delegation of Japan · OP2 · ')) throw new Error(`the last step reads ${JSON.stringify(last?.text)}`);
+    if (!last || !last.text.startsWith('Delegate of Japan · OP2 · ')) throw new Error(`the last step reads ${JSON.stringify(last?.text)}`);
     if (!(last.edits >= 5)) throw new Error(`the typed sentence is ${last.edits} edit(s) in its step, not a burst`);
     const all = steps.map((s) => s.text).join('\n');
     if (/delegate:|chair:|\bp\d+\b/.test(all)) throw new Error(`the timeline shows internal ids:\n${all}`);
@@ -502,16 +502,16 @@ async function main() {
     await until('the step expands to its edits', async () => (await chair.locator('.history-steps > .step').last().locator('.step-entry').count()) === last.edits);
     // Filters: by paragraph and by delegation.
     await chair.locator('#history-filter-delegation').selectOption('JPN');
-    await until('only JPN steps', async () => (await chair.locator('.history-steps > .step .step-line').allInnerTexts()).every((t) => t.startsWith('Delegation of Japan')));
+    await until('only JPN steps', async () => (await chair.locator('.history-steps > .step .step-line').allInnerTexts()).every((t) => t.startsWith('Delegate of Japan')));
     await chair.locator('#history-filter-paragraph').selectOption('OP2');
     await until('only JPN steps in OP2', async () => {
       const ts = await chair.locator('.history-steps > .step .step-line').allInnerTexts();
-      return ts.length >= 1 && ts.every((t) => /^Delegation of Japan · .*OP2/.test(t));
+      return ts.length >= 1 && ts.every((t) => /^Delegate of Japan · .*OP2/.test(t));
     });
     await chair.locator('#history-filter-delegation').selectOption('');
     await chair.locator('#history-filter-paragraph').selectOption('');
     // Compare the point before the sentence with the current text: the typed words underlined, no JSON.
-    const fromIdx = await chair.locator('.compare-from option').evaluateAll((os) => os.map((o) => o.textContent).findLastIndex((t) => t.includes('Delegation of Japan · OP2')) - 1);
+    const fromIdx = await chair.locator('.compare-from option').evaluateAll((os) => os.map((o) => o.textContent).findLastIndex((t) => t.includes('Delegate of Japan · OP2')) - 1);
     if (fromIdx < 0) throw new Error('no point before the sentence to compare from');
     await chair.locator('.compare-from').selectOption({ index: fromIdx });
     await chair.locator('.compare-to').selectOption({ label: 'current text' });

@@ -127,10 +127,10 @@ export default async function (t) {
     if (!steps.length) throw new Error('no steps listed');
     for (const s of steps) {
       if (!(s.seq > rev1)) throw new Error(`a step before Rev.1 (position ${s.seq} ≤ ${rev1}) is listed: ${s.text}`);
-      if (!/^Delegation of (Japan|France) · OP3 · /.test(s.text)) throw new Error(`a step not of OP3, or not in names: ${s.text}`);
+      if (!/^Delegate of (Japan|France) · OP3 · /.test(s.text)) throw new Error(`a step not of OP3, or not in names: ${s.text}`);
     }
     const texts = steps.map((s) => s.text).join('\n');
-    if (!texts.includes('Delegation of Japan · OP3') || !texts.includes('Delegation of France · OP3')) throw new Error(`the steps since Rev.1:\n${texts}`);
+    if (!texts.includes('Delegate of Japan · OP3') || !texts.includes('Delegate of France · OP3')) throw new Error(`the steps since Rev.1:\n${texts}`);
     // The redline of OP3 since Rev.1: FRA's early words struck, JPN's and FRA's new words inserted, each with its writer.
     const redline = chair.locator('.para-history .para-redline');
     await until('the redline is shown', async () => (await redline.locator('ins').count()) > 0, 10000);
@@ -141,13 +141,13 @@ export default async function (t) {
     if (ins.includes('FRA early')) throw new Error('words written before Rev.1 are shown as inserted since Rev.1');
     const byJpn = (await redline.locator('ins.by', { hasText: 'Japan rewrites' }).first().getAttribute('data-who')) ?? '';
     const byFra = (await redline.locator('ins.by', { hasText: 'France' }).first().getAttribute('data-who')) ?? '';
-    if (byJpn !== 'Delegation of Japan' || byFra !== 'Delegation of France') throw new Error(`inserted words credited to ${JSON.stringify(byJpn)} and ${JSON.stringify(byFra)}`);
+    if (byJpn !== 'Delegate of Japan' || byFra !== 'Delegate of France') throw new Error(`inserted words credited to ${JSON.stringify(byJpn)} and ${JSON.stringify(byFra)}`);
     const whoTags = (await redline.locator('.ins-who').allInnerTexts()).join(' | ');
-    if (!whoTags.includes('Delegation of Japan') || !whoTags.includes('Delegation of France')) throw new Error(`the redline names: ${whoTags}`);
+    if (!whoTags.includes('Delegate of Japan') || !whoTags.includes('Delegate of France')) throw new Error(`the redline names: ${whoTags}`);
     // Who changed it: each step with its own redline.
     await until('each step shows what it changed', async () => {
       const items = await chair.locator('.para-step').evaluateAll((els) => els.map((e) => e.textContent));
-      return items.some((x) => x.startsWith('Delegation of Japan') && x.includes('Japan rewrites')) && items.some((x) => x.startsWith('Delegation of France') && x.includes('France agreeing'));
+      return items.some((x) => x.startsWith('Delegate of Japan') && x.includes('Japan rewrites')) && items.some((x) => x.startsWith('Delegate of France') && x.includes('France agreeing'));
     }, 15000);
     if ((await chair.locator('.para-step', { hasText: 'Japan rewrites' }).locator('del').count()) === 0) throw new Error("JPN's step shows no struck words");
     // Since the start, FRA's early step is there too.
