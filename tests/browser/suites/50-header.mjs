@@ -249,7 +249,7 @@ export default async function (t) {
     await chair.locator('#toggle-history').click();
     const steps = chair.locator('.history-steps .step');
     await until('a step of the secretariat in the heading', async () => {
-      for (const s of await steps.allInnerTexts()) if (/^Secretariat · the header or footnotes/.test(s)) return true;
+      for (const s of await steps.allInnerTexts()) if (/^Secretariat \(Mr\. Lee\) · the header or footnotes/.test(s)) return true;
       return false;
     }, 15000);
     await chair.locator('.compare-btn').click();
