@@ -73,6 +73,32 @@ const FIELD_NAMES: Record<string, string> = {
 };
 
 const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+
+/** One footnote mark in the text: the footnote it names, where it sits, and its paragraph. */
+interface Mark {
+  id: string;
+  /** The paragraph's position in the document, and the paragraph. */
+  index: number;
+  paragraph: Y.Map<unknown>;
+  text: Y.Text;
+  at: number;
+  len: number;
+}
+
+/** Every footnote mark of the paragraphs, in reading order. */
+function* footnoteMarks(r: Roots): Generator<Mark> {
+  for (const [index, m] of r.paragraphs.toArray().entries()) {
+    const t = m instanceof Y.Map ? pText(m) : undefined;
+    if (!t) continue;
+    let pos = 0;
+    for (const op of t.toDelta() as { insert?: unknown; attributes?: { footnote?: string } }[]) {
+      const len = typeof op.insert === 'string' ? op.insert.length : 1;
+      const id = op.attributes?.footnote;
+      if (id) yield { id, index, paragraph: m as Y.Map<unknown>, text: t, at: pos, len };
+      pos += len;
+    }
+  }
+}
 export const superscript = (n: number): string => String(n).replace(/\d/g, (d) => SUPERSCRIPT[Number(d)]);
 
 /** One metadata field: a plain-text contenteditable bound to `meta[key]`. */
@@ -346,13 +372,7 @@ export class HeaderEditor {
   /** The footnotes in the order of their first mark in the text (unreferenced ones last, by id), as plenary-doc numbers them. */
   private order(r: Roots): string[] {
     const order: string[] = [];
-    for (const m of r.paragraphs.toArray()) {
-      const t = m instanceof Y.Map ? pText(m) : undefined;
-      for (const op of (t?.toDelta() ?? []) as { attributes?: { footnote?: string } }[]) {
-        const f = op.attributes?.footnote;
-        if (f && !order.includes(f) && r.footnotes.get(f) instanceof Y.Text) order.push(f);
-      }
-    }
+    for (const { id } of footnoteMarks(r)) if (!order.includes(id) && r.footnotes.get(id) instanceof Y.Text) order.push(id);
     for (const k of [...r.footnotes.keys()].sort()) if (!order.includes(k) && r.footnotes.get(k) instanceof Y.Text) order.push(k);
     return order;
   }
@@ -420,19 +440,12 @@ export class HeaderEditor {
       this.host.notify('refused', `You cannot add a footnote in ${at.label}: ${at.refusal}.`);
       return;
     }
-    // Its number: one more than the notes marked before the caret.
+    // Its number: one more than the notes marked before the caret (marks come in reading order).
+    const caret = r.paragraphs.toArray().findIndex((m) => m instanceof Y.Map && pText(m) === at.text);
     const before = new Set<string>();
-    for (const m of r.paragraphs.toArray()) {
-      const t = m instanceof Y.Map ? pText(m) : undefined;
-      if (!t) continue;
-      let pos = 0;
-      for (const op of t.toDelta() as { insert?: unknown; attributes?: { footnote?: string } }[]) {
-        const len = typeof op.insert === 'string' ? op.insert.length : 1;
-        if (t === at.text && pos >= at.at) break;
-        if (op.attributes?.footnote) before.add(op.attributes.footnote);
-        pos += len;
-      }
-      if (t === at.text) break;
+    for (const mark of footnoteMarks(r)) {
+      if (mark.index > caret || (mark.index === caret && mark.at >= at.at)) break;
+      before.add(mark.id);
     }
     const id = newId(doc, 'fn');
     doc.transact(() => {
@@ -453,22 +466,12 @@ export class HeaderEditor {
     const doc = this.host.doc();
     if (!r || !doc) return;
     const n = this.notes.get(id)?.number ?? 0;
-    const marks: { text: Y.Text; at: number; len: number }[] = [];
-    for (const m of r.paragraphs.toArray()) {
-      const t = m instanceof Y.Map ? pText(m) : undefined;
-      if (!t) continue;
-      let pos = 0;
-      for (const op of t.toDelta() as { insert?: unknown; attributes?: { footnote?: string } }[]) {
-        const len = typeof op.insert === 'string' ? op.insert.length : 1;
-        if (op.attributes?.footnote === id) {
-          const why = this.host.ignoreLocks() ? null : editRefusal(this.host.claims, docMode(r), pStatus(m));
-          if (why) {
-            this.host.notify('refused', `Footnote ${n} is marked in a paragraph you may not edit (${why}); it stays.`);
-            return;
-          }
-          marks.push({ text: t, at: pos, len });
-        }
-        pos += len;
+    const marks = [...footnoteMarks(r)].filter((m) => m.id === id);
+    for (const m of marks) {
+      const why = this.host.ignoreLocks() ? null : editRefusal(this.host.claims, docMode(r), pStatus(m.paragraph));
+      if (why) {
+        this.host.notify('refused', `Footnote ${n} is marked in a paragraph you may not edit (${why}); it stays.`);
+        return;
       }
     }
     if (!window.confirm(`Delete footnote ${n} and its mark in the text?`)) return;

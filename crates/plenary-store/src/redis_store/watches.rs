@@ -15,7 +15,7 @@
 //! room never holds up the others, and nothing is skipped or repeated. Reads are by position, so
 //! an answer dropped on the floor (an unblocked read, a lost connection) costs nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, MultiplexedConnection};
@@ -46,6 +46,8 @@ pub(super) struct Watches {
 
 struct Follower {
     doc: String,
+    /// The document's stream key, made once.
+    key: String,
     /// The last sequence number this follower has taken.
     last: u64,
     tx: mpsc::Sender<WatchItem>,
@@ -67,6 +69,7 @@ impl Watches {
         self.add
             .send(Follower {
                 doc: doc.to_owned(),
+                key: keys::log(doc),
                 last: after,
                 tx,
                 outage_reported: false,
@@ -133,7 +136,7 @@ async fn run(
         // Each stream from the earliest position a follower with room has reached.
         let mut from: BTreeMap<&str, u64> = BTreeMap::new();
         for f in followers.iter().filter(|f| f.tx.capacity() > 0) {
-            from.entry(f.doc.as_str())
+            from.entry(f.key.as_str())
                 .and_modify(|last| *last = (*last).min(f.last))
                 .or_insert(f.last);
         }
@@ -141,12 +144,7 @@ async fn run(
             tokio::time::sleep(ALL_FULL_PAUSE).await;
             continue;
         }
-        let stream_keys: Vec<String> = from.keys().map(|doc| keys::log(doc)).collect();
-        let docs_by_key: HashMap<String, String> = stream_keys
-            .iter()
-            .cloned()
-            .zip(from.keys().map(|d| (*d).to_owned()))
-            .collect();
+        let stream_keys: Vec<&str> = from.keys().copied().collect();
         let ids: Vec<String> = from.values().map(|last| fields::stream_id(*last)).collect();
         let read = tokio::select! {
             read = current.conn.xread_options::<_, _, Option<StreamReadReply>>(&stream_keys, &ids, &options) => Some(read),
@@ -167,7 +165,7 @@ async fn run(
                 for f in &mut followers {
                     f.outage_reported = false;
                 }
-                deliver(reply, &docs_by_key, &mut followers);
+                deliver(reply, &mut followers);
             }
             Some(Err(error)) => {
                 reader = None;
@@ -179,23 +177,23 @@ async fn run(
 
 /// Hands each entry to the followers of its stream that have not taken it yet, in order; a
 /// follower that cannot take one takes nothing more from this answer.
-fn deliver(
-    reply: Option<StreamReadReply>,
-    docs_by_key: &HashMap<String, String>,
-    followers: &mut [Follower],
-) {
+fn deliver(reply: Option<StreamReadReply>, followers: &mut [Follower]) {
     for stream in reply.into_iter().flat_map(|r| r.keys) {
-        let Some(doc) = docs_by_key.get(&stream.key) else {
+        let Some(doc) = followers
+            .iter()
+            .find(|f| f.key == stream.key)
+            .map(|f| f.doc.clone())
+        else {
             continue;
         };
         let mut blocked = vec![false; followers.len()];
         for stream_entry in stream.ids {
-            let seq = fields::seq_of(doc, &stream_entry.id);
+            let seq = fields::seq_of(&doc, &stream_entry.id);
             let entry = seq.as_ref().map_err(Clone::clone).and_then(|seq| {
-                fields::decode_entry(doc, *seq, &stream_entry.map).map(|entry| (*seq, entry))
+                fields::decode_entry(&doc, *seq, &stream_entry.map).map(|entry| (*seq, entry))
             });
             for (i, f) in followers.iter_mut().enumerate() {
-                if blocked[i] || f.done || f.doc != *doc {
+                if blocked[i] || f.done || f.key != stream.key {
                     continue;
                 }
                 match &entry {
