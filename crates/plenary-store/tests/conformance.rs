@@ -785,3 +785,242 @@ async fn connecting_to_nothing_is_unavailable() {
     drop(server);
     fails_fast("connect", RedisStore::connect(&url)).await;
 }
+
+// --- the same contract on a Redis Cluster ------------------------------------------------
+
+/// Three masters, no replicas: each document's keys land on one of them by hash slot, and
+/// `plenary:docs` on another, so every behaviour crosses masters.
+struct ClusterHarness {
+    cluster: plenary_test_support::RedisCluster,
+}
+
+#[async_trait]
+impl Harness for ClusterHarness {
+    type S = RedisStore;
+    async fn handle(&self) -> RedisStore {
+        RedisStore::connect(&self.cluster.url()).await.unwrap()
+    }
+    async fn reopen(&mut self) {}
+}
+
+macro_rules! on_a_cluster {
+    ($($behaviour:ident),* $(,)?) => {
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    let cluster = tokio::task::spawn_blocking(|| {
+                        plenary_test_support::RedisCluster::spawn(3, 0)
+                    })
+                    .await
+                    .unwrap();
+                    super::$behaviour(super::ClusterHarness { cluster }).await;
+                }
+            )*
+        }
+    };
+}
+
+on_a_cluster!(
+    append_numbers_densely_and_reads_back_in_order,
+    read_log_from_a_position_with_a_limit,
+    snapshots_keep_the_latest_and_older_checkpoints,
+    checkpoints_are_kept_per_kind_and_found_at_or_before,
+    versions_are_unique_and_ordered_by_position,
+    list_docs_shows_every_document_written,
+    watch_sees_appends_from_another_handle_in_order,
+    watch_catches_up_after_falling_behind,
+    awareness_crosses_handles,
+    large_entries_round_trip,
+    concurrent_appends_get_dense_unique_seqs,
+    everything_survives_reopening,
+    claims_are_held_once_across_handles_until_released_or_lapsed,
+);
+
+/// A replica promoted while appends go on (`CLUSTER FAILOVER` on every master in turn): every
+/// acknowledged append is in the log, in order, numbered densely, and a watch on another handle
+/// sees each exactly once. Prints the figures (appends, refusals while the slots moved, the
+/// longest append).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_failover_loses_nothing_acknowledged() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cluster = tokio::task::spawn_blocking(|| plenary_test_support::RedisCluster::spawn(3, 1))
+        .await
+        .unwrap();
+    let writer = RedisStore::connect(&cluster.url()).await.unwrap();
+    let reader = RedisStore::connect(&cluster.url()).await.unwrap();
+    let docs = [
+        "resolution",
+        "annex",
+        "draft-3",
+        "draft-4",
+        "draft-5",
+        "draft-6",
+    ];
+    let mut watches = Vec::new();
+    for doc in docs {
+        watches.push(reader.watch(doc, 0).await.unwrap());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let typing = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            // Per document: the entries acknowledged, in order; refusals; the longest append.
+            let mut acked: Vec<Vec<LogEntry>> = vec![Vec::new(); docs.len()];
+            let (mut refused, mut longest) = (0u32, Duration::ZERO);
+            let mut n = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                n += 1;
+                let i = usize::try_from(n).unwrap() % docs.len();
+                let e = entry(n);
+                let started = std::time::Instant::now();
+                match writer.append(docs[i], &e).await {
+                    Ok(seq) => {
+                        acked[i].push(e);
+                        assert_eq!(seq, acked[i].len() as u64, "{} numbered densely", docs[i]);
+                    }
+                    Err(StoreError::Unavailable { .. }) => {
+                        refused += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(other) => panic!("append during failover: {other:?}"),
+                }
+                longest = longest.max(started.elapsed());
+            }
+            (acked, refused, longest)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let promoted = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        for master in cluster.master_ports() {
+            cluster.fail_over(master);
+        }
+        (cluster, started.elapsed())
+    })
+    .await
+    .unwrap();
+    let (_cluster, took) = promoted;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Release);
+    let (acked, refused, longest) = typing.await.unwrap();
+    let total: usize = acked.iter().map(Vec::len).sum();
+    for (i, doc) in docs.iter().enumerate() {
+        let log = reader.read_log(doc, 0, 100_000).await.unwrap();
+        let logged: Vec<LogEntry> = log.iter().map(|(_, e)| e.clone()).collect();
+        assert_eq!(
+            logged, acked[i],
+            "{doc}: the log is exactly what was acknowledged"
+        );
+        for (expected, (seq, _)) in (1..).zip(&log) {
+            assert_eq!(*seq, expected);
+        }
+        for want in 1..=acked[i].len() as u64 {
+            let got = within("watch across failover", async {
+                loop {
+                    match watches[i].next().await {
+                        Some(Ok((seq, _))) => return seq,
+                        Some(Err(_)) => continue, // an outage reported while slots moved
+                        None => panic!("{doc}: watch ended"),
+                    }
+                }
+            })
+            .await;
+            assert_eq!(got, want, "{doc}: the watch sees each entry once, in order");
+        }
+    }
+    assert!(total > 100, "only {total} appends");
+    eprintln!(
+        "failover of 3 masters in {took:?}: {total} appends acknowledged, all in the log; \
+         {refused} refused while slots moved; longest append {longest:?}"
+    );
+}
+
+/// A master killed (SIGKILL) while appends go on, with the store asked to acknowledge an append
+/// only once a replica holds it (`?replicas=1`): the promoted replica has every acknowledged
+/// entry, in order, and the log stays dense. (Appends refused while the slots had no master may
+/// be in the log or not; they were never acknowledged.) Prints the figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_master_crash_loses_nothing_acknowledged_when_replicas_confirm() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cluster = tokio::task::spawn_blocking(|| plenary_test_support::RedisCluster::spawn(3, 1))
+        .await
+        .unwrap();
+    let url = format!("{}?replicas=1", cluster.url());
+    let writer = RedisStore::connect(&url).await.unwrap();
+    let docs = [
+        "resolution",
+        "annex",
+        "draft-3",
+        "draft-4",
+        "draft-5",
+        "draft-6",
+    ];
+    let stop = Arc::new(AtomicBool::new(false));
+    let typing = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut acked: Vec<Vec<LogEntry>> = vec![Vec::new(); docs.len()];
+            let (mut refused, mut longest_gap) = (0u32, Duration::ZERO);
+            let mut last_ok = std::time::Instant::now();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                n += 1;
+                let i = usize::try_from(n).unwrap() % docs.len();
+                let e = entry(n);
+                match writer.append(docs[i], &e).await {
+                    Ok(_) => {
+                        acked[i].push(e);
+                        longest_gap = longest_gap.max(last_ok.elapsed());
+                        last_ok = std::time::Instant::now();
+                    }
+                    Err(StoreError::Unavailable { .. }) => {
+                        refused += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(other) => panic!("append during a crash: {other:?}"),
+                }
+            }
+            (acked, refused, longest_gap)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        let mut cluster = cluster;
+        let master = cluster.master_ports()[0];
+        cluster.crash(master);
+        cluster
+    })
+    .await
+    .unwrap();
+    // Typing goes on until every document takes appends again, and a little longer.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stop.store(true, Ordering::Release);
+    let (acked, refused, longest_gap) = typing.await.unwrap();
+    let reader = RedisStore::connect(&cluster.url()).await.unwrap();
+    let (mut total, mut unacknowledged) = (0, 0);
+    for (i, doc) in docs.iter().enumerate() {
+        let log = reader.read_log(doc, 0, 100_000).await.unwrap();
+        for (expected, (seq, _)) in (1..).zip(&log) {
+            assert_eq!(*seq, expected, "{doc}: dense after the crash");
+        }
+        // Every acknowledged entry is there, in order.
+        let mut logged = log.iter().map(|(_, e)| e);
+        for want in &acked[i] {
+            assert!(
+                logged.any(|e| e == want),
+                "{doc}: an acknowledged entry was lost in the crash"
+            );
+        }
+        total += acked[i].len();
+        unacknowledged += log.len() - acked[i].len();
+        assert!(!acked[i].is_empty());
+    }
+    eprintln!(
+        "master crash with replicas=1: {total} appends acknowledged, all kept; {refused} refused \
+         while a master was missing ({unacknowledged} of them in the log anyway); longest wait \
+         between two acknowledged appends {longest_gap:?}"
+    );
+}

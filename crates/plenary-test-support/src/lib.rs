@@ -12,6 +12,6 @@ mod server;
 mod tokens;
 
 pub use plenary_client::{Client, ClientOptions, CloseInfo, Event};
-pub use redis::RedisServer;
+pub use redis::{RedisCluster, RedisServer};
 pub use server::{ServerOptions, TestServer};
 pub use tokens::{TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, Who, sign};

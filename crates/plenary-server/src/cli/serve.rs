@@ -28,7 +28,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PLENARY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The Redis cluster client warns on every retry while slots move (hundreds a second in
+        // a failover); the store reports what matters once, so it speaks only of errors.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,redis=error"));
     let json = std::env::var("PLENARY_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -16,10 +16,15 @@ pub fn server() -> TestServer {
 
 /// A node of a cluster on `redis`, named `node`.
 pub fn redis_server(redis: &RedisServer, node: &str) -> TestServer {
+    redis_node(&redis.url(), node)
+}
+
+/// A node on the Redis (or Redis Cluster) at `url`.
+pub fn redis_node(url: &str, node: &str) -> TestServer {
     TestServer::start(
         bin(),
         ServerOptions {
-            redis: Some(redis.url()),
+            redis: Some(url.to_owned()),
             args: vec!["--node-id".into(), node.into()],
             ..Default::default()
         },

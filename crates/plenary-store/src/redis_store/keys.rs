@@ -34,6 +34,11 @@ pub(super) fn versions(doc: &str) -> String {
     format!("plenary:{{{doc}}}:versions")
 }
 
+/// The channel on which each append to `doc`'s log is announced (`watches.rs`).
+pub(super) fn appended(doc: &str) -> String {
+    format!("plenary:{{{doc}}}:appended")
+}
+
 pub(super) fn awareness(doc: &str) -> String {
     format!("plenary:{{{doc}}}:awareness")
 }

@@ -4,12 +4,17 @@
 //! entry per update, its ID `<seq>-0`; `plenary:{d}:seq` the last sequence number;
 //! `plenary:{d}:snap:<seq>` the snapshots, indexed by the sorted set `plenary:{d}:snaps`;
 //! `plenary:{d}:ckpt:<kind>:<seq>` the checkpoints, indexed per kind by `plenary:{d}:ckpts:<kind>`;
-//! `plenary:{d}:versions` a hash name → version. `plenary:docs` is the set of documents, and
-//! presence travels on the pub/sub channel `plenary:{d}:awareness`.
+//! `plenary:{d}:versions` a hash name → version. `plenary:docs` is the set of documents.
+//! Presence travels on the pub/sub channel `plenary:{d}:awareness`, and each append is announced
+//! on `plenary:{d}:appended` (its sequence number) to the nodes following that log.
+//!
+//! The same commands run on one Redis or on a Redis Cluster (`target.rs`): a document's keys
+//! share one hash slot, so each script touches one slot.
 
+mod bus;
 mod fields;
 mod keys;
-mod presence;
+mod target;
 mod watches;
 
 use std::collections::HashSet;
@@ -17,9 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::StreamRangeReply;
-use redis::{AsyncCommands, Client, RedisError, Script};
+use redis::{AsyncCommands, RedisError, Script};
 
 use crate::entry::sort_versions;
 use crate::error::{check_doc, check_kind};
@@ -34,11 +38,13 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Appends atomically: the next sequence number is the stored one plus one; the stream entry is
 /// added with that number as its ID, and only then is the counter moved, so a failed XADD
-/// consumes no number and the log stays dense.
+/// consumes no number and the log stays dense. Then the append is announced on the channel
+/// ARGV[1] (the followers' wake-up call, `watches.rs`); the entry's fields are ARGV[2..].
 const APPEND_LUA: &str = r"
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0') + 1
-redis.call('XADD', KEYS[2], string.format('%d-0', seq), unpack(ARGV))
+redis.call('XADD', KEYS[2], string.format('%d-0', seq), unpack(ARGV, 2))
 redis.call('SET', KEYS[1], string.format('%d', seq))
+redis.call('PUBLISH', ARGV[1], string.format('%d', seq))
 return seq
 ";
 
@@ -61,20 +67,23 @@ if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[3]) == 0 then return {0, last} en
 return {1, last}
 ";
 
-/// A [`Store`] on Redis. Cheap to clone; clones share one auto-reconnecting multiplexed
-/// connection, one blocking reader that follows every watched log (`watches.rs`) and one
-/// pub/sub connection for every document's presence (`presence.rs`): a node holds three
-/// connections to Redis however many documents it has loaded.
+/// A [`Store`] on Redis or a Redis Cluster. Cheap to clone; clones share one auto-reconnecting
+/// multiplexed command connection (on a cluster, one per master), one reader that follows every
+/// watched log on it (`watches.rs`) and one pub/sub connection for every document's presence and
+/// log notices (`bus.rs`): a node holds two connections to one Redis (one per master, plus one,
+/// to a cluster) however many documents it has loaded.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: target::Conn,
     scripts: Arc<Scripts>,
     /// Documents this process already added to `plenary:docs`, to spare a round trip per append.
     registered: Arc<Mutex<HashSet<String>>>,
     /// The one reader that follows every watched log (`watches.rs`).
     watches: watches::Watches,
-    /// The one pub/sub connection for every document's presence (`presence.rs`).
-    presence: presence::Presence,
+    /// The one pub/sub connection, for presence and log notices (`bus.rs`).
+    bus: bus::Bus,
+    /// Replicas that must hold an append before it is acknowledged (`?replicas=N`).
+    replicas: u32,
 }
 
 struct Scripts {
@@ -123,19 +132,16 @@ impl RedisStore {
         }
     }
 
-    /// Connects to `url` (`redis://host:port/db`). Fails with [`StoreError::Unavailable`] if
-    /// Redis does not answer, [`StoreError::InvalidInput`] if the URL is not a Redis URL. Once
-    /// connected, a lost connection is re-established on the next operation.
+    /// Connects to `url`: one Redis (`redis://host:port/db`) or a Redis Cluster by its seed
+    /// nodes (`redis+cluster://host:port,host:port`, or several `redis://` URLs joined by
+    /// commas). Fails with [`StoreError::Unavailable`] if Redis does not answer,
+    /// [`StoreError::InvalidInput`] if the URL is not a Redis URL. Once connected, a lost
+    /// connection is re-established on the next operation.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = Client::open(url)
-            .map_err(|_| StoreError::InvalidInput("not a usable Redis URL".to_owned()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(OP_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = with_timeout(ConnectionManager::new_with_config(client.clone(), config)).await?;
+        let target = target::Target::parse(url)?;
+        let conn = target.connect().await?;
+        let (notices, heard) = tokio::sync::mpsc::channel(bus::NOTICE_BUFFER);
+        let bus = bus::Bus::new(target.nodes.clone(), notices);
         Ok(RedisStore {
             scripts: Arc::new(Scripts {
                 append: Script::new(APPEND_LUA),
@@ -143,8 +149,9 @@ impl RedisStore {
                 version: Script::new(VERSION_LUA),
             }),
             registered: Arc::new(Mutex::new(HashSet::new())),
-            watches: watches::Watches::start(client.clone(), conn.clone()),
-            presence: presence::Presence::new(client),
+            watches: watches::Watches::start(conn.clone(), bus.clone(), heard),
+            bus,
+            replicas: target.replicas,
             conn,
         })
     }
@@ -199,27 +206,34 @@ impl Store for RedisStore {
     async fn append(&self, doc: &str, entry: &LogEntry) -> Result<u64, StoreError> {
         check_doc(doc)?;
         self.register(doc).await?;
-        let mut invocation = self.scripts.append.key(keys::seq(doc));
-        invocation
-            .key(keys::log(doc))
-            .arg(fields::UPDATE)
-            .arg(&entry.update)
-            .arg(fields::USER)
-            .arg(&entry.user)
-            .arg(fields::AT_MS)
-            .arg(entry.at_ms)
-            .arg(fields::PARAGRAPHS)
-            .arg(fields::paragraphs_json(entry))
-            .arg(fields::NODE)
-            .arg(&entry.node);
-        if let Some(delegation) = &entry.delegation {
-            invocation.arg(fields::DELEGATION).arg(delegation);
-        }
-        if let Some(name) = &entry.name {
-            invocation.arg(fields::NAME).arg(name);
-        }
+        let (seq_key, log_key) = (keys::seq(doc), keys::log(doc));
+        let args = append_args(doc, entry);
         let mut conn = self.conn.clone();
-        with_timeout(invocation.invoke_async(&mut conn)).await
+        if self.replicas == 0 {
+            let mut invocation = self.scripts.append.key(&seq_key);
+            invocation.key(&log_key).arg(&args);
+            return with_timeout(invocation.invoke_async(&mut conn)).await;
+        }
+        // The append and its WAIT go together to the document's master, on one connection.
+        let mut pipeline = redis::pipe();
+        pipeline
+            .cmd("EVAL")
+            .arg(APPEND_LUA)
+            .arg(2)
+            .arg(&seq_key)
+            .arg(&log_key)
+            .arg(&args)
+            .cmd("WAIT")
+            .arg(self.replicas)
+            .arg(target::REPLICA_WAIT_MS);
+        let (seq, acked): (u64, u32) = with_timeout(conn.on_master_of(&seq_key, pipeline)).await?;
+        if acked < self.replicas {
+            return Err(StoreError::unavailable(format!(
+                "{acked} of {} replicas hold the append",
+                self.replicas
+            )));
+        }
+        Ok(seq)
     }
 
     async fn read_log(
@@ -410,7 +424,9 @@ impl Store for RedisStore {
     async fn subscribe_awareness(&self, doc: &str) -> Result<AwarenessFeed, StoreError> {
         check_doc(doc)?;
         let (tx, rx) = tokio::sync::mpsc::channel(AWARENESS_BUFFER);
-        self.presence.subscribe(&keys::awareness(doc), tx).await?;
+        self.bus
+            .subscribe_awareness(&keys::awareness(doc), tx)
+            .await?;
         Ok(AwarenessFeed::new(rx))
     }
 
@@ -455,6 +471,30 @@ impl Store for RedisStore {
     }
 }
 
+/// The append script's arguments: the notice channel, then the entry's fields.
+fn append_args(doc: &str, entry: &LogEntry) -> Vec<Vec<u8>> {
+    let mut args = vec![
+        keys::appended(doc).into_bytes(),
+        fields::UPDATE.into(),
+        entry.update.clone(),
+        fields::USER.into(),
+        entry.user.clone().into_bytes(),
+        fields::AT_MS.into(),
+        entry.at_ms.to_string().into_bytes(),
+        fields::PARAGRAPHS.into(),
+        fields::paragraphs_json(entry).into_bytes(),
+        fields::NODE.into(),
+        entry.node.clone().into_bytes(),
+    ];
+    if let Some(delegation) = &entry.delegation {
+        args.extend([fields::DELEGATION.into(), delegation.clone().into_bytes()]);
+    }
+    if let Some(name) = &entry.name {
+        args.extend([fields::NAME.into(), name.clone().into_bytes()]);
+    }
+    args
+}
+
 /// Runs a Redis call with the operation deadline, mapping failures to [`StoreError`].
 async fn with_timeout<T>(
     call: impl Future<Output = Result<T, RedisError>>,
@@ -465,8 +505,9 @@ async fn with_timeout<T>(
     }
 }
 
-/// Connection trouble and a server that cannot serve right now are [`StoreError::Unavailable`];
-/// anything else Redis refuses is a [`StoreError::Backend`] failure.
+/// Connection trouble and a server that cannot serve right now (on a cluster: slots moving, no
+/// master for a slot yet) are [`StoreError::Unavailable`]; anything else Redis refuses is a
+/// [`StoreError::Backend`] failure.
 fn from_redis(error: RedisError) -> StoreError {
     use redis::{ErrorKind, ServerErrorKind};
     let transient = matches!(
@@ -481,6 +522,8 @@ fn from_redis(error: RedisError) -> StoreError {
             )
     );
     if transient
+        || error.is_cluster_error()
+        || error.kind() == ErrorKind::ClusterConnectionNotFound
         || error.is_timeout()
         || error.is_connection_dropped()
         || error.is_connection_refusal()
