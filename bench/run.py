@@ -2,7 +2,7 @@
 """Benchmark scenarios for Plenary side by side with the Yjs reference servers.
 
 One command per scenario (see BENCHMARKS.md):
-  bench/run.py fanout   # (a) 1 document, 200 and 500 clients, 20 and 50 typists at 5 updates/s
+  bench/run.py fanout   # (a) 1 document, 200/500/1 000 clients, 20/50/100 typists at 5 updates/s
   bench/run.py rooms    # (b) 500 documents x 4 clients
   bench/run.py cold     # (c) first sync of a document with 100 000 logged updates after a restart
   bench/run.py replay   # (d) materialise 100 random points of that history (GET /api/docs/{doc}/state?seq=N)
@@ -10,6 +10,7 @@ One command per scenario (see BENCHMARKS.md):
   bench/run.py writer   # one writer: accepted updates/s at 3 000, 30 000, 100 000 log entries, Plenary and y-websocket
   bench/run.py crafted  # crafted worst-case 4 MiB update frames: time until the server has checked each
   bench/run.py refusal  # round trip of a refused edit (permission-denied, compensation) vs an accepted one
+  bench/run.py fsync    # this disk's write + fdatasync latency, the floor under "logged before broadcast"
   bench/run.py plot     # redraw bench/fanout-latency.png from bench/results/fanout.json
 
 Reference servers are installed with npm into a temporary directory at run time;
@@ -305,18 +306,29 @@ def scenario_cold(workdir, updates, data, redis):
     fill = filled(workdir, data, store, updates, redis)
     srv = Server("plenary", workdir, data_dir=data, redis=redis, limits=SCENARIO_LIMITS["cold"]).start()
     try:
+        time.sleep(1)
+        rss_before = rss_mb(srv.proc.pid)
         first = bench(srv, os.path.join(RESULTS, f"cold-first-sync-{store}.json"), "--mode", "first-sync", "--repeat", 3,
                       "--doc-prefix", "cold")
+        # The document stays loaded (no client, until the idle timeout): what it costs resident.
+        time.sleep(1)
+        rss_loaded = rss_mb(srv.proc.pid)
         seq = logged_seq(srv, COLD_DOC)
     finally:
         srv.stop()
+    state_mb = first["step2_bytes"] / (1024 * 1024)
     row = {"store": store, "log_entries": seq, "first_sync_ms": first["first_sync_ms"], "step2_bytes": first["step2_bytes"],
+           "synced_with_state_ms": first.get("synced_with_state_ms"), "rss_before_mb": rss_before, "rss_loaded_mb": rss_loaded,
+           "loaded_over_encoded": (rss_loaded - rss_before) / state_mb if state_mb else None,
            "fill_updates": fill and fill["updates"], "fill_updates_per_s": fill and fill["updates_per_s"]}
     with open(os.path.join(RESULTS, f"cold-{store}.json"), "w") as f:
         json.dump(row, f, indent=1)
     fill_txt = f"fill {fill['updates']} updates at {fill['updates_per_s']:.0f}/s; " if fill else ""
     print(f"\n{store}: {fill_txt}{seq} log entries; first sync after restart (ms, cold then warm): "
-          f"{', '.join(f'{m:.1f}' for m in first['first_sync_ms'])}; state {first['step2_bytes']} bytes")
+          f"{', '.join(f'{m:.1f}' for m in first['first_sync_ms'])}; state {first['step2_bytes']} bytes; "
+          f"one more client that decodes and applies it: {first.get('synced_with_state_ms') or 0:.1f} ms\n"
+          f"server RSS {rss_before:.1f} MB before, {rss_loaded:.1f} MB with the document loaded: "
+          f"{rss_loaded - rss_before:.1f} MB for {state_mb:.2f} MB encoded ({row['loaded_over_encoded']:.1f}x)")
 
 
 def quantiles(ms):
@@ -337,16 +349,57 @@ def scenario_joinstorm(workdir, updates, data, redis, clients):
             r = bench(srv, os.path.join(RESULTS, f"joinstorm-{store}-{phase}.json"), "--mode", "join-storm",
                       "--clients", clients, "--connect-parallelism", clients, "--doc-prefix", "cold")
             rows[phase] = {**quantiles(r["first_sync_ms"]), "step2_bytes": r["step2_bytes"],
-                           "server": r.get("server")}
+                           "synced_with_state_ms": r.get("synced_with_state_ms"), "server": r.get("server")}
         seq = logged_seq(srv, COLD_DOC)
     finally:
         srv.stop()
     with open(os.path.join(RESULTS, f"joinstorm-{store}.json"), "w") as f:
         json.dump({"store": store, "log_entries": seq, "clients": clients, **rows}, f, indent=1)
     print(f"\n{store}: {clients} clients join a document of {seq} log entries at once "
-          f"(state {rows['cold']['step2_bytes']} bytes)\n\n| phase | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|")
+          f"(state {rows['cold']['step2_bytes']} bytes); time until the whole state has arrived, and for one more client "
+          f"that also decodes and applies it\n\n| phase | p50 ms | p90 ms | p99 ms | max ms | one client with apply, ms |\n"
+          f"|---|---|---|---|---|---|")
     for phase, q in rows.items():
-        print(f"| {phase} | {q['p50_ms']:.1f} | {q['p90_ms']:.1f} | {q['p99_ms']:.1f} | {q['max_ms']:.1f} |")
+        print(f"| {phase} | {q['p50_ms']:.1f} | {q['p90_ms']:.1f} | {q['p99_ms']:.1f} | {q['max_ms']:.1f} | "
+              f"{q['synced_with_state_ms'] or 0:.1f} |")
+
+
+def rss_mb(pid):
+    """A process's resident memory now, in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def redis_clients(port):
+    """Clients connected to the redis-server on `port` (the asking one not counted)."""
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "clients"], capture_output=True, text=True).stdout
+    m = re.search(r"connected_clients:(\d+)", out)
+    return int(m.group(1)) - 1 if m else None
+
+
+def scenario_fsync(samples):
+    """Append 4 KiB and fdatasync, `samples` times, in a temporary directory (where the servers keep their data):
+    what one durable commit costs on this disk, whatever the server."""
+    d = tempfile.mkdtemp(prefix="plenary-bench-fsync-")
+    try:
+        fd = os.open(os.path.join(d, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        block, ms = os.urandom(4096), []
+        for _ in range(samples):
+            t = time.perf_counter()
+            os.write(fd, block)
+            os.fdatasync(fd)
+            ms.append((time.perf_counter() - t) * 1000)
+        os.close(fd)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    q = {**quantiles(ms), "mean_ms": statistics.mean(ms), "dir": tempfile.gettempdir()}
+    with open(os.path.join(RESULTS, "fsync.json"), "w") as f:
+        json.dump(q, f, indent=1)
+    print(f"\nwrite 4 KiB + fdatasync in {q['dir']}, {samples} times\n\n| p50 ms | p90 ms | p99 ms | max ms | mean ms |\n"
+          f"|---|---|---|---|---|\n| {q['p50_ms']:.2f} | {q['p90_ms']:.2f} | {q['p99_ms']:.2f} | {q['max_ms']:.2f} | {q['mean_ms']:.2f} |")
 
 
 def cpu_seconds(pid):
@@ -420,19 +473,28 @@ def scenario_replay(workdir, updates, data, redis, points):
           f"p50 {row['p50_ms']:.1f}, p99 {row['p99_ms']:.1f}, max {row['max_ms']:.1f} ms")
 
 
-def scenario_idle(workdir, servers, docs):
+def scenario_idle(workdir, servers, docs, redis=None):
+    """With `redis` (a Redis()), Plenary runs on it, and the Redis connections it holds with every document loaded
+    are counted."""
     rows = []
     for kind in servers:
-        srv = Server(kind, workdir, limits=load_limits("idle", docs)).start()
+        on_redis = redis if kind == "plenary" else None
+        srv = Server(kind, workdir, redis=on_redis and on_redis.url, limits=load_limits("idle", docs)).start()
         try:
             time.sleep(2)
-            rows.append(bench(srv, os.path.join(RESULTS, f"idle-{kind}-{docs}.json"), "--mode", "idle", "--docs", docs))
+            row = bench(srv, os.path.join(RESULTS, f"idle-{kind}-{docs}{'-redis' if on_redis else ''}.json"),
+                        "--mode", "idle", "--docs", docs)
+            if on_redis:
+                row["redis_connections_loaded"] = redis_clients(on_redis.port)
+                print(f"{kind} on Redis with {docs} documents loaded: {row['redis_connections_loaded']} Redis connections",
+                      flush=True)
+            rows.append(row)
         except subprocess.CalledProcessError as e:
             print(f"!! {kind} idle: {e}", flush=True)
         finally:
             srv.stop()
         time.sleep(1)
-    with open(os.path.join(RESULTS, "idle.json"), "w") as f:
+    with open(os.path.join(RESULTS, "idle-redis.json" if redis else "idle.json"), "w") as f:
         json.dump(rows, f, indent=1)
     print("\n| server | docs (connected) | seed kept | RSS empty MB | RSS loaded MB | MB per 1 000 docs |\n|---|---|---|---|---|---|")
     for r in rows:
@@ -593,13 +655,13 @@ def scenario_refusal(workdir, samples, same_client):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scenario", choices=["fanout", "rooms", "cold", "replay", "idle", "writer", "crafted", "refusal",
-                                         "joinstorm", "nodes", "plot"])
+                                         "joinstorm", "nodes", "fsync", "plot"])
     ap.add_argument("--duration", type=float, default=15)
     ap.add_argument("--servers", default=",".join(SERVERS))
-    ap.add_argument("--points", default="200:20,500:50", help="fanout: clients:typists,…")
+    ap.add_argument("--points", default="200:20,500:50,1000:100", help="fanout: clients:typists,…")
     ap.add_argument("--updates", type=int, default=100_000, help="cold/replay: log entries to fill")
     ap.add_argument("--docs", type=int, help="rooms: documents (default 500, 4 clients each); idle: documents (default 1000)")
-    ap.add_argument("--redis", action="store_true", help="cold/replay/joinstorm: Plenary on a redis-server of our own")
+    ap.add_argument("--redis", action="store_true", help="cold/replay/joinstorm/idle: Plenary on a redis-server of our own")
     ap.add_argument("--clients", type=int, help="joinstorm: clients joining at once (default 200); nodes: clients (default 500)")
     ap.add_argument("--typists", type=int, default=50, help="nodes: typists")
     ap.add_argument("--data-dir", help="cold/replay: keep the filled data here and reuse it on the next run")
@@ -612,11 +674,15 @@ def main():
     ap.add_argument("--kinds", default="unknown,text-append,text-reverse,deep-maps,deletes,paste", help="crafted: frames")
     ap.add_argument("--sizes", default="262144,1048576,4194304", help="crafted: frame sizes in bytes, ascending")
     ap.add_argument("--frame-timeout", type=float, default=60, help="crafted: seconds to wait for one frame")
-    ap.add_argument("--samples", type=int, help="crafted: tiny round trips (default 50); refusal: edits of each kind (default 200)")
+    ap.add_argument("--samples", type=int, help="crafted: tiny round trips (default 50); refusal: edits of each kind (default 200); "
+                                                      "fsync: commits (default 500)")
     ap.add_argument("--same-client", action="store_true", help="refusal: refused edits from the sender's own client id")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
+    if a.scenario == "fsync":
+        scenario_fsync(a.samples or 500)
+        return
     if a.scenario == "plot":
         with open(os.path.join(RESULTS, "fanout.json")) as f:
             plot(json.load(f))
@@ -650,7 +716,7 @@ def main():
         elif a.scenario == "replay":
             scenario_replay(workdir, a.updates, data, redis and redis.url, a.replay_points)
         elif a.scenario == "idle":
-            scenario_idle(workdir, servers, a.docs or 1000)
+            scenario_idle(workdir, servers, a.docs or 1000, redis)
         elif a.scenario == "writer":
             scenario_writer(workdir, servers, a.checkpoints, a.window or (10000 if a.profile else 3000), a.profile)
         elif a.scenario == "crafted":

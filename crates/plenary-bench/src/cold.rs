@@ -149,6 +149,7 @@ pub(crate) async fn fill(args: &BenchArgs) -> Result<Report, BenchError> {
         updates_per_s: written as f64 / elapsed,
         first_sync_ms: Vec::new(),
         step2_bytes: 0,
+        synced_with_state_ms: None,
         server,
     }))
 }
@@ -224,6 +225,7 @@ pub(crate) async fn join_storm(args: &BenchArgs) -> Result<Report, BenchError> {
         });
     }
     times.sort_by(f64::total_cmp);
+    let synced_with_state_ms = synced_with_state(args, &doc).await?;
     Ok(Report::Cold(ColdFigures {
         label: args.label.clone(),
         doc,
@@ -232,6 +234,7 @@ pub(crate) async fn join_storm(args: &BenchArgs) -> Result<Report, BenchError> {
         updates_per_s: 0.0,
         first_sync_ms: times,
         step2_bytes,
+        synced_with_state_ms: Some(synced_with_state_ms),
         server,
     }))
 }
@@ -273,6 +276,7 @@ pub(crate) async fn first_sync(args: &BenchArgs) -> Result<Report, BenchError> {
         let now = Instant::now();
         procstat::usage(pid, procstat::cpu_mark(pid, now)?, now)
     });
+    let synced_with_state_ms = synced_with_state(args, &doc).await?;
     Ok(Report::Cold(ColdFigures {
         label: args.label.clone(),
         doc,
@@ -281,6 +285,39 @@ pub(crate) async fn first_sync(args: &BenchArgs) -> Result<Report, BenchError> {
         updates_per_s: 0.0,
         first_sync_ms: times,
         step2_bytes,
+        synced_with_state_ms: Some(synced_with_state_ms),
         server,
     }))
+}
+
+/// One client that decodes and applies the whole state into a document of its own, as a page
+/// does: milliseconds from its connect to synced. (The timed clients of a storm only receive
+/// the state: on one machine, 200 decodes of a megabyte would time the generator.)
+async fn synced_with_state(args: &BenchArgs, doc: &str) -> Result<f64, BenchError> {
+    let (stop_tx, stop) = watch::channel(false);
+    let id = 1 + u64::from(rand::random::<u32>());
+    let started = Instant::now();
+    let conn = connection::open(
+        args.url_for(0),
+        args.token.as_deref(),
+        Framing {
+            protocol: args.protocol,
+            doc: doc.to_owned(),
+        },
+        Some((id, typing::new_doc(id))),
+        Arc::new(Registry::default()),
+        stop,
+    )
+    .await
+    .map_err(|reason| BenchError::NoConnection {
+        url: args.url.clone(),
+        reason,
+    })?;
+    if tokio::time::timeout(STEP_TIMEOUT, conn.wait_synced()).await != Ok(true) {
+        return Err(BenchError::SyncTimeout(doc.to_owned()));
+    }
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    stop_tx.send_replace(true);
+    conn.finish().await;
+    Ok(took)
 }

@@ -32,6 +32,11 @@ impl Registry {
         }
     }
 
+    /// Whether no typist is registered (then nothing received needs accounting).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.typists.is_empty()
+    }
+
     /// Records that `client` sent an update ending at `end_clock` at `at`. Clocks only grow.
     pub(crate) fn sent(&self, client: u64, end_clock: u32, at: Instant) {
         if let Some(list) = self.typists.get(&client) {

@@ -57,6 +57,9 @@ pub struct ColdFigures {
     /// First sync: milliseconds from opening the socket to sync step 2, per attempt.
     pub first_sync_ms: Vec<f64>,
     pub step2_bytes: usize,
+    /// First sync and join storm: one more client that decodes and applies the state, as a page
+    /// does (the others only receive it): milliseconds to synced.
+    pub synced_with_state_ms: Option<f64>,
     pub server: Option<ServerUsage>,
 }
 

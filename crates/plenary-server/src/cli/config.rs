@@ -42,7 +42,9 @@ pub(crate) struct ServeArgs {
     /// 0 picks a free port (printed on start).
     #[arg(long, env = "PLENARY_PORT")]
     pub port: Option<u16>,
-    /// Redis URL: use Redis as the store and the bus between nodes.
+    /// Use Redis as the store and the bus between nodes: one Redis (`redis://host:6379/`) or a
+    /// Redis Cluster by seed nodes (`redis+cluster://h1:p1,h2:p2`); `?replicas=N` acknowledges
+    /// an update only once N replicas hold it.
     #[arg(long, env = "PLENARY_REDIS")]
     pub redis: Option<String>,
     #[arg(long, env = "PLENARY_MAX_MESSAGE_BYTES")]

@@ -313,16 +313,18 @@ async fn compile_shows_a_stored_documents_pending_proposals() {
         })
         .unwrap()
     });
-    // The chair sees both only once they are in the log.
-    chair
-        .wait_until(WAIT, |d| {
-            plenary_doc::ResolutionDoc::from_update(&state_of(d)).is_ok_and(|r| {
-                let r = r.resolution();
-                !r.proposals.is_empty() && r.paragraphs.len() == 14
+    // Each sees the other's change only once it is in the log (its own it has at once).
+    for client in [&chair, &jpn] {
+        client
+            .wait_until(WAIT, |d| {
+                plenary_doc::ResolutionDoc::from_update(&state_of(d)).is_ok_and(|r| {
+                    let r = r.resolution();
+                    !r.proposals.is_empty() && r.paragraphs.len() == 14
+                })
             })
-        })
-        .await
-        .unwrap();
+            .await
+            .unwrap();
+    }
     drop((chair, jpn));
     server.kill();
     let data = server.data_dir().to_str().unwrap().to_owned();
