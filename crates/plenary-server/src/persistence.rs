@@ -253,7 +253,13 @@ impl Persistence {
                 None
             }
         };
-        let awareness = timed(self.store.subscribe_awareness(name)).await.ok();
+        // Presence from other nodes; one node has none (and a feed would cost a task and a
+        // ring of messages per loaded document).
+        let awareness = if self.state.config.multi_node {
+            timed(self.store.subscribe_awareness(name)).await.ok()
+        } else {
+            None
+        };
         RemoteFeed {
             log,
             awareness,

@@ -95,13 +95,15 @@ pub(crate) enum RoomCmd {
     /// The chair's decision on a proposal (`POST …/proposals/{id}/decision`),
     /// applied in the room's turn like any update.
     Decide {
-        request: DecideRequest,
+        // Boxed, like `by` below: a room's queue allocates its slots at the size of the
+        // largest command, and these two are rare.
+        request: Box<DecideRequest>,
         reply: oneshot::Sender<Result<plenary_doc::Proposal, DecideFailure>>,
     },
     /// A version was named: the server writes meta `revision` (its name) as
     /// `by`'s change, so every open page learns it and renumbers.
     Revision {
-        by: Principal,
+        by: Box<Principal>,
         name: String,
         done: oneshot::Sender<Result<(), String>>,
     },
@@ -362,9 +364,9 @@ impl Room {
                 let _ = ready.send(Ok(()));
             }
             RoomCmd::Leave { conn } => self.drop_peer(conn, None),
-            RoomCmd::Decide { request, reply } => self.decide(request, reply),
+            RoomCmd::Decide { request, reply } => self.decide(*request, reply),
             RoomCmd::Revision { by, name, done } => {
-                let _ = done.send(self.write_revision(by, &name));
+                let _ = done.send(self.write_revision(*by, &name));
             }
             RoomCmd::Message { conn, msg } => {
                 if !self.peers.contains_key(&conn) {

@@ -118,7 +118,7 @@ impl Rooms {
         name: &str,
     ) -> Result<(), JoinError> {
         self.ask(state, doc, |done| RoomCmd::Revision {
-            by: by.clone(),
+            by: Box::new(by.clone()),
             name: name.to_owned(),
             done,
         })

@@ -118,14 +118,19 @@ pub(crate) const WATCH_BUFFER: usize = 1024;
 /// How many awareness messages may wait for a slow consumer; beyond that they are dropped.
 pub(crate) const AWARENESS_BUFFER: usize = 1024;
 
+/// What a watch's channel carries: boxed, because a channel allocates its slots at the size of
+/// its item from the start, and every loaded document has a watch whose queue is idle nearly
+/// always (a slot of a pointer, not of a whole entry).
+pub(crate) type WatchItem = Box<Result<(u64, LogEntry), StoreError>>;
+
 /// A document's log as it grows. See [`Store::watch`].
 #[derive(Debug)]
 pub struct LogWatch {
-    rx: mpsc::Receiver<Result<(u64, LogEntry), StoreError>>,
+    rx: mpsc::Receiver<WatchItem>,
 }
 
 impl LogWatch {
-    pub(crate) fn new(rx: mpsc::Receiver<Result<(u64, LogEntry), StoreError>>) -> Self {
+    pub(crate) fn new(rx: mpsc::Receiver<WatchItem>) -> Self {
         LogWatch { rx }
     }
 
@@ -134,7 +139,7 @@ impl LogWatch {
     /// `Some(Err(Corrupt))` reports an entry that could not be decoded and was skipped.
     /// `None` only if the store behind it is gone.
     pub async fn next(&mut self) -> Option<Result<(u64, LogEntry), StoreError>> {
-        self.rx.recv().await
+        self.rx.recv().await.map(|item| *item)
     }
 }
 

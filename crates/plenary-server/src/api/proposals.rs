@@ -212,11 +212,11 @@ async fn apply_decision(
 ) -> Result<Result<plenary_doc::Proposal, DecideError>, ApiError> {
     let (reply, answer) = oneshot::channel();
     let cmd = RoomCmd::Decide {
-        request: DecideRequest {
+        request: Box::new(DecideRequest {
             proposal: id,
             decision,
             principal: p,
-        },
+        }),
         reply,
     };
     let busy = || {

@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::entry::sort_versions;
 use crate::error::{check_doc, check_kind};
-use crate::store::{AWARENESS_BUFFER, WATCH_BUFFER};
+use crate::store::{AWARENESS_BUFFER, WATCH_BUFFER, WatchItem};
 use crate::{AwarenessFeed, Checkpoint, LogEntry, LogWatch, Snapshot, Store, StoreError, Version};
 use hubs::Hubs;
 use tables::{CHECKPOINTS, HEADS, LOG, SNAPSHOTS, VERSIONS, backend};
@@ -600,7 +600,7 @@ async fn follow_log(
     doc: String,
     after: u64,
     mut live: broadcast::Receiver<Arc<(u64, LogEntry)>>,
-    tx: mpsc::Sender<Result<(u64, LogEntry), StoreError>>,
+    tx: mpsc::Sender<WatchItem>,
 ) {
     let mut last = after;
     let mut behind = true;
@@ -619,13 +619,13 @@ async fn follow_log(
                 Ok(entries) => {
                     for (seq, entry) in entries {
                         last = seq;
-                        if tx.send(Ok((seq, entry))).await.is_err() {
+                        if tx.send(Box::new(Ok((seq, entry)))).await.is_err() {
                             return;
                         }
                     }
                 }
                 Err(error) => {
-                    if tx.send(Err(error)).await.is_err() {
+                    if tx.send(Box::new(Err(error))).await.is_err() {
                         return;
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -648,7 +648,7 @@ async fn follow_log(
                     continue;
                 }
                 last = *seq;
-                if tx.send(Ok((*seq, entry.clone()))).await.is_err() {
+                if tx.send(Box::new(Ok((*seq, entry.clone())))).await.is_err() {
                     break;
                 }
             }

@@ -37,7 +37,8 @@ use tokio::time::Instant;
 use super::bus::{Bus, Notice};
 use super::target::Conn;
 use super::{fields, keys, with_timeout};
-use crate::{LogEntry, StoreError};
+use crate::StoreError;
+use crate::store::WatchItem;
 
 /// How many entries one read returns at most.
 const READ_BATCH: usize = 512;
@@ -48,8 +49,6 @@ const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How often a follower whose channel was full is looked at again.
 const FULL_PAUSE: Duration = Duration::from_millis(10);
-
-type WatchItem = Result<(u64, LogEntry), StoreError>;
 
 /// Where followers are registered; the task behind it ends when the store is dropped.
 #[derive(Clone)]
@@ -310,7 +309,7 @@ fn deliver(doc: &str, entries: Vec<StreamId>, followers: &mut [Follower]) {
             }
             match &entry {
                 Ok((seq, _)) if *seq <= f.last => {}
-                Ok((seq, e)) => match f.tx.try_send(Ok((*seq, e.clone()))) {
+                Ok((seq, e)) => match f.tx.try_send(Box::new(Ok((*seq, e.clone())))) {
                     Ok(()) => f.last = *seq,
                     Err(_) => {
                         stopped[i] = true;
@@ -320,7 +319,7 @@ fn deliver(doc: &str, entries: Vec<StreamId>, followers: &mut [Follower]) {
                 Err(error) => {
                     // An entry that cannot be read cannot be moved past: the follower stops
                     // here (its room sees the error and reloads from the log).
-                    let _ = f.tx.try_send(Err(error.clone()));
+                    let _ = f.tx.try_send(Box::new(Err(error.clone())));
                     stopped[i] = true;
                     f.done = true;
                 }
@@ -335,6 +334,6 @@ fn report_outage(followers: &mut [Follower], error: &StoreError) {
         return;
     }
     for f in followers.iter_mut().filter(|f| !f.outage_reported) {
-        f.outage_reported = f.tx.try_send(Err(error.clone())).is_ok();
+        f.outage_reported = f.tx.try_send(Box::new(Err(error.clone()))).is_ok();
     }
 }
