@@ -66,7 +66,11 @@ pub enum Position {
 
 struct Shared {
     index: IdIndex,
-    /// The v1 update of the last committed transaction, as observers saw it.
+    /// Set by [`ResolutionDoc::edit`] while its transaction runs: only then is the update kept.
+    recording: bool,
+    /// The v1 update of the edit's transaction, as observers saw it. Nothing else is kept: a
+    /// copy of every applied update (the whole state, after a load) would stay resident for
+    /// nothing until the next one.
     last: Option<Vec<u8>>,
 }
 
@@ -154,13 +158,16 @@ impl ResolutionDoc {
         let doc = Doc::with_options(options);
         let shared = Arc::new(Mutex::new(Shared {
             index: IdIndex::new(LABEL_KEYS),
+            recording: false,
             last: None,
         }));
         let sink = shared.clone();
         let observed = doc.observe_update_v1("plenary-doc-index", move |_, e| {
             let mut s = lock(&sink);
             s.index.ingest(&e.update);
-            s.last = Some(e.update.clone());
+            if s.recording {
+                s.last = Some(e.update.clone());
+            }
         });
         if let Err(e) = observed {
             lock(&shared).index.broken = Some(format!("could not observe the document: {e}"));
@@ -440,13 +447,21 @@ impl ResolutionDoc {
         &self,
         f: impl FnOnce(&mut TransactionMut, &Roots) -> Result<R, EditError>,
     ) -> Result<(R, Vec<u8>), EditError> {
-        lock(&self.shared).last = None;
+        {
+            let mut shared = lock(&self.shared);
+            shared.last = None;
+            shared.recording = true;
+        }
         let r = {
             let mut txn = self.doc.transact_mut();
-            f(&mut txn, &self.roots)?
+            f(&mut txn, &self.roots)
         };
-        let update = lock(&self.shared).last.take().unwrap_or_default();
-        Ok((r, update))
+        let update = {
+            let mut shared = lock(&self.shared);
+            shared.recording = false;
+            shared.last.take().unwrap_or_default()
+        };
+        Ok((r?, update))
     }
 
     pub(crate) fn new_id(&self, txn: &TransactionMut, prefix: &str) -> String {

@@ -904,6 +904,21 @@ impl Room {
             Ok(_) => {}
             Err(e) => tracing::warn!(doc = %self.name, error = %e, "update failed to integrate"),
         }
+        self.drop_stale_step2();
+    }
+
+    /// Forgets the shared full-state answer once the document has changed since it was
+    /// encoded: the next fresh page gets a new one, and a stale copy of the whole document
+    /// does not stay resident in the meantime.
+    fn drop_stale_step2(&mut self) {
+        let now = self.changes.as_ref().map(|c| c.load(Ordering::Acquire));
+        if self
+            .full_step2
+            .as_ref()
+            .is_some_and(|(at, _)| Some(*at) != now)
+        {
+            self.full_step2 = None;
+        }
     }
 
     fn awareness_update(&mut self, conn: ConnId, mut update: AwarenessUpdate) {
@@ -1209,6 +1224,7 @@ async fn run(
                 if !batch.is_empty() {
                     room.accept_updates(batch);
                 }
+                room.drop_stale_step2();
                 // Given up after a panic: once no commit is in flight (a new room must find
                 // every entry this one wrote), make way for a fresh load.
                 if room.poisoned && room.committing.is_none() {
