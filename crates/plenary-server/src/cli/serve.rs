@@ -76,6 +76,31 @@ async fn store_resolution(
     Ok(store.append(name, &entry).await?)
 }
 
+/// Connections the kernel may hold for the accept loop. The usual 128 (std's and tokio's) is
+/// too few for a hall reconnecting at once (a Wi-Fi blip, a node restart): SYNs past it are
+/// dropped and those clients wait a second for their retry, then three, then seven. The kernel
+/// caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 1024;
+
+async fn listen(bind: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((bind, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address to bind")
+    }))
+}
+
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let file = FileConfig::load(args.common.config.as_deref())?;
@@ -139,7 +164,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await?;
             tracing::info!(doc = DEMO_DOC, "created the demo document");
         }
-        let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
+        let listener = listen(&bind, port)
             .await
             .with_context(|| format!("binding {bind}:{port}"))?;
         let addr = listener.local_addr()?;

@@ -434,3 +434,27 @@ async fn an_import_over_a_cap_is_refused_naming_it() {
     .await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// A hall reconnecting at once (a Wi-Fi blip, a node restart) must not overflow the kernel's
+/// accept queue: past it SYNs are dropped and clients wait a second or more for their retry.
+/// The listening socket's backlog (what `ss` shows as its Send-Q) is 1 024, not the usual 128.
+#[tokio::test]
+async fn the_listener_queues_a_hall_of_simultaneous_connections() {
+    let server = server();
+    let port = server.addr().rsplit(':').next().unwrap().to_owned();
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss runs");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let backlog: u32 = listing
+        .split_whitespace()
+        .nth(2)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or_else(|| panic!("no listening socket on {port}: {listing:?}"));
+    let cap: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    assert_eq!(backlog, 1024.min(cap), "{listing}");
+}
