@@ -21,7 +21,7 @@ across a restart, and check nothing);
 `--redis` runs them on a redis-server of their own (temporary, AOF on, free port).
 """
 import argparse, json, os, random, re, shutil, socket, statistics, subprocess, sys, tempfile, time
-import urllib.request
+import urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-bench")
@@ -274,10 +274,19 @@ def scenario_load(name, points, servers, duration, workdir):
     return rows
 
 
-def api_get(server, path):
+def api_get(server, path, patience=600):
+    """GET with the server's token; a 503 with Retry-After (history still being prepared) is waited out."""
     req = urllib.request.Request(server.http + path, headers={"Authorization": f"Bearer {server.token}"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return r.read()
+    deadline = time.time() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return r.read()
+        except urllib.error.HTTPError as e:
+            wait = e.headers.get("Retry-After")
+            if e.code != 503 or wait is None or time.time() > deadline:
+                raise
+            time.sleep(min(float(wait), 1.0))
 
 
 def logged_seq(server, doc):
@@ -452,6 +461,12 @@ def scenario_replay(workdir, updates, data, redis, points):
     srv = Server("plenary", workdir, data_dir=data, redis=redis, limits=SCENARIO_LIMITS["replay"]).start()
     try:
         last = logged_seq(srv, COLD_DOC)
+        # A log that outgrew its checkpoints (a fill of 100 000 at full speed) is indexed in the background after a
+        # restart; until then the API answers 503 + Retry-After. Wait for it, untimed, and say how long it took.
+        t = time.perf_counter()
+        api_get(srv, f"/api/docs/{COLD_DOC}/state?seq={last}")
+        prepared_s = time.perf_counter() - t
+        print(f"history ready after {prepared_s:.1f} s", flush=True)
         rng = random.Random(8)
         seqs = [rng.randint(1, last) for _ in range(points)]
         times = []
@@ -465,7 +480,8 @@ def scenario_replay(workdir, updates, data, redis, points):
         srv.stop()
     ordered = sorted(times)
     pct = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-    row = {"store": store, "log_entries": last, "points": points, "first_ms": times[0], "mean_ms": statistics.mean(times),
+    row = {"store": store, "log_entries": last, "points": points, "prepared_s": prepared_s, "first_ms": times[0],
+           "mean_ms": statistics.mean(times),
            "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": ordered[-1], "seqs": seqs, "times_ms": times}
     with open(os.path.join(RESULTS, f"replay-{store}.json"), "w") as f:
         json.dump(row, f, indent=1)
