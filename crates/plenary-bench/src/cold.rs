@@ -241,33 +241,13 @@ pub(crate) async fn join_storm(args: &BenchArgs) -> Result<Report, BenchError> {
 
 pub(crate) async fn first_sync(args: &BenchArgs) -> Result<Report, BenchError> {
     let doc = doc_name(args);
-    let framing = Framing {
-        protocol: args.protocol,
-        doc: doc.clone(),
-    };
     let registry = Arc::new(Registry::default());
     let mut times = Vec::new();
     let mut step2_bytes = 0;
     for _ in 0..args.repeat.max(1) {
         let (stop_tx, stop) = watch::channel(false);
-        let started = Instant::now();
-        let conn = connection::open(
-            args.url_for(0),
-            args.token.as_deref(),
-            framing.clone(),
-            None,
-            registry.clone(),
-            stop,
-        )
-        .await
-        .map_err(|reason| BenchError::NoConnection {
-            url: args.url.clone(),
-            reason,
-        })?;
-        if tokio::time::timeout(STEP_TIMEOUT, conn.wait_synced()).await != Ok(true) {
-            return Err(BenchError::SyncTimeout(doc));
-        }
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let (conn, took) = join_once(args, &doc, None, registry.clone(), stop).await?;
+        times.push(took);
         stop_tx.send_replace(true);
         let tally = conn.finish().await;
         step2_bytes = tally.step2_bytes;
@@ -296,16 +276,33 @@ pub(crate) async fn first_sync(args: &BenchArgs) -> Result<Report, BenchError> {
 async fn synced_with_state(args: &BenchArgs, doc: &str) -> Result<f64, BenchError> {
     let (stop_tx, stop) = watch::channel(false);
     let id = 1 + u64::from(rand::random::<u32>());
+    let typist = Some((id, typing::new_doc(id)));
+    let (conn, took) = join_once(args, doc, typist, Arc::new(Registry::default()), stop).await?;
+    stop_tx.send_replace(true);
+    conn.finish().await;
+    Ok(took)
+}
+
+/// Opens one connection to `doc` (applying the state into `typist`'s document, if given) and
+/// waits for its first sync: the connection, and milliseconds from the connect to synced.
+async fn join_once(
+    args: &BenchArgs,
+    doc: &str,
+    typist: Option<(u64, yrs::Doc)>,
+    registry: Arc<Registry>,
+    stop: watch::Receiver<bool>,
+) -> Result<(connection::Conn, f64), BenchError> {
     let started = Instant::now();
+    let framing = Framing {
+        protocol: args.protocol,
+        doc: doc.to_owned(),
+    };
     let conn = connection::open(
         args.url_for(0),
         args.token.as_deref(),
-        Framing {
-            protocol: args.protocol,
-            doc: doc.to_owned(),
-        },
-        Some((id, typing::new_doc(id))),
-        Arc::new(Registry::default()),
+        framing,
+        typist,
+        registry,
         stop,
     )
     .await
@@ -316,8 +313,5 @@ async fn synced_with_state(args: &BenchArgs, doc: &str) -> Result<f64, BenchErro
     if tokio::time::timeout(STEP_TIMEOUT, conn.wait_synced()).await != Ok(true) {
         return Err(BenchError::SyncTimeout(doc.to_owned()));
     }
-    let took = started.elapsed().as_secs_f64() * 1000.0;
-    stop_tx.send_replace(true);
-    conn.finish().await;
-    Ok(took)
+    Ok((conn, started.elapsed().as_secs_f64() * 1000.0))
 }

@@ -1,6 +1,6 @@
 //! One contract, two stores: every behaviour the server relies on is written once as a generic
-//! async function over a [`Harness`], and run against a throw-away `redis-server` and a
-//! temporary embedded store. For Redis, "another handle" is a separate connection, i.e. another
+//! async function over a [`Harness`], and run against a throw-away `redis-server`, a throw-away
+//! three-master Redis Cluster and a temporary embedded store. For Redis, "another handle" is a separate connection, i.e. another
 //! server node; for the embedded store (one node by design) it is a clone of the same store.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure here is the assertion
@@ -650,6 +650,14 @@ macro_rules! conformance {
                 }
             )*
         }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::$behaviour(super::ClusterHarness::new().await).await;
+                }
+            )*
+        }
     };
 }
 
@@ -794,6 +802,16 @@ struct ClusterHarness {
     cluster: plenary_test_support::RedisCluster,
 }
 
+impl ClusterHarness {
+    async fn new() -> Self {
+        let cluster =
+            tokio::task::spawn_blocking(|| plenary_test_support::RedisCluster::spawn(3, 0))
+                .await
+                .unwrap();
+        ClusterHarness { cluster }
+    }
+}
+
 #[async_trait]
 impl Harness for ClusterHarness {
     type S = RedisStore;
@@ -802,40 +820,6 @@ impl Harness for ClusterHarness {
     }
     async fn reopen(&mut self) {}
 }
-
-macro_rules! on_a_cluster {
-    ($($behaviour:ident),* $(,)?) => {
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let cluster = tokio::task::spawn_blocking(|| {
-                        plenary_test_support::RedisCluster::spawn(3, 0)
-                    })
-                    .await
-                    .unwrap();
-                    super::$behaviour(super::ClusterHarness { cluster }).await;
-                }
-            )*
-        }
-    };
-}
-
-on_a_cluster!(
-    append_numbers_densely_and_reads_back_in_order,
-    read_log_from_a_position_with_a_limit,
-    snapshots_keep_the_latest_and_older_checkpoints,
-    checkpoints_are_kept_per_kind_and_found_at_or_before,
-    versions_are_unique_and_ordered_by_position,
-    list_docs_shows_every_document_written,
-    watch_sees_appends_from_another_handle_in_order,
-    watch_catches_up_after_falling_behind,
-    awareness_crosses_handles,
-    large_entries_round_trip,
-    concurrent_appends_get_dense_unique_seqs,
-    everything_survives_reopening,
-    claims_are_held_once_across_handles_until_released_or_lapsed,
-);
 
 /// A replica promoted while appends go on (`CLUSTER FAILOVER` on every master in turn): every
 /// acknowledged append is in the log, in order, numbered densely, and a watch on another handle
