@@ -97,18 +97,26 @@ async fn half_open_requests_are_closed_and_healthz_answers_while_1500_are_held()
         }
     }
     // (How many were over the cap depends on how fast 1 500 sockets were opened: on a loaded
-    // machine the first ones already timed out and freed their places.)
+    // machine the first ones already timed out and freed their places. And with 256 refusals
+    // already being written, the server drops a refused socket without a word rather than hold
+    // more: that one reads as a silent close, like a header timeout.)
     assert!(refused >= 1, "the cap of 1 000 per address held");
-    assert!(
-        timed_out >= 1000,
-        "{timed_out} closed by the header-read timeout"
-    );
+    assert!(timed_out >= 1000 - 256, "{timed_out} closed without a 503");
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(
-        metric(&server, "plenary_connections_refused_address_cap_total").await,
-        refused as f64
+    let refusals = metric(&server, "plenary_connections_refused_address_cap_total").await;
+    let timeouts = metric(&server, "plenary_header_timeouts_total").await;
+    assert!(
+        refusals >= refused as f64,
+        "{refusals} refusals counted, {refused} seen"
     );
-    assert!(metric(&server, "plenary_header_timeouts_total").await >= timed_out as f64);
+    assert!(
+        refusals + timeouts >= held.len() as f64,
+        "every held socket was refused ({refusals}) or timed out ({timeouts})"
+    );
+    assert!(
+        timeouts + (refusals - refused as f64) >= timed_out as f64,
+        "each silent close is a timeout or a refusal dropped unanswered"
+    );
     // Nothing is left counted against the address.
     let mut again = connect_from(&server, [127, 0, 0, 2])
         .await
