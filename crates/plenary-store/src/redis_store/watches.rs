@@ -21,8 +21,12 @@
 //! Each follower advances only as far as it has taken: a follower whose channel is full takes
 //! nothing more from that read, and its log is read again from where it stopped once it has
 //! room. A slow room never holds up the others, and nothing is skipped or repeated.
+//!
+//! The task keeps the documents that are due for a read and those with a full follower in sets
+//! of their own, so a notice or a finished read costs work for its document only, however many
+//! documents the node follows; only the sweep walks them all.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -79,8 +83,6 @@ struct Followed {
     key: String,
     channel: String,
     followers: Vec<Follower>,
-    /// Should be read (a notice, a new follower, a sweep).
-    due: bool,
     reading: bool,
 }
 
@@ -138,47 +140,54 @@ async fn run(
     mut notices: mpsc::Receiver<Notice>,
 ) {
     let mut docs: HashMap<String, Followed> = HashMap::new();
+    // Documents to read (a notice, a new follower, a sweep), and documents with a follower
+    // whose channel was full.
+    let mut due: HashSet<String> = HashSet::new();
+    let mut blocked: HashSet<String> = HashSet::new();
     let mut jobs: FuturesUnordered<Job> = FuturesUnordered::new();
     let mut next_sweep = Instant::now() + SWEEP;
     let mut retry_at: Option<Instant> = None;
     let mut backoff = BACKOFF_MIN;
     loop {
-        // Logs nobody follows any more stop being listened to (once no read is in flight).
-        docs.retain(|_, followed| {
-            followed.followers.retain(|f| !f.gone());
-            if followed.followers.is_empty() && !followed.reading {
-                bus.unwant_log(&followed.channel);
-                let bus = bus.clone();
-                let channel = followed.channel.clone();
-                jobs.push(Box::pin(async move {
-                    let _ = bus.settle(&channel).await;
-                    Done::Settled
-                }));
-                return false;
-            }
-            true
-        });
         let now = Instant::now();
         if retry_at.is_none_or(|at| at <= now) {
             retry_at = None;
-            for (doc, followed) in &mut docs {
-                if !followed.due || followed.reading {
-                    continue;
-                }
-                let Some(from) = followed.read_from() else {
+            let mut still_due = Vec::new();
+            for doc in due.drain() {
+                let Some(followed) = docs.get_mut(&doc) else {
                     continue;
                 };
-                followed.due = false;
-                followed.reading = true;
-                jobs.push(read(conn.clone(), doc.clone(), followed.key.clone(), from));
+                followed.followers.retain(|f| !f.gone());
+                if followed.reading {
+                    // Read again once the read in flight is back.
+                    still_due.push(doc);
+                } else if followed.followers.is_empty() {
+                    // Nobody follows this log any more: stop listening to it.
+                    bus.unwant_log(&followed.channel);
+                    let (bus, channel) = (bus.clone(), followed.channel.clone());
+                    jobs.push(Box::pin(async move {
+                        let _ = bus.settle(&channel).await;
+                        Done::Settled
+                    }));
+                    docs.remove(&doc);
+                } else if let Some(from) = followed.read_from() {
+                    followed.reading = true;
+                    jobs.push(read(conn.clone(), doc, followed.key.clone(), from));
+                } else {
+                    // Every follower is full: read once one has room.
+                    for f in &mut followed.followers {
+                        f.blocked = true;
+                    }
+                    blocked.insert(doc);
+                }
             }
+            due.extend(still_due);
         }
-        let blocked = docs.values().any(|d| d.followers.iter().any(|f| f.blocked));
         let mut wake = next_sweep;
         if let Some(at) = retry_at {
             wake = wake.min(at);
         }
-        if blocked {
+        if !blocked.is_empty() {
             wake = wake.min(now + FULL_PAUSE);
         }
         tokio::select! {
@@ -206,48 +215,50 @@ async fn run(
                         key: keys::log(&doc),
                         channel,
                         followers: Vec::new(),
-                        due: true,
                         reading: false,
                     }
                 });
                 followed.followers.push(follower);
-                followed.due = true;
+                due.insert(doc);
             }
             notice = notices.recv() => match notice {
                 Some(Notice::Appended { doc, seq }) => {
-                    if let Some(followed) = docs.get_mut(&doc)
-                        && followed.followers.iter().any(|f| !f.gone() && f.last < seq)
+                    if docs
+                        .get(&doc)
+                        .is_some_and(|d| d.followers.iter().any(|f| !f.gone() && f.last < seq))
                     {
-                        followed.due = true;
+                        due.insert(doc);
                     }
                 }
-                Some(Notice::Missed) => all_due(&mut docs),
+                Some(Notice::Missed) => due.extend(docs.keys().cloned()),
                 None => return,
             },
             Some(done) = jobs.next(), if !jobs.is_empty() => match done {
                 Done::Read { doc, result } => {
                     let Some(followed) = docs.get_mut(&doc) else { continue };
+                    followed.reading = false;
                     match result {
                         Ok(entries) => {
-                            if entries.len() >= READ_BATCH {
-                                followed.due = true;
-                            }
-                            followed.reading = false;
                             backoff = BACKOFF_MIN;
-                            deliver(&doc, entries, &mut followed.followers);
+                            let full_batch = entries.len() >= READ_BATCH;
+                            if deliver(&doc, entries, &mut followed.followers) {
+                                blocked.insert(doc.clone());
+                            }
+                            if full_batch {
+                                due.insert(doc);
+                            }
                         }
                         Err(error) => {
-                            followed.reading = false;
-                            followed.due = true;
                             report_outage(&mut followed.followers, &error);
+                            due.insert(doc);
                             retry_at = Some(Instant::now() + backoff);
                             backoff = (backoff * 2).min(BACKOFF_MAX);
                         }
                     }
                 }
                 Done::Listened { doc } => {
-                    if let Some(followed) = docs.get_mut(&doc) {
-                        followed.due = true;
+                    if docs.contains_key(&doc) {
+                        due.insert(doc);
                     }
                 }
                 Done::Settled => {}
@@ -256,27 +267,25 @@ async fn run(
                 let now = Instant::now();
                 if now >= next_sweep {
                     next_sweep = now + SWEEP;
-                    all_due(&mut docs);
+                    due.extend(docs.keys().cloned());
                 }
-                for followed in docs.values_mut() {
+                blocked.retain(|doc| {
+                    let Some(followed) = docs.get_mut(doc) else { return false };
+                    let mut still = false;
                     for f in &mut followed.followers {
                         if f.blocked && f.tx.capacity() > 0 {
                             f.blocked = false;
-                            followed.due = true;
+                            due.insert(doc.clone());
                         }
+                        still |= f.blocked && !f.gone();
                     }
-                }
+                    still
+                });
             }
         }
         if bus.take_missed() {
-            all_due(&mut docs);
+            due.extend(docs.keys().cloned());
         }
-    }
-}
-
-fn all_due(docs: &mut HashMap<String, Followed>) {
-    for followed in docs.values_mut() {
-        followed.due = true;
     }
 }
 
@@ -292,8 +301,8 @@ fn read(mut conn: Conn, doc: String, key: String, from: u64) -> Job {
 }
 
 /// Hands each entry to the followers that have not taken it yet, in order; a follower that
-/// cannot take one takes nothing more from this read.
-fn deliver(doc: &str, entries: Vec<StreamId>, followers: &mut [Follower]) {
+/// cannot take one takes nothing more from this read. True if one could not.
+fn deliver(doc: &str, entries: Vec<StreamId>, followers: &mut [Follower]) -> bool {
     for f in followers.iter_mut() {
         f.outage_reported = false;
     }
@@ -326,6 +335,7 @@ fn deliver(doc: &str, entries: Vec<StreamId>, followers: &mut [Follower]) {
             }
         }
     }
+    followers.iter().any(|f| f.blocked && !f.done)
 }
 
 /// Tells each follower about an outage, once per outage.
