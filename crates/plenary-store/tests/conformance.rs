@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use plenary_store::{
     Checkpoint, EmbeddedStore, LogEntry, RedisStore, Snapshot, Store, StoreError, Version,
 };
-use plenary_test_support::RedisServer;
+use plenary_test_support::{RedisCluster, RedisServer};
 
 /// Generous: these only fire when something hangs.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -55,23 +55,41 @@ impl Harness for EmbeddedHarness {
     }
 }
 
-struct RedisHarness {
-    server: RedisServer,
+/// A throw-away Redis (`R`: one server, or a cluster) and the URL a handle connects to.
+struct RedisHarness<R> {
+    server: R,
+    url: String,
 }
 
-impl RedisHarness {
+impl RedisHarness<RedisServer> {
     fn new() -> Self {
+        let server = RedisServer::spawn();
         RedisHarness {
-            server: RedisServer::spawn(),
+            url: server.url(),
+            server,
+        }
+    }
+}
+
+impl RedisHarness<RedisCluster> {
+    /// Three masters, no replicas: each document's keys land on one of them by hash slot, and
+    /// `plenary:docs` on another, so every behaviour crosses masters.
+    async fn cluster() -> Self {
+        let server = tokio::task::spawn_blocking(|| RedisCluster::spawn(3, 0))
+            .await
+            .unwrap();
+        RedisHarness {
+            url: server.url(),
+            server,
         }
     }
 }
 
 #[async_trait]
-impl Harness for RedisHarness {
+impl<R: Send + Sync> Harness for RedisHarness<R> {
     type S = RedisStore;
     async fn handle(&self) -> RedisStore {
-        RedisStore::connect(&self.server.url()).await.unwrap()
+        RedisStore::connect(&self.url).await.unwrap()
     }
     async fn reopen(&mut self) {}
 }
@@ -654,7 +672,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $behaviour() {
-                    super::$behaviour(super::ClusterHarness::new().await).await;
+                    super::$behaviour(super::RedisHarness::cluster().await).await;
                 }
             )*
         }
@@ -794,87 +812,80 @@ async fn connecting_to_nothing_is_unavailable() {
     fails_fast("connect", RedisStore::connect(&url)).await;
 }
 
-// --- the same contract on a Redis Cluster ------------------------------------------------
+// --- a Redis Cluster losing a master while appends go on ---------------------------------
 
-/// Three masters, no replicas: each document's keys land on one of them by hash slot, and
-/// `plenary:docs` on another, so every behaviour crosses masters.
-struct ClusterHarness {
-    cluster: plenary_test_support::RedisCluster,
+const CLUSTER_DOCS: [&str; 6] = [
+    "resolution",
+    "annex",
+    "draft-3",
+    "draft-4",
+    "draft-5",
+    "draft-6",
+];
+
+/// What one writer got while appending to [`CLUSTER_DOCS`] in turn.
+struct Typed {
+    /// Per document, the entries acknowledged, in order.
+    acked: Vec<Vec<LogEntry>>,
+    /// Appends refused as unavailable (then tried no more).
+    refused: u32,
+    /// The longest wait between two acknowledged appends.
+    longest_wait: Duration,
 }
 
-impl ClusterHarness {
-    async fn new() -> Self {
-        let cluster =
-            tokio::task::spawn_blocking(|| plenary_test_support::RedisCluster::spawn(3, 0))
-                .await
-                .unwrap();
-        ClusterHarness { cluster }
-    }
-}
-
-#[async_trait]
-impl Harness for ClusterHarness {
-    type S = RedisStore;
-    async fn handle(&self) -> RedisStore {
-        RedisStore::connect(&self.cluster.url()).await.unwrap()
-    }
-    async fn reopen(&mut self) {}
+/// Appends to [`CLUSTER_DOCS`] in turn until `stop`, counting what was acknowledged.
+fn typing(
+    writer: RedisStore,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Typed> {
+    tokio::spawn(async move {
+        let mut typed = Typed {
+            acked: vec![Vec::new(); CLUSTER_DOCS.len()],
+            refused: 0,
+            longest_wait: Duration::ZERO,
+        };
+        let mut last_ok = std::time::Instant::now();
+        let mut n = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            n += 1;
+            let i = usize::try_from(n).unwrap() % CLUSTER_DOCS.len();
+            let e = entry(n);
+            match writer.append(CLUSTER_DOCS[i], &e).await {
+                Ok(_) => {
+                    typed.acked[i].push(e);
+                    typed.longest_wait = typed.longest_wait.max(last_ok.elapsed());
+                    last_ok = std::time::Instant::now();
+                }
+                Err(StoreError::Unavailable { .. }) => {
+                    typed.refused += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(other) => panic!("append while a master went away: {other:?}"),
+            }
+        }
+        typed
+    })
 }
 
 /// A replica promoted while appends go on (`CLUSTER FAILOVER` on every master in turn): every
 /// acknowledged append is in the log, in order, numbered densely, and a watch on another handle
 /// sees each exactly once. Prints the figures (appends, refusals while the slots moved, the
-/// longest append).
+/// longest wait for an acknowledgement).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_failover_loses_nothing_acknowledged() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let cluster = tokio::task::spawn_blocking(|| plenary_test_support::RedisCluster::spawn(3, 1))
+    let cluster = tokio::task::spawn_blocking(|| RedisCluster::spawn(3, 1))
         .await
         .unwrap();
     let writer = RedisStore::connect(&cluster.url()).await.unwrap();
     let reader = RedisStore::connect(&cluster.url()).await.unwrap();
-    let docs = [
-        "resolution",
-        "annex",
-        "draft-3",
-        "draft-4",
-        "draft-5",
-        "draft-6",
-    ];
     let mut watches = Vec::new();
-    for doc in docs {
+    for doc in CLUSTER_DOCS {
         watches.push(reader.watch(doc, 0).await.unwrap());
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let typing = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            // Per document: the entries acknowledged, in order; refusals; the longest append.
-            let mut acked: Vec<Vec<LogEntry>> = vec![Vec::new(); docs.len()];
-            let (mut refused, mut longest) = (0u32, Duration::ZERO);
-            let mut n = 0u64;
-            while !stop.load(Ordering::Acquire) {
-                n += 1;
-                let i = usize::try_from(n).unwrap() % docs.len();
-                let e = entry(n);
-                let started = std::time::Instant::now();
-                match writer.append(docs[i], &e).await {
-                    Ok(seq) => {
-                        acked[i].push(e);
-                        assert_eq!(seq, acked[i].len() as u64, "{} numbered densely", docs[i]);
-                    }
-                    Err(StoreError::Unavailable { .. }) => {
-                        refused += 1;
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    Err(other) => panic!("append during failover: {other:?}"),
-                }
-                longest = longest.max(started.elapsed());
-            }
-            (acked, refused, longest)
-        })
-    };
+    let typing = typing(writer, stop.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let promoted = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
@@ -888,9 +899,13 @@ async fn cluster_failover_loses_nothing_acknowledged() {
     let (_cluster, took) = promoted;
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Release);
-    let (acked, refused, longest) = typing.await.unwrap();
+    let Typed {
+        acked,
+        refused,
+        longest_wait,
+    } = typing.await.unwrap();
     let total: usize = acked.iter().map(Vec::len).sum();
-    for (i, doc) in docs.iter().enumerate() {
+    for (i, doc) in CLUSTER_DOCS.iter().enumerate() {
         let log = reader.read_log(doc, 0, 100_000).await.unwrap();
         let logged: Vec<LogEntry> = log.iter().map(|(_, e)| e.clone()).collect();
         assert_eq!(
@@ -917,7 +932,8 @@ async fn cluster_failover_loses_nothing_acknowledged() {
     assert!(total > 100, "only {total} appends");
     eprintln!(
         "failover of 3 masters in {took:?}: {total} appends acknowledged, all in the log; \
-         {refused} refused while slots moved; longest append {longest:?}"
+         {refused} refused while slots moved; longest wait between two acknowledged appends \
+         {longest_wait:?}"
     );
 }
 
@@ -929,47 +945,13 @@ async fn cluster_failover_loses_nothing_acknowledged() {
 async fn cluster_master_crash_loses_nothing_acknowledged_when_replicas_confirm() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let cluster = tokio::task::spawn_blocking(|| plenary_test_support::RedisCluster::spawn(3, 1))
+    let cluster = tokio::task::spawn_blocking(|| RedisCluster::spawn(3, 1))
         .await
         .unwrap();
     let url = format!("{}?replicas=1", cluster.url());
     let writer = RedisStore::connect(&url).await.unwrap();
-    let docs = [
-        "resolution",
-        "annex",
-        "draft-3",
-        "draft-4",
-        "draft-5",
-        "draft-6",
-    ];
     let stop = Arc::new(AtomicBool::new(false));
-    let typing = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut acked: Vec<Vec<LogEntry>> = vec![Vec::new(); docs.len()];
-            let (mut refused, mut longest_gap) = (0u32, Duration::ZERO);
-            let mut last_ok = std::time::Instant::now();
-            let mut n = 0u64;
-            while !stop.load(Ordering::Acquire) {
-                n += 1;
-                let i = usize::try_from(n).unwrap() % docs.len();
-                let e = entry(n);
-                match writer.append(docs[i], &e).await {
-                    Ok(_) => {
-                        acked[i].push(e);
-                        longest_gap = longest_gap.max(last_ok.elapsed());
-                        last_ok = std::time::Instant::now();
-                    }
-                    Err(StoreError::Unavailable { .. }) => {
-                        refused += 1;
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    Err(other) => panic!("append during a crash: {other:?}"),
-                }
-            }
-            (acked, refused, longest_gap)
-        })
-    };
+    let typing = typing(writer, stop.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cluster = tokio::task::spawn_blocking(move || {
         let mut cluster = cluster;
@@ -982,10 +964,14 @@ async fn cluster_master_crash_loses_nothing_acknowledged_when_replicas_confirm()
     // Typing goes on until every document takes appends again, and a little longer.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     stop.store(true, Ordering::Release);
-    let (acked, refused, longest_gap) = typing.await.unwrap();
+    let Typed {
+        acked,
+        refused,
+        longest_wait,
+    } = typing.await.unwrap();
     let reader = RedisStore::connect(&cluster.url()).await.unwrap();
     let (mut total, mut unacknowledged) = (0, 0);
-    for (i, doc) in docs.iter().enumerate() {
+    for (i, doc) in CLUSTER_DOCS.iter().enumerate() {
         let log = reader.read_log(doc, 0, 100_000).await.unwrap();
         for (expected, (seq, _)) in (1..).zip(&log) {
             assert_eq!(*seq, expected, "{doc}: dense after the crash");
@@ -1005,6 +991,6 @@ async fn cluster_master_crash_loses_nothing_acknowledged_when_replicas_confirm()
     eprintln!(
         "master crash with replicas=1: {total} appends acknowledged, all kept; {refused} refused \
          while a master was missing ({unacknowledged} of them in the log anyway); longest wait \
-         between two acknowledged appends {longest_gap:?}"
+         between two acknowledged appends {longest_wait:?}"
     );
 }

@@ -62,12 +62,22 @@ impl Wanted {
                 .is_some_and(|feeds| feeds.iter().any(|f| !f.is_closed()))
     }
 
-    /// Every wanted channel; forgets presence feeds whose room is gone.
-    fn channels(&mut self) -> Vec<String> {
-        self.awareness.retain(|_, feeds| {
+    /// Forgets presence feeds whose room is gone; returns the channels left with none.
+    fn prune_awareness(&mut self) -> Vec<String> {
+        let mut idle = Vec::new();
+        self.awareness.retain(|channel, feeds| {
             feeds.retain(|f| !f.is_closed());
+            if feeds.is_empty() {
+                idle.push(channel.clone());
+            }
             !feeds.is_empty()
         });
+        idle
+    }
+
+    /// Every wanted channel (after forgetting presence feeds whose room is gone).
+    fn channels(&mut self) -> Vec<String> {
+        self.prune_awareness();
         self.awareness
             .keys()
             .chain(self.logs.keys())
@@ -129,7 +139,7 @@ impl Bus {
                 .entry(channel.to_owned())
                 .or_default()
                 .push(feed);
-            self.idle_awareness(&mut wanted)
+            wanted.prune_awareness()
         };
         for gone in idle {
             let _ = self.settle(&gone).await;
@@ -162,19 +172,6 @@ impl Bus {
             .wanted
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Presence channels whose every feed is gone (dropped from the wanted set).
-    fn idle_awareness(&self, wanted: &mut Wanted) -> Vec<String> {
-        let mut idle = Vec::new();
-        wanted.awareness.retain(|channel, feeds| {
-            feeds.retain(|f| !f.is_closed());
-            if feeds.is_empty() {
-                idle.push(channel.clone());
-            }
-            !feeds.is_empty()
-        });
-        idle
     }
 
     fn notify(&self, notice: Notice) {

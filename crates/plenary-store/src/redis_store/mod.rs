@@ -207,14 +207,16 @@ impl Store for RedisStore {
         check_doc(doc)?;
         self.register(doc).await?;
         let (seq_key, log_key) = (keys::seq(doc), keys::log(doc));
-        let args = append_args(doc, entry);
+        let owned = AppendArgs::new(doc, entry);
+        let args = owned.list();
         let mut conn = self.conn.clone();
         if self.replicas == 0 {
             let mut invocation = self.scripts.append.key(&seq_key);
             invocation.key(&log_key).arg(&args);
             return with_timeout(invocation.invoke_async(&mut conn)).await;
         }
-        // The append and its WAIT go together to the document's master, on one connection.
+        // The append and its WAIT go together to the document's master, on one connection (as
+        // EVAL: a pipeline cannot load a script the server lacks and ask again, as EVALSHA does).
         let mut pipeline = redis::pipe();
         pipeline
             .cmd("EVAL")
@@ -471,28 +473,48 @@ impl Store for RedisStore {
     }
 }
 
-/// The append script's arguments: the notice channel, then the entry's fields.
-fn append_args(doc: &str, entry: &LogEntry) -> Vec<Vec<u8>> {
-    let mut args = vec![
-        keys::appended(doc).into_bytes(),
-        fields::UPDATE.into(),
-        entry.update.clone(),
-        fields::USER.into(),
-        entry.user.clone().into_bytes(),
-        fields::AT_MS.into(),
-        entry.at_ms.to_string().into_bytes(),
-        fields::PARAGRAPHS.into(),
-        fields::paragraphs_json(entry).into_bytes(),
-        fields::NODE.into(),
-        entry.node.clone().into_bytes(),
-    ];
-    if let Some(delegation) = &entry.delegation {
-        args.extend([fields::DELEGATION.into(), delegation.clone().into_bytes()]);
+/// The append script's arguments: the notice channel, then the entry's fields, borrowed from the
+/// entry where they can be (an update is not copied to be sent).
+struct AppendArgs<'a> {
+    entry: &'a LogEntry,
+    channel: String,
+    at_ms: String,
+    paragraphs: String,
+}
+
+impl<'a> AppendArgs<'a> {
+    fn new(doc: &str, entry: &'a LogEntry) -> Self {
+        AppendArgs {
+            entry,
+            channel: keys::appended(doc),
+            at_ms: entry.at_ms.to_string(),
+            paragraphs: fields::paragraphs_json(entry),
+        }
     }
-    if let Some(name) = &entry.name {
-        args.extend([fields::NAME.into(), name.clone().into_bytes()]);
+
+    fn list(&self) -> Vec<&[u8]> {
+        let e = self.entry;
+        let mut args: Vec<&[u8]> = vec![
+            self.channel.as_bytes(),
+            fields::UPDATE.as_bytes(),
+            &e.update,
+            fields::USER.as_bytes(),
+            e.user.as_bytes(),
+            fields::AT_MS.as_bytes(),
+            self.at_ms.as_bytes(),
+            fields::PARAGRAPHS.as_bytes(),
+            self.paragraphs.as_bytes(),
+            fields::NODE.as_bytes(),
+            e.node.as_bytes(),
+        ];
+        if let Some(delegation) = &e.delegation {
+            args.extend([fields::DELEGATION.as_bytes(), delegation.as_bytes()]);
+        }
+        if let Some(name) = &e.name {
+            args.extend([fields::NAME.as_bytes(), name.as_bytes()]);
+        }
+        args
     }
-    args
 }
 
 /// Runs a Redis call with the operation deadline, mapping failures to [`StoreError`].

@@ -205,31 +205,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_url_is_one_server_and_seeds_are_a_cluster() {
-        let one = Target::parse("redis://127.0.0.1:6379/").unwrap();
+    fn one_url_is_one_server_and_seeds_are_a_cluster() -> Result<(), StoreError> {
+        let one = Target::parse("redis://127.0.0.1:6379/")?;
         assert!(!one.is_cluster());
         assert_eq!(one.nodes.len(), 1);
-        let seeds = Target::parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001").unwrap();
+        let seeds = Target::parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001")?;
         assert!(seeds.is_cluster());
         assert_eq!(seeds.nodes.len(), 2);
-        let single_seed = Target::parse("redis+cluster://127.0.0.1:7000").unwrap();
+        let single_seed = Target::parse("redis+cluster://127.0.0.1:7000")?;
         assert!(single_seed.is_cluster());
-        let urls = Target::parse("redis://127.0.0.1:7000, redis://127.0.0.1:7001").unwrap();
+        let urls = Target::parse("redis://127.0.0.1:7000, redis://127.0.0.1:7001")?;
         assert!(urls.is_cluster());
         assert_eq!(urls.replicas, 0);
+        Ok(())
     }
 
     #[test]
-    fn replicas_to_wait_for_ride_on_the_query() {
-        let waiting = Target::parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001?replicas=1");
-        let waiting = waiting.unwrap();
+    fn replicas_to_wait_for_ride_on_the_query() -> Result<(), StoreError> {
+        let waiting = Target::parse("redis+cluster://127.0.0.1:7000,127.0.0.1:7001?replicas=1")?;
         assert_eq!((waiting.replicas, waiting.nodes.len()), (1, 2));
-        let single = Target::parse("redis://127.0.0.1:6379/0?replicas=2").unwrap();
+        let single = Target::parse("redis://127.0.0.1:6379/0?replicas=2")?;
         assert_eq!(single.replicas, 2);
         assert!(matches!(
             Target::parse("redis://127.0.0.1:6379/?replicas=many"),
             Err(StoreError::InvalidInput(_))
         ));
+        Ok(())
     }
 
     #[test]
