@@ -387,16 +387,5 @@ fn query(port: u16, command: &str) -> Option<String> {
 /// Sends an inline PING and expects `+PONG` (a server still loading its AOF answers
 /// `-LOADING`, which is not ready yet).
 fn answers_ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut reply = [0u8; 7];
-    match stream.read(&mut reply) {
-        Ok(n) => reply[..n].starts_with(b"+PONG"),
-        Err(_) => false,
-    }
+    query(port, "PING").is_some_and(|reply| reply.starts_with("+PONG"))
 }
