@@ -833,38 +833,52 @@ struct Typed {
     longest_wait: Duration,
 }
 
-/// Appends to [`CLUSTER_DOCS`] in turn until `stop`, counting what was acknowledged.
-fn typing(
-    writer: RedisStore,
+/// A writer appending to [`CLUSTER_DOCS`] in turn, counting what was acknowledged.
+struct Typist {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::task::JoinHandle<Typed> {
-    tokio::spawn(async move {
-        let mut typed = Typed {
-            acked: vec![Vec::new(); CLUSTER_DOCS.len()],
-            refused: 0,
-            longest_wait: Duration::ZERO,
-        };
-        let mut last_ok = std::time::Instant::now();
-        let mut n = 0u64;
-        while !stop.load(std::sync::atomic::Ordering::Acquire) {
-            n += 1;
-            let i = usize::try_from(n).unwrap() % CLUSTER_DOCS.len();
-            let e = entry(n);
-            match writer.append(CLUSTER_DOCS[i], &e).await {
-                Ok(_) => {
-                    typed.acked[i].push(e);
-                    typed.longest_wait = typed.longest_wait.max(last_ok.elapsed());
-                    last_ok = std::time::Instant::now();
+    handle: tokio::task::JoinHandle<Typed>,
+}
+
+impl Typist {
+    fn start(writer: RedisStore) -> Typist {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let handle = tokio::spawn(async move {
+            let mut typed = Typed {
+                acked: vec![Vec::new(); CLUSTER_DOCS.len()],
+                refused: 0,
+                longest_wait: Duration::ZERO,
+            };
+            let mut last_ok = std::time::Instant::now();
+            let mut n = 0u64;
+            while !stopped.load(std::sync::atomic::Ordering::Acquire) {
+                n += 1;
+                let i = usize::try_from(n).unwrap() % CLUSTER_DOCS.len();
+                let e = entry(n);
+                match writer.append(CLUSTER_DOCS[i], &e).await {
+                    Ok(_) => {
+                        typed.acked[i].push(e);
+                        typed.longest_wait = typed.longest_wait.max(last_ok.elapsed());
+                        last_ok = std::time::Instant::now();
+                    }
+                    Err(StoreError::Unavailable { .. }) => {
+                        typed.refused += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(other) => panic!("append while a master went away: {other:?}"),
                 }
-                Err(StoreError::Unavailable { .. }) => {
-                    typed.refused += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(other) => panic!("append while a master went away: {other:?}"),
             }
-        }
-        typed
-    })
+            typed
+        });
+        Typist { stop, handle }
+    }
+
+    /// Stops, after a last `linger` of typing.
+    async fn finish(self, linger: Duration) -> Typed {
+        tokio::time::sleep(linger).await;
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.handle.await.unwrap()
+    }
 }
 
 /// A replica promoted while appends go on (`CLUSTER FAILOVER` on every master in turn): every
@@ -873,8 +887,6 @@ fn typing(
 /// longest wait for an acknowledgement).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_failover_loses_nothing_acknowledged() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let cluster = tokio::task::spawn_blocking(|| RedisCluster::spawn(3, 1))
         .await
         .unwrap();
@@ -884,8 +896,7 @@ async fn cluster_failover_loses_nothing_acknowledged() {
     for doc in CLUSTER_DOCS {
         watches.push(reader.watch(doc, 0).await.unwrap());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let typing = typing(writer, stop.clone());
+    let typist = Typist::start(writer);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let promoted = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
@@ -897,13 +908,11 @@ async fn cluster_failover_loses_nothing_acknowledged() {
     .await
     .unwrap();
     let (_cluster, took) = promoted;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.store(true, Ordering::Release);
     let Typed {
         acked,
         refused,
         longest_wait,
-    } = typing.await.unwrap();
+    } = typist.finish(Duration::from_millis(300)).await;
     let total: usize = acked.iter().map(Vec::len).sum();
     for (i, doc) in CLUSTER_DOCS.iter().enumerate() {
         let log = reader.read_log(doc, 0, 100_000).await.unwrap();
@@ -943,15 +952,12 @@ async fn cluster_failover_loses_nothing_acknowledged() {
 /// be in the log or not; they were never acknowledged.) Prints the figures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_master_crash_loses_nothing_acknowledged_when_replicas_confirm() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let cluster = tokio::task::spawn_blocking(|| RedisCluster::spawn(3, 1))
         .await
         .unwrap();
     let url = format!("{}?replicas=1", cluster.url());
     let writer = RedisStore::connect(&url).await.unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let typing = typing(writer, stop.clone());
+    let typist = Typist::start(writer);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cluster = tokio::task::spawn_blocking(move || {
         let mut cluster = cluster;
@@ -962,13 +968,11 @@ async fn cluster_master_crash_loses_nothing_acknowledged_when_replicas_confirm()
     .await
     .unwrap();
     // Typing goes on until every document takes appends again, and a little longer.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    stop.store(true, Ordering::Release);
     let Typed {
         acked,
         refused,
         longest_wait,
-    } = typing.await.unwrap();
+    } = typist.finish(Duration::from_millis(1_500)).await;
     let reader = RedisStore::connect(&cluster.url()).await.unwrap();
     let (mut total, mut unacknowledged) = (0, 0);
     for (i, doc) in CLUSTER_DOCS.iter().enumerate() {
