@@ -11,11 +11,13 @@ One command per scenario (see BENCHMARKS.md):
   bench/run.py crafted  # crafted worst-case 4 MiB update frames: time until the server has checked each
   bench/run.py refusal  # round trip of a refused edit (permission-denied, compensation) vs an accepted one
   bench/run.py fsync    # this disk's write + fdatasync latency, the floor under "logged before broadcast"
-  bench/run.py plot     # redraw bench/fanout-latency.png from bench/results/fanout.json
+  bench/run.py plot     # redraw every scenario's plot (bench/*.png) from the JSON in bench/results
 
 Reference servers are installed with npm into a temporary directory at run time;
 nothing of theirs is committed. Results go to bench/results/<scenario>.json and
-a Markdown table on stdout; `fanout` also draws bench/fanout-latency.png.
+a Markdown table on stdout; fanout, rooms, nodes, joinstorm, cold, replay, idle and fsync
+also draw a plot from that JSON (bench/plots.py): bench/fanout-latency.png, bench/rooms.png,
+bench/nodes.png, bench/joinstorm.png, bench/cold.png, bench/replay.png, bench/idle.png, bench/fsync.png.
 `cold`, `replay`, `crafted` and `refusal` run Plenary only (the references keep nothing
 across a restart, and check nothing);
 `--redis` runs them on a redis-server of their own (temporary, AOF on, free port).
@@ -23,13 +25,17 @@ across a restart, and check nothing);
 import argparse, json, os, random, re, shutil, socket, statistics, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing plots
+import plots
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", "/work/target-bench")
 PLENARY = os.environ.get("PLENARY_BIN", os.path.join(TARGET, "release", "plenary"))
 BASELINE = os.environ.get("BASELINE_BIN", os.path.join(TARGET, "release", "bench-baseline"))
-# BENCH_RESULTS: write the JSON (and the plot) elsewhere, e.g. for a smoke run that must not replace the committed results.
+# BENCH_RESULTS: write the JSON (and the plots) elsewhere, e.g. for a smoke run that must not replace the committed results.
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(ROOT, "bench", "results"))
-PLOT = os.path.join(RESULTS, "fanout-latency.png") if os.environ.get("BENCH_RESULTS") else os.path.join(ROOT, "bench", "fanout-latency.png")
+PLOT_DIR = RESULTS if os.environ.get("BENCH_RESULTS") else os.path.join(ROOT, "bench")  # where the PNGs go (plots.PLOTS)
+PLOT = os.path.join(PLOT_DIR, "fanout-latency.png")
 COLD_DOC = "cold-0"  # `plenary bench --mode fill --doc-prefix cold` writes this document
 SECRET = "bench-secret-bench-secret-bench-secret-0123456789"
 NPM_PACKAGES = ["y-websocket-server-ref@npm:y-websocket@1.5.4", "@hocuspocus/server@3", "yjs@13", "ws@8"]
@@ -227,27 +233,13 @@ def ratio_table(rows):
 
 
 def plot(rows, path=PLOT):
-    try:
-        import matplotlib
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "matplotlib"], check=True)
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=False)
-    for ax, pct in zip(axes, ["p50_ms", "p95_ms", "p99_ms"]):
-        for label in SERVERS:
-            pts = sorted((r["clients"], r["latency"][pct]) for r in rows if r["label"] == label and r["docs"] == 1)
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
-        ax.set_title(f"{pct[:3]} latency, 1 document, 10 % typing at 5/s")
-        ax.set_xlabel("clients")
-        ax.set_ylabel("ms")
-        ax.set_yscale("log")
-        ax.grid(True, alpha=0.3)
-    axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    """The fanout plot: latency percentiles against clients, per server (bench/fanout-latency.png)."""
+    plots.fanout(rows, path)
+
+
+def draw_plot(scenario):
+    """A scenario's plot, from the JSON it has just written (bench/plots.py; a failure there costs no results)."""
+    plots.draw(scenario, RESULTS, PLOT_DIR)
 
 
 def scenario_load(name, points, servers, duration, workdir):
@@ -404,7 +396,8 @@ def scenario_fsync(samples):
         os.close(fd)
     finally:
         shutil.rmtree(d, ignore_errors=True)
-    q = {**quantiles(ms), "mean_ms": statistics.mean(ms), "dir": tempfile.gettempdir()}
+    q = {**quantiles(ms), "mean_ms": statistics.mean(ms), "dir": tempfile.gettempdir(),
+         "samples_ms": [round(m, 6) for m in ms]}  # every commit, in order: fsync.png's histogram
     with open(os.path.join(RESULTS, "fsync.json"), "w") as f:
         json.dump(q, f, indent=1)
     print(f"\nwrite 4 KiB + fdatasync in {q['dir']}, {samples} times\n\n| p50 ms | p90 ms | p99 ms | max ms | mean ms |\n"
@@ -698,11 +691,10 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     if a.scenario == "fsync":
         scenario_fsync(a.samples or 500)
+        draw_plot("fsync")
         return
     if a.scenario == "plot":
-        with open(os.path.join(RESULTS, "fanout.json")) as f:
-            plot(json.load(f))
-        return
+        sys.exit(0 if plots.draw_all(RESULTS, PLOT_DIR) else 1)
     if not a.no_build:
         build()
     workdir = tempfile.mkdtemp(prefix="plenary-bench-npm-")
@@ -723,16 +715,22 @@ def main():
         elif a.scenario == "rooms":
             docs = a.docs or 500
             scenario_load("rooms", [(4 * docs, docs, docs, 2)], servers, a.duration, workdir)
+            draw_plot("rooms")
         elif a.scenario == "cold":
             scenario_cold(workdir, a.updates, data, redis and redis.url)
+            draw_plot("cold")
         elif a.scenario == "joinstorm":
             scenario_joinstorm(workdir, a.updates, data, redis and redis.url, a.clients or 200)
+            draw_plot("joinstorm")
         elif a.scenario == "nodes":
             scenario_nodes(workdir, a.clients or 500, a.typists, a.duration)
+            draw_plot("nodes")
         elif a.scenario == "replay":
             scenario_replay(workdir, a.updates, data, redis and redis.url, a.replay_points)
+            draw_plot("replay")
         elif a.scenario == "idle":
             scenario_idle(workdir, servers, a.docs or 1000, redis)
+            draw_plot("idle")
         elif a.scenario == "writer":
             scenario_writer(workdir, servers, a.checkpoints, a.window or (10000 if a.profile else 3000), a.profile)
         elif a.scenario == "crafted":
