@@ -26,8 +26,11 @@ use crate::room::{CloseReason, ConnHandle, RoomCmd};
 use crate::session::Session;
 use crate::state::ServerState;
 
-/// Initial read buffer per connection (it grows for larger messages).
-const READ_BUFFER: usize = 8 * 1024;
+/// Read buffer per connection, allocated up front. A frame longer than this is read whole into
+/// a buffer reserved at its announced length, so the size only bounds the bytes one read takes
+/// of many small frames (keystrokes are tens of bytes); at 8 KiB it was 8 % of a quiet room's
+/// heap (BENCHMARKS.md, "Memory").
+const READ_BUFFER: usize = 2 * 1024;
 /// Bytes buffered before tungstenite writes to the socket (the writer also
 /// flushes after each burst).
 const WRITE_BUFFER: usize = 64 * 1024;
