@@ -153,7 +153,13 @@ impl ResolutionDoc {
         Self::build(Options::with_client_id(yrs::ClientID::new(client_id)))
     }
 
-    fn build(mut options: Options) -> Self {
+    fn build(options: Options) -> Self {
+        Self::build_with(options, true)
+    }
+
+    /// `indexed`: whether the document keeps the effect index (what [`effect`](Self::effect)
+    /// and [`edit`](Self::edit) need); without it, they fail with [`EffectError::IndexBroken`].
+    fn build_with(mut options: Options, indexed: bool) -> Self {
         options.offset_kind = OffsetKind::Utf16;
         let doc = Doc::with_options(options);
         let shared = Arc::new(Mutex::new(Shared {
@@ -161,16 +167,21 @@ impl ResolutionDoc {
             recording: false,
             last: None,
         }));
-        let sink = shared.clone();
-        let observed = doc.observe_update_v1("plenary-doc-index", move |_, e| {
-            let mut s = lock(&sink);
-            s.index.ingest(&e.update);
-            if s.recording {
-                s.last = Some(e.update.clone());
+        if indexed {
+            let sink = shared.clone();
+            let observed = doc.observe_update_v1("plenary-doc-index", move |_, e| {
+                let mut s = lock(&sink);
+                s.index.ingest(&e.update);
+                if s.recording {
+                    s.last = Some(e.update.clone());
+                }
+            });
+            if let Err(e) = observed {
+                lock(&shared).index.broken = Some(format!("could not observe the document: {e}"));
             }
-        });
-        if let Err(e) = observed {
-            lock(&shared).index.broken = Some(format!("could not observe the document: {e}"));
+        } else {
+            lock(&shared).index.broken =
+                Some("the document was opened for reading only: it has no effect index".into());
         }
         let roots = Roots::new(&doc);
         let lookup = Arc::new(Mutex::new(Lookup::default()));
@@ -216,6 +227,22 @@ impl ResolutionDoc {
         let d = Self::new();
         d.load(update)?;
         Ok(d)
+    }
+
+    /// Loads an encoded state (v1) to read it, as history does: the document's views
+    /// ([`resolution`](Self::resolution), [`encode_state`](Self::encode_state)) and plain
+    /// updates applied to [`doc`](Self::doc) work; the effect index is not built (it was a
+    /// third of the time of materialising a point of history, and all of the memory beyond
+    /// yrs's own), so [`effect`](Self::effect) and the edits that need it fail.
+    pub fn for_reading(update: &[u8]) -> Result<Self, EffectError> {
+        let d = Self::build_with(Options::default(), false);
+        d.load(update)?;
+        Ok(d)
+    }
+
+    /// An empty document to read, like [`for_reading`](Self::for_reading).
+    pub fn empty_for_reading() -> Self {
+        Self::build_with(Options::default(), false)
     }
 
     /// Like [`from_update`](Self::from_update), writing as `client_id`.

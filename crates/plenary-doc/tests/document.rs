@@ -7,6 +7,8 @@ use plenary_doc::{
     Mode, ParagraphKind, Position, Proposal, ProposalAction, ProposalStatus, ResolutionDoc, Run,
     Sponsor, Status,
 };
+use yrs::Transact;
+use yrs::updates::decoder::Decode;
 
 #[test]
 fn a_resolution_written_into_a_doc_reads_back_with_derived_labels() {
@@ -30,6 +32,36 @@ fn a_resolution_written_into_a_doc_reads_back_with_derived_labels() {
     // a reload from the encoded state gives the same view
     let again = ResolutionDoc::from_update(&d.encode_state()).unwrap();
     assert_eq!(again.resolution(), back);
+}
+
+#[test]
+fn a_document_opened_for_reading_reads_the_same_and_refuses_to_judge_updates() {
+    let mut d = ResolutionDoc::from_resolution_with_client_id(1, &sample(2, 3)).unwrap();
+    let before = d.encode_state();
+    let edit = d.insert_text("op1", 0, "Also ", false).unwrap();
+    let reader = ResolutionDoc::for_reading(&before).unwrap();
+    assert_eq!(
+        reader.resolution(),
+        ResolutionDoc::from_update(&before).unwrap().resolution()
+    );
+    // plain updates apply, as history replays the log
+    reader
+        .doc()
+        .transact_mut()
+        .apply_update(yrs::Update::decode_v1(&edit).unwrap())
+        .unwrap();
+    assert_eq!(reader.resolution(), d.resolution());
+    assert_eq!(reader.encode_state().len(), d.encode_state().len());
+    // but it cannot say what an update would change: it has no index, and says so
+    let err = reader.effect(&edit).unwrap_err().to_string();
+    assert!(err.contains("reading only"), "{err}");
+    assert!(ResolutionDoc::for_reading(b"\xff\xff\xff").is_err());
+    assert!(
+        ResolutionDoc::empty_for_reading()
+            .resolution()
+            .paragraphs
+            .is_empty()
+    );
 }
 
 #[test]

@@ -146,7 +146,8 @@ impl TimelineEntry {
     }
 }
 
-/// The document rebuilt at a log position.
+/// The document rebuilt at a log position, opened for reading (`ResolutionDoc::for_reading`:
+/// its views and state; no effect index).
 #[derive(Debug)]
 pub struct Materialized {
     pub seq: u64,
@@ -495,12 +496,13 @@ impl History {
         };
         let d = match state {
             Some(state) => {
-                ResolutionDoc::from_update(state).map_err(|e| HistoryError::Corrupt {
+                // Only read (its views, its state, plain updates): no effect index to build.
+                ResolutionDoc::for_reading(state).map_err(|e| HistoryError::Corrupt {
                     seq: start,
                     detail: e.to_string(),
                 })?
             }
-            None => ResolutionDoc::new(),
+            None => ResolutionDoc::empty_for_reading(),
         };
         let mut m = Materialized {
             seq,
