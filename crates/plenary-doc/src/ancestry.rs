@@ -1381,3 +1381,38 @@ impl<'a> UpdateView<'a> {
 pub(crate) fn any_json(a: &Any) -> serde_json::Value {
     serde_json::to_value(a).unwrap_or(serde_json::Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Runs, Slot};
+
+    fn starts(r: &Runs) -> Vec<(u32, u32)> {
+        r.0.iter().map(|(s, l, _)| (*s, *l)).collect()
+    }
+
+    #[test]
+    fn runs_find_clocks_inside_them_whatever_order_they_came_in() {
+        let mut r = Runs::default();
+        assert!(r.get(0).is_none());
+        assert_eq!(r.end(), None);
+        r.insert(0, 3, Slot::Gc);
+        r.insert(10, 2, Slot::Gc);
+        // out of order (not what yrs emits, but it must not corrupt the order)
+        r.insert(5, 5, Slot::Gc);
+        // the same start again replaces the run, as a map's insert did
+        r.insert(10, 4, Slot::Gc);
+        assert_eq!(starts(&r), [(0, 3), (5, 5), (10, 4)]);
+        assert_eq!(r.end(), Some(14));
+        assert_eq!(r.get(2).map(|(s, l, _)| (s, l)), Some((0, 3)));
+        assert!(r.get(3).is_none(), "3 lies between runs");
+        assert_eq!(r.get(9).map(|(s, _, _)| s), Some(5));
+        assert_eq!(r.get(13).map(|(s, _, _)| s), Some(10));
+        assert!(r.get(14).is_none());
+        let over: Vec<u32> = r.overlapping(2, 11).map(|(s, _, _)| *s).collect();
+        assert_eq!(over, [0, 5, 10]);
+        let over: Vec<u32> = r.overlapping(3, 5).map(|(s, _, _)| *s).collect();
+        assert!(over.is_empty());
+        let over: Vec<u32> = r.overlapping(14, 99).map(|(s, _, _)| *s).collect();
+        assert!(over.is_empty());
+    }
+}
