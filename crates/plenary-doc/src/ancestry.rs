@@ -337,6 +337,9 @@ pub(crate) struct IdIndex {
     /// Set when an observed transaction could not be indexed; every later
     /// effect query then fails rather than guessing.
     pub broken: Option<String>,
+    /// Emptied while its document is quiet ([`IdIndex::shed`]): rebuilt from the document's
+    /// state before the next query ([`IdIndex::rebuild`]).
+    shed: bool,
 }
 
 /// One client's indexed structs: (first clock, length, slot), sorted by clock and disjoint.
@@ -404,6 +407,31 @@ impl IdIndex {
             label_keys,
             ..IdIndex::default()
         }
+    }
+
+    /// Empties the index (its memory is most of a quiet room's own): what it held can be
+    /// rebuilt from the document's state. A broken index stays as it is.
+    pub fn shed(&mut self) {
+        if self.broken.is_none() && !self.shed {
+            *self = IdIndex {
+                label_keys: self.label_keys,
+                shed: true,
+                ..IdIndex::default()
+            };
+        }
+    }
+
+    /// Whether the index is shed: transactions are not ingested meanwhile (the rebuild reads
+    /// them from the state).
+    pub fn is_shed(&self) -> bool {
+        self.shed
+    }
+
+    /// Rebuilds a shed index from the document's whole state (v1), as loading the document
+    /// built it: the cost of one load, paid by the first query after a quiet spell.
+    pub fn rebuild(&mut self, state: &[u8]) {
+        self.shed = false;
+        self.ingest(state);
     }
 
     fn slot(&self, id: &ID) -> Option<(u32, &Slot)> {

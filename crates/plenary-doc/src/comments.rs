@@ -192,7 +192,9 @@ impl CommentsDoc {
         let sink = shared.clone();
         if let Err(e) = doc.observe_update_v1("plenary-comments-index", move |_, e| {
             let mut s = lock(&sink);
-            s.index.ingest(&e.update);
+            if !s.index.is_shed() {
+                s.index.ingest(&e.update);
+            }
             s.last = Some(e.update.clone());
         }) {
             lock(&shared).index.broken = Some(format!("could not observe the document: {e}"));
@@ -272,12 +274,19 @@ impl CommentsDoc {
     /// What `update` would change, without applying it.
     /// See [`crate::ResolutionDoc::deleted_beneath`].
     pub fn deleted_beneath(&self, deleted: &yrs::IdSet, containers: &yrs::IdSet) -> yrs::IdSet {
-        lock(&self.shared).index.beneath(deleted, containers)
+        crate::document::indexed(&self.doc, &self.shared, |s| &mut s.index)
+            .index
+            .beneath(deleted, containers)
+    }
+
+    /// See [`crate::ResolutionDoc::shed_index`].
+    pub fn shed_index(&self) {
+        lock(&self.shared).index.shed();
     }
 
     pub fn effect(&self, update: &[u8]) -> Result<CommentsEffect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
-        let shared = lock(&self.shared);
+        let shared = crate::document::indexed(&self.doc, &self.shared, |s| &mut s.index);
         if let Some(b) = &shared.index.broken {
             return Err(EffectError::IndexBroken(b.clone()));
         }

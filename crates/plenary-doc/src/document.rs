@@ -130,6 +130,26 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Locks `shared` with its index rebuilt if it was shed. The rebuild reads the document's state,
+/// which a write transaction in progress forbids: then the index stays shed (empty) for this
+/// query. Never the case in a room: the effect of every update is asked before it integrates,
+/// and that rebuilds the index.
+pub(crate) fn indexed<'a, S>(
+    doc: &Doc,
+    shared: &'a Mutex<S>,
+    index: impl Fn(&mut S) -> &mut IdIndex,
+) -> MutexGuard<'a, S> {
+    let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+    if index(&mut guard).is_shed()
+        && let Ok(txn) = doc.try_transact()
+    {
+        let state = txn.encode_state_as_update_v1(&StateVector::default());
+        drop(txn);
+        index(&mut guard).rebuild(&state);
+    }
+    guard
+}
+
 impl ResolutionDoc {
     /// An empty document with a random client id (yrs's choice).
     pub fn new() -> Self {
@@ -171,7 +191,9 @@ impl ResolutionDoc {
             let sink = shared.clone();
             let observed = doc.observe_update_v1("plenary-doc-index", move |_, e| {
                 let mut s = lock(&sink);
-                s.index.ingest(&e.update);
+                if !s.index.is_shed() {
+                    s.index.ingest(&e.update);
+                }
                 if s.recording {
                     s.last = Some(e.update.clone());
                 }
@@ -399,14 +421,22 @@ impl ResolutionDoc {
     /// deletion of a paragraph (or a proposal, a footnote …) must restore these too, or the
     /// paragraph comes back without the fields and text the update did not name.
     pub fn deleted_beneath(&self, deleted: &yrs::IdSet, containers: &yrs::IdSet) -> yrs::IdSet {
-        lock(&self.shared).index.beneath(deleted, containers)
+        indexed(&self.doc, &self.shared, |s| &mut s.index)
+            .index
+            .beneath(deleted, containers)
+    }
+
+    /// Drops the effect index while the document is quiet (see [`IdIndex::shed`]); the next
+    /// [`effect`](Self::effect) rebuilds it from the state, at the cost of a load.
+    pub fn shed_index(&self) {
+        lock(&self.shared).index.shed();
     }
 
     /// What `update` would change, without applying it; cost proportional to
     /// the update (how: the module doc of `src/effect.rs`).
     pub fn effect(&self, update: &[u8]) -> Result<Effect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
-        let shared = lock(&self.shared);
+        let shared = indexed(&self.doc, &self.shared, |s| &mut s.index);
         if let Some(b) = &shared.index.broken {
             return Err(EffectError::IndexBroken(b.clone()));
         }

@@ -20,6 +20,9 @@ pub struct ServerConfig {
     pub outgoing_queue: usize,
     /// How long an empty room stays loaded.
     pub room_idle: Duration,
+    /// How long a room goes without an update before its document drops the effect index
+    /// (most of a quiet room's own memory); the next update rebuilds it, as a load does.
+    pub index_quiet: Duration,
     /// Snapshot after this many log entries …
     pub snapshot_every: u64,
     /// … or after this long with unsnapshotted entries.
@@ -145,6 +148,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_update_structs", &self.max_update_structs)
             .field("outgoing_queue", &self.outgoing_queue)
             .field("room_idle", &self.room_idle)
+            .field("index_quiet", &self.index_quiet)
             .field("node_id", &self.node_id)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
@@ -160,6 +164,7 @@ impl ServerConfig {
             max_update_structs: 20_000,
             outgoing_queue: 1024,
             room_idle: Duration::from_secs(30),
+            index_quiet: Duration::from_secs(60),
             snapshot_every: 500,
             snapshot_interval: Duration::from_secs(60),
             node_id: format!("node-{:08x}", rand::random::<u32>()),

@@ -113,6 +113,15 @@ impl LiveDoc {
         it.revert(&refused)
     }
 
+    /// Drops the effect index while the room is quiet; the next update's check rebuilds it
+    /// from the state (`plenary_doc::ResolutionDoc::shed_index`).
+    pub(crate) fn shed_index(&self) {
+        match self {
+            LiveDoc::Resolution(d) => d.shed_index(),
+            LiveDoc::Comments { doc, .. } => doc.shed_index(),
+        }
+    }
+
     pub(crate) fn encode_state(&self) -> Vec<u8> {
         match self {
             LiveDoc::Resolution(d) => d.encode_state(),

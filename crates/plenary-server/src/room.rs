@@ -1198,6 +1198,10 @@ async fn run(
     let mut shutdown = state.shutdown.clone();
     let idle = state.config.room_idle;
     let mut idle_since = Some(Instant::now());
+    // When the document drops its effect index (no update for `index_quiet`): a quiet room
+    // then holds yrs's document and its connections, not a second map of every struct.
+    let quiet = state.config.index_quiet;
+    let mut index_due = Some(tokio::time::Instant::now() + quiet);
     let mut remote = room.persistence.subscribe(&name).await;
     loop {
         let idle_deadline = idle_since.map(|t| tokio::time::Instant::from_std(t + idle));
@@ -1210,6 +1214,7 @@ async fn run(
                 while let Some(cmd) = next.take() {
                     match cmd {
                         RoomCmd::Message { conn, msg: Incoming::Update { bytes, step2 } } if batch.len() < MAX_BATCH => {
+                            index_due = Some(tokio::time::Instant::now() + quiet);
                             batch.push((conn, bytes, step2));
                             next = rx.try_recv().ok();
                         }
@@ -1242,9 +1247,16 @@ async fn run(
             }
             Some(event) = remote.next() => {
                 match event {
-                    crate::persistence::RemoteEvent::Update(bytes) => room.apply_remote(&bytes),
+                    crate::persistence::RemoteEvent::Update(bytes) => {
+                        index_due = Some(tokio::time::Instant::now() + quiet);
+                        room.apply_remote(&bytes);
+                    }
                     crate::persistence::RemoteEvent::Awareness(frame) => room.remote_awareness(&frame),
                 }
+            }
+            _ = sleep_until(index_due) => {
+                index_due = None;
+                room.doc.shed_index();
             }
             _ = sleep_until(idle_deadline) => {
                 // Unload only if nobody raced in: the registry entry goes first,

@@ -53,6 +53,10 @@ pub(crate) struct ServeArgs {
     pub outgoing_queue: Option<usize>,
     #[arg(long, env = "PLENARY_ROOM_IDLE_SECS")]
     pub room_idle_secs: Option<u64>,
+    /// Seconds without an update after which a loaded document drops its effect index, rebuilt
+    /// on the next update at the cost of a load (default 60).
+    #[arg(long, env = "PLENARY_INDEX_QUIET_SECS")]
+    pub index_quiet_secs: Option<u64>,
     #[arg(long, env = "PLENARY_SNAPSHOT_EVERY")]
     pub snapshot_every: Option<u64>,
     /// Most structs one update may hold (default 20000).
@@ -89,6 +93,7 @@ pub(crate) struct FileConfig {
     pub max_message_bytes: Option<usize>,
     pub outgoing_queue: Option<usize>,
     pub room_idle_secs: Option<u64>,
+    pub index_quiet_secs: Option<u64>,
     pub snapshot_every: Option<u64>,
     pub max_update_structs: Option<usize>,
     pub node_id: Option<String>,

@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (HTTP API, WebSocket sync, web editor).
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Mint a token from the configured secret (development and operators).
     Token(token::TokenArgs),
     /// Import the plain text of a draft: print it as JSON, or store it as a document.
@@ -53,7 +53,7 @@ enum Command {
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Token(args) => token::token(args),
         Command::Import(args) => serve::import(args),
         Command::Export(args) => serve::export(args),

@@ -133,6 +133,9 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = args.room_idle_secs.or(file.room_idle_secs) {
         config.room_idle = Duration::from_secs(n);
     }
+    if let Some(n) = args.index_quiet_secs.or(file.index_quiet_secs) {
+        config.index_quiet = Duration::from_secs(n.max(1));
+    }
     if let Some(n) = args.snapshot_every.or(file.snapshot_every) {
         config.snapshot_every = n.max(1);
     }

@@ -640,3 +640,39 @@ fn mirror_doc_has_supporter(d: &yrs::Doc) -> bool {
         .iter()
         .any(|p| p.supporters.contains(&"FRA".to_string()))
 }
+
+/// A room drops its effect index after `--index-quiet-secs` without an update and rebuilds it
+/// for the next one: after each quiet spell, a delegate is still refused in an agreed paragraph
+/// and still allowed in an open one.
+#[tokio::test]
+async fn a_room_gone_quiet_judges_edits_as_before() {
+    let server = server_with(&["--index-quiet-secs", "1"]);
+    let chair = seeded(&server, "q").await;
+    set_field(chair.doc(), 5, "status", "agreed");
+    let w = connect(&server, "q", &Who::observer()).await;
+    w.wait_until(WAIT, |d| field(d, 5, "status").as_deref() == Some("agreed"))
+        .await
+        .unwrap();
+    for round in 0..2 {
+        // (the real clock: the room's timer runs in the server's process)
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        denied(
+            &server,
+            "q",
+            &Who::delegate("JPN"),
+            "delegate.agreed-paragraph",
+            |d| append(d, 5, " nope"),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let mark = format!(" JPN-{round}");
+        allowed(
+            &server,
+            "q",
+            &Who::delegate("JPN"),
+            |d| append(d, 8, &mark),
+            |d| text_of(d, 8).ends_with(&mark),
+        )
+        .await;
+    }
+}
