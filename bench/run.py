@@ -482,7 +482,7 @@ def scenario_replay(workdir, updates, data, redis, points):
           f"p50 {row['p50_ms']:.1f}, p99 {row['p99_ms']:.1f}, max {row['max_ms']:.1f} ms")
 
 
-def scenario_idle(workdir, servers, docs, redis=None):
+def scenario_idle(workdir, servers, docs, redis=None, quiet=65):
     """With `redis` (a Redis()), Plenary runs on it, and the Redis connections it holds with every document loaded
     are counted."""
     rows = []
@@ -492,7 +492,7 @@ def scenario_idle(workdir, servers, docs, redis=None):
         try:
             time.sleep(2)
             row = bench(srv, os.path.join(RESULTS, f"idle-{kind}-{docs}{'-redis' if on_redis else ''}.json"),
-                        "--mode", "idle", "--docs", docs)
+                        "--mode", "idle", "--docs", docs, "--quiet-secs", quiet)
             if on_redis:
                 row["redis_connections_loaded"] = redis_clients(on_redis.port)
                 print(f"{kind} on Redis with {docs} documents loaded: {row['redis_connections_loaded']} Redis connections",
@@ -505,10 +505,13 @@ def scenario_idle(workdir, servers, docs, redis=None):
         time.sleep(1)
     with open(os.path.join(RESULTS, "idle-redis.json" if redis else "idle.json"), "w") as f:
         json.dump(rows, f, indent=1)
-    print("\n| server | docs (connected) | seed kept | RSS empty MB | RSS loaded MB | MB per 1 000 docs |\n|---|---|---|---|---|---|")
+    print(f"\n| server | docs (connected) | seed kept | RSS empty MB | RSS loaded MB | MB per 1 000 docs | "
+          f"RSS after {quiet} s quiet MB | MB per 1 000 docs quiet |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
+        q = r.get("mb_per_1000_docs_quiet")
         print(f"| {r['label']} | {r['docs']} ({r['clients']}) | {r['seeded']}/{r['checked']} | {r['rss_empty_mb']:.1f} | "
-              f"{r['rss_loaded_mb']:.1f} | {r['mb_per_1000_docs']:.1f} |")
+              f"{r['rss_loaded_mb']:.1f} | {r['mb_per_1000_docs']:.1f} | {r.get('rss_quiet_mb') or 0:.1f} | "
+              f"{q if q is None else round(q, 1)} |")
 
 
 PERF_EVENTS = ["-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384"]
@@ -674,6 +677,9 @@ def main():
     ap.add_argument("--clients", type=int, help="joinstorm: clients joining at once (default 200); nodes: clients (default 500)")
     ap.add_argument("--typists", type=int, default=50, help="nodes: typists")
     ap.add_argument("--data-dir", help="cold/replay: keep the filled data here and reuse it on the next run")
+    ap.add_argument("--quiet", type=int, default=65,
+                    help="idle: read memory again after the documents have been quiet this long (Plenary drops a quiet "
+                         "document's effect index after 60 s, --index-quiet-secs)")
     ap.add_argument("--replay-points", type=int, default=100, help="replay: points of history")
     ap.add_argument("--checkpoints", default="3000,30000,100000", help="writer: log sizes to measure at")
     ap.add_argument("--window", type=int, help="writer: updates per measurement (default 3000; 10000 with --profile)")
@@ -729,7 +735,7 @@ def main():
             scenario_replay(workdir, a.updates, data, redis and redis.url, a.replay_points)
             draw_plot("replay")
         elif a.scenario == "idle":
-            scenario_idle(workdir, servers, a.docs or 1000, redis)
+            scenario_idle(workdir, servers, a.docs or 1000, redis, a.quiet)
             draw_plot("idle")
         elif a.scenario == "writer":
             scenario_writer(workdir, servers, a.checkpoints, a.window or (10000 if a.profile else 3000), a.profile)
