@@ -106,6 +106,10 @@ pub struct BenchArgs {
     /// Fill mode: number of updates to write.
     #[arg(long, default_value_t = 100_000)]
     pub updates: usize,
+    /// Idle mode: seconds after the documents were seeded at which memory is read again, the
+    /// documents having stayed quiet (0: only the first reading, a few seconds after seeding).
+    #[arg(long, default_value_t = 0.0)]
+    pub quiet_secs: f64,
     /// First-sync mode: how many successive connections to time.
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,

@@ -127,7 +127,25 @@ pub(crate) async fn run_idle(args: &BenchArgs) -> Result<Report, BenchError> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let rss_loaded_mb = procstat::rss_mb(pid).ok_or(BenchError::NoProcess(pid))?;
+    // Again once the documents have been quiet for `--quiet-secs` (a server may shed what a
+    // quiet document does not need).
+    let quiet = if args.quiet_secs > 0.0 {
+        let seeded_at = started + Duration::from_secs_f64(loaded_in_s);
+        let until = seeded_at + Duration::from_secs_f64(args.quiet_secs);
+        tokio::time::sleep_until(until.into()).await;
+        let rss = procstat::rss_mb(pid).ok_or(BenchError::NoProcess(pid))?;
+        Some((seeded_at.elapsed().as_secs_f64(), rss))
+    } else {
+        None
+    };
     let clients = conns.len();
+    let per_1000 = |rss: f64| {
+        if clients == 0 {
+            0.0
+        } else {
+            (rss - rss_empty_mb) / clients as f64 * 1000.0
+        }
+    };
     stop_tx.send_replace(true);
     let mut dropped = 0usize;
     for c in conns {
@@ -147,10 +165,9 @@ pub(crate) async fn run_idle(args: &BenchArgs) -> Result<Report, BenchError> {
         loaded_in_s,
         rss_empty_mb,
         rss_loaded_mb,
-        mb_per_1000_docs: if clients == 0 {
-            0.0
-        } else {
-            (rss_loaded_mb - rss_empty_mb) / clients as f64 * 1000.0
-        },
+        mb_per_1000_docs: per_1000(rss_loaded_mb),
+        quiet_s: quiet.map(|(s, _)| s),
+        rss_quiet_mb: quiet.map(|(_, rss)| rss),
+        mb_per_1000_docs_quiet: quiet.map(|(_, rss)| per_1000(rss)),
     }))
 }

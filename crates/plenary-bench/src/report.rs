@@ -85,6 +85,11 @@ pub struct IdleFigures {
     pub rss_loaded_mb: f64,
     /// (loaded − empty) / clients × 1 000.
     pub mb_per_1000_docs: f64,
+    /// With `--quiet-secs`: seconds since seeding at the second reading, the RSS then, and
+    /// (quiet − empty) / clients × 1 000.
+    pub quiet_s: Option<f64>,
+    pub rss_quiet_mb: Option<f64>,
+    pub mb_per_1000_docs_quiet: Option<f64>,
 }
 
 /// What a run measured.
@@ -210,6 +215,14 @@ impl Report {
                     ),
                 );
                 row("per 1000 docs", format!("{:.1} MB", f.mb_per_1000_docs));
+                if let (Some(s), Some(rss), Some(per)) =
+                    (f.quiet_s, f.rss_quiet_mb, f.mb_per_1000_docs_quiet)
+                {
+                    row(
+                        "quiet",
+                        format!("after {s:.0} s: {rss:.1} MB, {per:.1} MB per 1000 docs"),
+                    );
+                }
             }
             Report::Writer(f) => {
                 row("server", format!("{} doc {}", f.label, f.doc));
