@@ -46,8 +46,13 @@ pub const DEFAULT_MAX_ATTRIBUTION_TAIL: u64 = 1_500;
 pub const DEFAULT_MAX_MATERIALIZE_TAIL: u64 = 5_000;
 /// Snapshots older than the best attribution checkpoint are not probed; at most this many are.
 const SNAPSHOT_PROBES: usize = 4;
-/// Documents whose attribution state is kept in memory between requests.
+/// Documents whose attribution state is kept in memory between requests …
 const ATTRIBUTION_CACHE: usize = 8;
+/// … as long as their checkpoints add up to at most this many bytes. In memory a state is about
+/// ten times its checkpoint (its own copy of the document, with the effect index, and the
+/// attributor): a 1 MB draft's was 15 MB, kept for as long as the server ran. A state over the
+/// budget is read back from its checkpoint when next needed (one decode per 500 entries).
+const ATTRIBUTION_CACHE_BYTES: usize = 1024 * 1024;
 /// What a client is told to wait when checkpoints are being built.
 const RETRY_AFTER_S: u64 = 5;
 /// The first bytes of an attribution checkpoint (format 1).
@@ -167,6 +172,8 @@ struct AttributionState {
     attributor: Attributor,
     /// Position of the last checkpoint written from (or read into) this state.
     saved: u64,
+    /// The size of that checkpoint (0 before the first): what the cache budget counts.
+    checkpoint_bytes: usize,
 }
 
 impl AttributionState {
@@ -176,6 +183,7 @@ impl AttributionState {
             doc: ResolutionDoc::new(),
             attributor: Attributor::default(),
             saved: 0,
+            checkpoint_bytes: 0,
         }
     }
 
@@ -206,6 +214,7 @@ impl AttributionState {
             doc: ResolutionDoc::from_update(state).ok()?,
             attributor: Attributor::load(attributor)?,
             saved: c.seq,
+            checkpoint_bytes: c.data.len(),
         })
     }
 
@@ -735,7 +744,8 @@ impl History {
         Ok(stored.or(cached).unwrap_or_else(AttributionState::empty))
     }
 
-    /// Keeps a state for the next call (the most recent [`ATTRIBUTION_CACHE`] documents).
+    /// Keeps a state for the next call (the most recent [`ATTRIBUTION_CACHE`] documents, within
+    /// [`ATTRIBUTION_CACHE_BYTES`]).
     fn keep(&self, doc: &str, mut state: AttributionState) {
         if state.attributor.author_count() > 4_096 {
             state.attributor.compact();
@@ -747,8 +757,16 @@ impl History {
             }
             cache.remove(i);
         }
+        if state.checkpoint_bytes > ATTRIBUTION_CACHE_BYTES {
+            return;
+        }
         cache.push((doc.to_owned(), state));
         if cache.len() > ATTRIBUTION_CACHE {
+            cache.remove(0);
+        }
+        while cache.iter().map(|(_, s)| s.checkpoint_bytes).sum::<usize>() > ATTRIBUTION_CACHE_BYTES
+            && cache.len() > 1
+        {
             cache.remove(0);
         }
     }
@@ -783,6 +801,7 @@ impl History {
         state: &mut AttributionState,
     ) -> Result<(), HistoryError> {
         let data = state.encode();
+        state.checkpoint_bytes = data.len();
         self.store
             .put_checkpoint(
                 doc,
