@@ -77,8 +77,11 @@ struct AppendRequest {
     reply: oneshot::Sender<Result<u64, StoreError>>,
 }
 
-/// redb's page cache (its default is 1 GiB).
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// redb's page cache (its default is 1 GiB), half of it at most for pages written and not yet
+/// committed. Shared by every document of the process; at 32 MiB it was the largest part of a
+/// server holding one long draft (25 of its 50 MB of heap, `bench/results/cold-massif.txt`),
+/// and 8 MiB changed neither the fan-out nor history reads in A/B runs (BENCHMARKS.md, issue 16).
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 impl EmbeddedStore {
     /// Opens (creating if needed) the store in `dir`. Fails if another process or handle has it
