@@ -231,17 +231,23 @@ def draw_joinstorm(results, path):
     save(fig, path)
 
 
-# --- (c) cold load ------------------------------------------------------------------------------------------------
-
-def draw_cold(results, path):
+def per_store(results, scenario):
+    """The `<scenario>-<store>.json` rows that exist (embedded, redis); Missing if none."""
     rows = []
     for store in STORES:
-        p = os.path.join(results, f"cold-{store}.json")
+        p = os.path.join(results, f"{scenario}-{store}.json")
         if os.path.exists(p):
             with open(p) as f:
                 rows.append(json.load(f))
     if not rows:
-        raise Missing(f"no cold-<store>.json in {results}")
+        raise Missing(f"no {scenario}-<store>.json in {results}")
+    return rows
+
+
+# --- (c) cold load ------------------------------------------------------------------------------------------------
+
+def draw_cold(results, path):
+    rows = per_store(results, "cold")
     plt = pyplot()
     mem = [r for r in rows if r.get("rss_before_mb") is not None and r.get("rss_loaded_mb") is not None]
     fig, axes = plt.subplots(1, 2 if mem else 1, figsize=(13 if mem else 6.5, 4.8),
@@ -300,14 +306,7 @@ def draw_cold(results, path):
 # --- (d) replay ---------------------------------------------------------------------------------------------------
 
 def draw_replay(results, path):
-    rows = []
-    for store in STORES:
-        p = os.path.join(results, f"replay-{store}.json")
-        if os.path.exists(p):
-            with open(p) as f:
-                rows.append(json.load(f))
-    if not rows:
-        raise Missing(f"no replay-<store>.json in {results}")
+    rows = per_store(results, "replay")
     plt = pyplot()
     target = 30
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
