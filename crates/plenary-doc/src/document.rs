@@ -177,8 +177,9 @@ impl ResolutionDoc {
         Self::build_with(options, true)
     }
 
-    /// `indexed`: whether the document keeps the effect index (what [`effect`](Self::effect)
-    /// and [`edit`](Self::edit) need); without it, they fail with [`EffectError::IndexBroken`].
+    /// `indexed`: whether the document observes its transactions, keeping the effect index and
+    /// recording what an edit wrote. Without it [`effect`](Self::effect) fails with
+    /// [`EffectError::IndexBroken`] and an edit returns no update: a document to read only.
     fn build_with(mut options: Options, indexed: bool) -> Self {
         options.offset_kind = OffsetKind::Utf16;
         let doc = Doc::with_options(options);
@@ -254,8 +255,9 @@ impl ResolutionDoc {
     /// Loads an encoded state (v1) to read it, as history does: the document's views
     /// ([`resolution`](Self::resolution), [`encode_state`](Self::encode_state)) and plain
     /// updates applied to [`doc`](Self::doc) work; the effect index is not built (it was a
-    /// third of the time of materialising a point of history, and all of the memory beyond
-    /// yrs's own), so [`effect`](Self::effect) and the edits that need it fail.
+    /// third of the time of materialising a point of history), so [`effect`](Self::effect)
+    /// fails, and the editing methods return no update: edit a document made with
+    /// [`from_update`](Self::from_update) instead.
     pub fn for_reading(update: &[u8]) -> Result<Self, EffectError> {
         let d = Self::build_with(Options::default(), false);
         d.load(update)?;
