@@ -1198,10 +1198,7 @@ async fn run(
     let mut shutdown = state.shutdown.clone();
     let idle = state.config.room_idle;
     let mut idle_since = Some(Instant::now());
-    // When the document drops its effect index (no update for `index_quiet`): a quiet room
-    // then holds yrs's document and its connections, not a second map of every struct.
-    let quiet = state.config.index_quiet;
-    let mut index_due = Some(tokio::time::Instant::now() + quiet);
+    let mut quiet = QuietTimer::new(state.config.index_quiet);
     let mut remote = room.persistence.subscribe(&name).await;
     loop {
         let idle_deadline = idle_since.map(|t| tokio::time::Instant::from_std(t + idle));
@@ -1210,12 +1207,13 @@ async fn run(
                 let Some(cmd) = cmd else { break };
                 // Updates queued together are committed together.
                 let mut batch = Vec::new();
+                let mut saw_update = false;
                 let mut next = Some(cmd);
                 while let Some(cmd) = next.take() {
                     match cmd {
                         RoomCmd::Message { conn, msg: Incoming::Update { bytes, step2 } } if batch.len() < MAX_BATCH => {
-                            index_due = Some(tokio::time::Instant::now() + quiet);
                             batch.push((conn, bytes, step2));
+                            saw_update = true;
                             next = rx.try_recv().ok();
                         }
                         other => {
@@ -1228,6 +1226,9 @@ async fn run(
                 }
                 if !batch.is_empty() {
                     room.accept_updates(batch);
+                }
+                if saw_update {
+                    quiet.touch();
                 }
                 room.drop_stale_step2();
                 // Given up after a panic: once no commit is in flight (a new room must find
@@ -1248,15 +1249,16 @@ async fn run(
             Some(event) = remote.next() => {
                 match event {
                     crate::persistence::RemoteEvent::Update(bytes) => {
-                        index_due = Some(tokio::time::Instant::now() + quiet);
                         room.apply_remote(&bytes);
+                        quiet.touch();
                     }
                     crate::persistence::RemoteEvent::Awareness(frame) => room.remote_awareness(&frame),
                 }
             }
-            _ = sleep_until(index_due) => {
-                index_due = None;
-                room.doc.shed_index();
+            () = &mut quiet.sleep, if quiet.armed => {
+                if quiet.fired() {
+                    room.doc.shed_index();
+                }
             }
             _ = sleep_until(idle_deadline) => {
                 // Unload only if nobody raced in: the registry entry goes first,
@@ -1292,9 +1294,87 @@ async fn run(
     state.metrics.rooms_loaded.dec();
 }
 
+/// When a room's document drops its effect index: after `quiet` without an update (a quiet room
+/// then holds yrs's document and its connections, not a second map of every struct). One timer,
+/// armed while the index is kept; an update only notes its time, so the hot path does no timer
+/// work, and a timer that fires early re-arms at the last update plus `quiet`.
+struct QuietTimer {
+    quiet: std::time::Duration,
+    last_update: tokio::time::Instant,
+    armed: bool,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl QuietTimer {
+    fn new(quiet: std::time::Duration) -> Self {
+        let now = tokio::time::Instant::now();
+        QuietTimer {
+            quiet,
+            last_update: now,
+            armed: true,
+            sleep: Box::pin(tokio::time::sleep_until(now + quiet)),
+        }
+    }
+
+    /// An update was applied.
+    fn touch(&mut self) {
+        self.last_update = tokio::time::Instant::now();
+        if !self.armed {
+            self.armed = true;
+            self.sleep.as_mut().reset(self.last_update + self.quiet);
+        }
+    }
+
+    /// The timer went off: whether the room has been quiet long enough (then it disarms until
+    /// the next update), else it re-arms.
+    fn fired(&mut self) -> bool {
+        let due = self.last_update + self.quiet;
+        if due <= tokio::time::Instant::now() {
+            self.armed = false;
+            true
+        } else {
+            self.sleep.as_mut().reset(due);
+            false
+        }
+    }
+}
+
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::QuietTimer;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_room_sheds_its_index_only_after_a_full_quiet_spell() {
+        let mut q = QuietTimer::new(Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        q.touch();
+        // the timer set at the start goes off at 60 s: only 10 s of quiet by then
+        (&mut q.sleep).await;
+        assert!(!q.fired(), "an update 10 s ago keeps the index");
+        assert!(q.armed);
+        (&mut q.sleep).await;
+        assert_eq!(
+            tokio::time::Instant::now() - q.last_update,
+            Duration::from_secs(60)
+        );
+        assert!(q.fired());
+        assert!(!q.armed, "disarmed until the next update");
+        // the next update arms it again, 60 s from then
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        q.touch();
+        assert!(q.armed);
+        let t = tokio::time::Instant::now();
+        (&mut q.sleep).await;
+        assert_eq!(tokio::time::Instant::now() - t, Duration::from_secs(60));
+        assert!(q.fired());
     }
 }
