@@ -29,7 +29,7 @@ use yrs::block::{
 };
 use yrs::encoding::read::Read;
 use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
-use yrs::{Any, ClientID, ID, IdSet};
+use yrs::{Any, ClientID, ID, IdSet, ReadTxn, Transact};
 
 /// Why an update could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -338,7 +338,7 @@ pub(crate) struct IdIndex {
     /// effect query then fails rather than guessing.
     pub broken: Option<String>,
     /// Emptied while its document is quiet ([`IdIndex::shed`]): rebuilt from the document's
-    /// state before the next query ([`IdIndex::rebuild`]).
+    /// state before the next query ([`IdIndex::restore`]).
     shed: bool,
 }
 
@@ -427,11 +427,22 @@ impl IdIndex {
         self.shed
     }
 
-    /// Rebuilds a shed index from the document's whole state (v1), as loading the document
-    /// built it: the cost of one load, paid by the first query after a quiet spell.
-    pub fn rebuild(&mut self, state: &[u8]) {
+    /// Rebuilds a shed index from `doc`'s whole state, as loading the document built it: the
+    /// cost of one load, paid by the first query after a quiet spell. Reading the state needs
+    /// no write transaction in progress; during one the index stays shed (empty) for this query.
+    /// Never the case in a room: the effect of every update is asked before it integrates, and
+    /// that restores the index.
+    pub fn restore(&mut self, doc: &yrs::Doc) {
+        if !self.shed {
+            return;
+        }
+        let Ok(txn) = doc.try_transact() else {
+            return;
+        };
+        let state = txn.encode_state_as_update_v1(&yrs::StateVector::default());
+        drop(txn);
         self.shed = false;
-        self.ingest(state);
+        self.ingest(&state);
     }
 
     fn slot(&self, id: &ID) -> Option<(u32, &Slot)> {

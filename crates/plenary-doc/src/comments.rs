@@ -274,9 +274,9 @@ impl CommentsDoc {
     /// What `update` would change, without applying it.
     /// See [`crate::ResolutionDoc::deleted_beneath`].
     pub fn deleted_beneath(&self, deleted: &yrs::IdSet, containers: &yrs::IdSet) -> yrs::IdSet {
-        crate::document::indexed(&self.doc, &self.shared, |s| &mut s.index)
-            .index
-            .beneath(deleted, containers)
+        let mut shared = lock(&self.shared);
+        shared.index.restore(&self.doc);
+        shared.index.beneath(deleted, containers)
     }
 
     /// See [`crate::ResolutionDoc::shed_index`].
@@ -286,7 +286,8 @@ impl CommentsDoc {
 
     pub fn effect(&self, update: &[u8]) -> Result<CommentsEffect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
-        let shared = crate::document::indexed(&self.doc, &self.shared, |s| &mut s.index);
+        let mut shared = lock(&self.shared);
+        shared.index.restore(&self.doc);
         if let Some(b) = &shared.index.broken {
             return Err(EffectError::IndexBroken(b.clone()));
         }

@@ -130,26 +130,6 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Locks `shared` with its index rebuilt if it was shed. The rebuild reads the document's state,
-/// which a write transaction in progress forbids: then the index stays shed (empty) for this
-/// query. Never the case in a room: the effect of every update is asked before it integrates,
-/// and that rebuilds the index.
-pub(crate) fn indexed<'a, S>(
-    doc: &Doc,
-    shared: &'a Mutex<S>,
-    index: impl Fn(&mut S) -> &mut IdIndex,
-) -> MutexGuard<'a, S> {
-    let mut guard = shared.lock().unwrap_or_else(|e| e.into_inner());
-    if index(&mut guard).is_shed()
-        && let Ok(txn) = doc.try_transact()
-    {
-        let state = txn.encode_state_as_update_v1(&StateVector::default());
-        drop(txn);
-        index(&mut guard).rebuild(&state);
-    }
-    guard
-}
-
 impl ResolutionDoc {
     /// An empty document with a random client id (yrs's choice).
     pub fn new() -> Self {
@@ -423,9 +403,9 @@ impl ResolutionDoc {
     /// deletion of a paragraph (or a proposal, a footnote …) must restore these too, or the
     /// paragraph comes back without the fields and text the update did not name.
     pub fn deleted_beneath(&self, deleted: &yrs::IdSet, containers: &yrs::IdSet) -> yrs::IdSet {
-        indexed(&self.doc, &self.shared, |s| &mut s.index)
-            .index
-            .beneath(deleted, containers)
+        let mut shared = lock(&self.shared);
+        shared.index.restore(&self.doc);
+        shared.index.beneath(deleted, containers)
     }
 
     /// Drops the effect index while the document is quiet (see [`IdIndex::shed`]); the next
@@ -438,7 +418,8 @@ impl ResolutionDoc {
     /// the update (how: the module doc of `src/effect.rs`).
     pub fn effect(&self, update: &[u8]) -> Result<Effect, EffectError> {
         let decoded = crate::ancestry::decode_v1(update)?;
-        let shared = indexed(&self.doc, &self.shared, |s| &mut s.index);
+        let mut shared = lock(&self.shared);
+        shared.index.restore(&self.doc);
         if let Some(b) = &shared.index.broken {
             return Err(EffectError::IndexBroken(b.clone()));
         }
